@@ -1,0 +1,110 @@
+import { z } from 'zod';
+
+/** Member tags as Patroni defines them; custom tags pass through. */
+export const ZTags = z
+  .object({
+    nofailover: z.boolean().optional(),
+    failover_priority: z.number().int().optional(),
+    noloadbalance: z.boolean().optional(),
+    clonefrom: z.boolean().optional(),
+    replicatefrom: z.string().optional(),
+    nosync: z.boolean().optional(),
+    nostream: z.boolean().optional(),
+    sync_priority: z.number().int().optional(),
+  })
+  .catchall(z.unknown());
+export type TTags = z.infer<typeof ZTags>;
+
+export const ZPendingRestartReason = z.record(
+  z.string(),
+  z.object({ old_value: z.string(), new_value: z.string() }),
+);
+export type TPendingRestartReason = z.infer<typeof ZPendingRestartReason>;
+
+/** The value of members/<name>, refreshed by each agent on its own lease. */
+export const ZMemberValue = z
+  .object({
+    conn_url: z.string(),
+    api_url: z.string(),
+    state: z.string(),
+    role: z.string(),
+    version: z.string(),
+    xlog_location: z.number().optional(),
+    receive_lsn: z.number().optional(),
+    replay_lsn: z.number().optional(),
+    replication_state: z.string().optional(),
+    timeline: z.number().int().optional(),
+    tags: ZTags.optional(),
+    pending_restart: z.boolean().optional(),
+    pending_restart_reason: ZPendingRestartReason.optional(),
+    scheduled_restart: z.record(z.string(), z.unknown()).optional(),
+    pause: z.boolean().optional(),
+    proxy_url: z.string().optional(),
+  })
+  .catchall(z.unknown());
+export type TMemberValue = z.infer<typeof ZMemberValue>;
+
+/** The dynamic configuration in /config. Unknown keys are kept (Patroni has many more). */
+export const ZDynamicConfig = z
+  .object({
+    ttl: z.number().int().optional(),
+    loop_wait: z.number().int().optional(),
+    retry_timeout: z.number().int().optional(),
+    maximum_lag_on_failover: z.number().int().optional(),
+    primary_start_timeout: z.number().int().optional(),
+    primary_stop_timeout: z.number().int().optional(),
+    check_timeline: z.boolean().optional(),
+    max_timelines_history: z.number().int().optional(),
+    member_slots_ttl: z.union([z.number(), z.string()]).optional(),
+    synchronous_mode: z.union([z.boolean(), z.string()]).optional(),
+    failsafe_mode: z.boolean().optional(),
+    pause: z.boolean().nullable().optional(),
+    postgresql: z
+      .object({
+        use_pg_rewind: z.boolean().optional(),
+        use_slots: z.boolean().optional(),
+        parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+        pg_hba: z.array(z.string()).optional(),
+      })
+      .catchall(z.unknown())
+      .optional(),
+  })
+  .catchall(z.unknown());
+export type TDynamicConfig = z.infer<typeof ZDynamicConfig>;
+
+/** /history: [[timeline, switch lsn, reason, timestamp, new leader], ...] */
+export const ZHistoryEntry = z.union([
+  z.tuple([z.number(), z.number(), z.string()]),
+  z.tuple([z.number(), z.number(), z.string(), z.string()]),
+  z.tuple([z.number(), z.number(), z.string(), z.string(), z.string()]),
+]);
+export const ZHistory = z.array(ZHistoryEntry);
+export type THistoryEntry = z.infer<typeof ZHistoryEntry>;
+export type THistory = z.infer<typeof ZHistory>;
+
+/** /status, written by the leader on each lock update. */
+export const ZStatus = z
+  .object({
+    optime: z.number(),
+    slots: z.record(z.string(), z.number()).optional(),
+    retain_slots: z.array(z.string()).optional(),
+  })
+  .catchall(z.unknown());
+export type TStatus = z.infer<typeof ZStatus>;
+
+/** /failover: the switchover / failover intent. */
+export const ZFailoverValue = z
+  .object({
+    leader: z.string().optional(),
+    member: z.string().optional(),
+    candidate: z.string().optional(),
+    scheduled_at: z.string().optional(),
+  })
+  .catchall(z.unknown());
+export type TFailoverValue = z.infer<typeof ZFailoverValue>;
+
+/** /sync (synchronous_mode). */
+export const ZSyncValue = z
+  .object({ leader: z.string().nullable().optional(), sync_standby: z.string().nullable().optional(), quorum: z.number().optional() })
+  .catchall(z.unknown());
+export type TSyncValue = z.infer<typeof ZSyncValue>;

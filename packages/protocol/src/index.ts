@@ -1,0 +1,4 @@
+export * from './lsn.ts';
+export * from './dcs-keys.ts';
+export * from './dcs-values.ts';
+export * from './member-status.ts';

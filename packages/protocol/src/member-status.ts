@@ -1,0 +1,79 @@
+import type { TPendingRestartReason, TTags } from './dcs-values.ts';
+
+/**
+ * The PostgreSQL state an agent reports (the `state` field of /patroni and of members/<name>).
+ * Patroni's values first, then Keel's own, which make failures visible instead of "running"
+ * (a failed rewind is never reported as running).
+ */
+export const MEMBER_STATES = [
+  'initializing new cluster',
+  'initdb failed',
+  'creating replica',
+  'running',
+  'starting',
+  'stopping',
+  'stopped',
+  'stop failed',
+  'crashed',
+  'restarting',
+  'restart failed',
+  'start failed',
+  'bootstrap failed',
+  // Keel additions
+  'rewinding',
+  'rewind failed',
+  'clone failed',
+  'waiting for leader',
+] as const;
+export type MemberState = (typeof MEMBER_STATES)[number];
+
+/** Patroni's fixed numbering for patroni_postgres_state where it has one; Keel's extras from 100. */
+export const MEMBER_STATE_NUMBER: Record<MemberState, number> = {
+  'initializing new cluster': 0,
+  'initdb failed': 1,
+  'creating replica': 4,
+  running: 5,
+  starting: 6,
+  stopping: 8,
+  stopped: 9,
+  'stop failed': 10,
+  crashed: 11,
+  restarting: 12,
+  'restart failed': 13,
+  'start failed': 14,
+  'bootstrap failed': 15,
+  rewinding: 100,
+  'rewind failed': 101,
+  'clone failed': 102,
+  'waiting for leader': 103,
+};
+
+export type MemberRole = 'primary' | 'replica' | 'standby_leader' | 'uninitialized';
+
+/** GET /patroni (and the body of every health check), Patroni's shape. */
+export interface TNodeStatus {
+  state: MemberState;
+  postmaster_start_time?: string;
+  role: MemberRole;
+  server_version?: number;
+  xlog?: {
+    location?: number;
+    received_location?: number;
+    replayed_location?: number;
+    replayed_timestamp?: string | null;
+    paused?: boolean;
+  };
+  timeline?: number;
+  replication?: Array<Record<string, unknown>>;
+  cluster_unlocked?: boolean;
+  pause?: boolean;
+  dcs_last_seen?: number;
+  tags?: TTags;
+  database_system_identifier?: string;
+  pending_restart?: boolean;
+  pending_restart_reason?: TPendingRestartReason;
+  watchdog_failed?: boolean;
+  patroni: { version: string; scope: string; name: string };
+  /** Keel: the last HA decision, for humans and the control plane. */
+  keel?: { verdict: string; reason: string; loop_at: string };
+}
