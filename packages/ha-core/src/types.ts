@@ -1,0 +1,178 @@
+import type { THistory, TFailoverValue, TTags } from '@keel/protocol';
+
+/**
+ * The contract between the agent and the pure decision function.
+ *
+ * The agent observes once per tick (DCS snapshot + PostgreSQL probe + peers + its own memory),
+ * freezes the observation, calls decide(), then executes the returned actions in order, stopping
+ * at the first that fails. decide() has no clock, no I/O and no randomness: `now` is an input.
+ */
+
+/** Settings decide() needs, already merged (DCS /config over defaults; see apps/agent/src/config.ts). */
+export interface HaSettings {
+  ttl: number; // seconds
+  loopWait: number; // seconds
+  retryTimeout: number; // seconds
+  maximumLagOnFailover: number; // bytes
+  primaryStartTimeout: number; // seconds
+  useSlots: boolean;
+  useRewind: boolean;
+  checkTimeline: boolean;
+  pause: boolean;
+}
+
+/** A member as the DCS shows it (members/<name> plus its name). */
+export interface ClusterMember {
+  name: string;
+  role: string; // 'primary' | 'replica' | 'master' | ... as written by that member
+  state: string;
+  connUrl: string;
+  apiUrl: string;
+  tags: TTags;
+  xlogLocation: number | null;
+  timeline: number | null;
+}
+
+/** The DCS snapshot of one tick (one range read, so it is consistent). */
+export interface ClusterView {
+  /** null: no /initialize key. "": a member won the race and is bootstrapping. else: the system identifier. */
+  initialize: string | null;
+  leader: string | null;
+  members: readonly ClusterMember[];
+  /** /status.optime: the leader's last published WAL position. */
+  optime: number | null;
+  history: THistory;
+  failover: TFailoverValue | null;
+  hasConfig: boolean;
+}
+
+export type DataDirState = 'empty' | 'initialized';
+
+/** pg_controldata's "Database cluster state" when PostgreSQL is not running. */
+export type ControlState =
+  | 'starting up'
+  | 'shut down'
+  | 'shut down in recovery'
+  | 'shutting down'
+  | 'in crash recovery'
+  | 'in archive recovery'
+  | 'in production';
+
+export interface PgView {
+  dataDir: DataDirState;
+  sysid: string | null;
+  running: boolean;
+  /** null when not running. */
+  role: 'primary' | 'replica' | null;
+  controlState: ControlState | null;
+  timeline: number | null;
+  /** Primary: current WAL write position. Replica: max(received, replayed). */
+  lsn: number | null;
+  /** Replica: the WAL receiver is streaming. */
+  streaming: boolean;
+  /** Physical replication slots on this instance (used on the primary). */
+  slots: readonly string[];
+}
+
+/** A peer's answer to GET /patroni, gathered only when the cluster has no leader. */
+export interface PeerView {
+  name: string;
+  reachable: boolean;
+  role: string | null;
+  state: string | null;
+  lsn: number | null;
+  timeline: number | null;
+  tags: TTags;
+}
+
+export type LongActionKind = 'bootstrap' | 'clone' | 'reinitialize' | 'rewind' | 'startPrimary' | 'startReplica' | 'restart';
+
+/** The agent's own memory carried between ticks (the observer copies it into the observation). */
+export interface AgentMemory {
+  inFlight: { kind: LongActionKind; since: number } | null;
+  /** The last long action that failed, until a later one succeeds. */
+  lastFailure: { kind: LongActionKind; at: number; message: string } | null;
+  /** When this member, holding the lock, first saw its PostgreSQL down. */
+  pgDownSince: number | null;
+  /** The member our replica configuration points at (null: none, or unknown after a restart). */
+  following: string | null;
+  /** This data directory has run as a primary since it last followed a leader: it may have diverged. */
+  formerPrimary: boolean;
+}
+
+export interface Observation {
+  now: number; // ms since epoch
+  me: { name: string; tags: TTags };
+  settings: HaSettings;
+  dcs: { ok: true; cluster: ClusterView } | { ok: false; error: string };
+  pg: PgView;
+  /** null when not gathered (the cluster has a leader, or the DCS is unreachable). */
+  peers: readonly PeerView[] | null;
+  memory: AgentMemory;
+}
+
+export type DemoteMode =
+  /** Fast stop with checkpoint, then release the lock (switchover). */
+  | 'graceful'
+  /** Immediate stop, release the lock (primary cannot start / should hand over now). */
+  | 'immediate'
+  /** Immediate stop, do not touch the DCS (lost the lock, or another member holds it). */
+  | 'immediate-nolock'
+  /** Immediate stop because the DCS is unreachable; stay stopped until it is back. */
+  | 'offline';
+
+/** Everything decide() can ask for. Each has exactly one executor in apps/agent/src/executors. */
+export type Action =
+  | { type: 'claimInitialize'; value: string }
+  | { type: 'bootstrap' }
+  | { type: 'clone'; from: string }
+  | { type: 'reinitialize'; from: string }
+  | { type: 'rewind'; from: string }
+  | { type: 'acquireLock' }
+  | { type: 'renewLock' }
+  | { type: 'releaseLock' }
+  | { type: 'promote' }
+  | { type: 'demote'; mode: DemoteMode }
+  | { type: 'startPrimary' }
+  | { type: 'startReplica'; leader: string | null }
+  | { type: 'follow'; leader: string }
+  | { type: 'syncSlots'; create: readonly string[]; drop: readonly string[] }
+  | { type: 'seedConfig' }
+  | { type: 'fatal'; message: string };
+
+export type ActionType = Action['type'];
+
+/** A closed set, for metrics and tests. The sentence in `reason` says the rest. */
+export const VERDICTS = [
+  'dcs_unreachable',
+  'dcs_unreachable_demote',
+  'action_in_progress',
+  'bootstrap_race',
+  'waiting_for_bootstrap',
+  'adopt_existing_data',
+  'sysid_mismatch',
+  'clone',
+  'waiting_for_leader',
+  'start_primary_after_crash',
+  'release_lock_start_timeout',
+  'start_replica',
+  'rewind',
+  'reinitialize',
+  'leader_ok',
+  'leader_promote',
+  'lost_lock_demote',
+  'follow_leader',
+  'replica_ok',
+  'paused',
+  'not_allowed_to_promote',
+  'not_healthiest',
+  'race_for_lock',
+] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+export interface Decision {
+  verdict: Verdict;
+  /** One human sentence; logged once per tick and asserted by tests. */
+  reason: string;
+  actions: readonly Action[];
+}
