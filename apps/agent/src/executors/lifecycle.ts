@@ -1,0 +1,96 @@
+import type { Observation } from '@keel/ha-core';
+import { connOf, writePgConfig } from '../pgconfig.ts';
+import type { Runtime } from '../runtime.ts';
+import type { Executor } from './index.ts';
+
+function leaderOf(obs: Observation): string | null {
+  return obs.dcs.ok ? obs.dcs.cluster.leader : null;
+}
+
+function startTimeout(rt: Runtime): number {
+  return Math.max(60, rt.settings.primaryStartTimeout);
+}
+
+/** initdb, configure, start, create roles, take the lock, seed /config, publish the sysid. */
+const bootstrap: Executor<'bootstrap'> = async (rt) => {
+  rt.runLong('bootstrap', async () => {
+    const { pg, dcs, config } = rt;
+    try {
+      await pg.initdb(config.bootstrap?.initdb ?? []);
+      await writePgConfig(rt, null);
+      await pg.start({ timeoutSec: startTimeout(rt), wait: true });
+      await pg.createRoles();
+      const cd = await pg.controlData();
+      if (!cd) throw new Error('pg_controldata gave nothing after initdb');
+      await dcs.ensureLease(rt.settings.ttl);
+      if (!(await dcs.acquireLeader(config.name))) throw new Error('could not take the leader lock after initdb');
+      rt.lastLockOkAt = Date.now();
+      await dcs.setConfig(config.bootstrap?.dcs ?? {}, 0);
+      await dcs.setInitialize(cd.sysid);
+      rt.memory.formerPrimary = true;
+      rt.log.info({ sysid: cd.sysid }, 'initialized a new cluster');
+    } catch (e) {
+      // Leave nothing half-done: another member may bootstrap instead.
+      await pg.stop('immediate', 30).catch(() => undefined);
+      await pg.removeDataDir().catch(() => undefined);
+      await dcs.releaseLeader(config.name).catch(() => undefined);
+      await dcs.deleteInitialize().catch(() => undefined);
+      throw e;
+    }
+  });
+};
+
+async function cloneAndStart(rt: Runtime, from: string, obs: Observation): Promise<void> {
+  const src = connOf(obs, from);
+  rt.log.info({ from, host: src.host, port: src.port }, 'taking a base backup');
+  await rt.pg.basebackup(src);
+  const leader = leaderOf(obs) ?? from;
+  await writePgConfig(rt, { upstream: leader });
+  await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
+  rt.memory.following = leader;
+  rt.memory.formerPrimary = false;
+}
+
+const clone: Executor<'clone'> = async (rt, a, obs) => {
+  rt.runLong('clone', () => cloneAndStart(rt, a.from, obs));
+};
+
+const reinitialize: Executor<'reinitialize'> = async (rt, a, obs) => {
+  rt.runLong('reinitialize', async () => {
+    if (await rt.pg.isRunning()) await rt.pg.stop('immediate', 60);
+    await rt.pg.removeDataDir();
+    await cloneAndStart(rt, a.from, obs);
+  });
+};
+
+/** pg_rewind from the leader (it runs crash recovery first if needed), then follow it. */
+const rewind: Executor<'rewind'> = async (rt, a, obs) => {
+  rt.runLong('rewind', async () => {
+    if (await rt.pg.isRunning()) await rt.pg.stop('fast', 60);
+    const src = connOf(obs, a.from);
+    const r = await rt.pg.rewind(src);
+    rt.log.info({ from: a.from, rewound: r.rewound }, r.rewound ? 'rewound from the leader' : 'no rewind required');
+    await writePgConfig(rt, { upstream: a.from });
+    await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
+    rt.memory.following = a.from;
+    rt.memory.formerPrimary = false;
+  });
+};
+
+/** Restart a crashed primary in place (same timeline) while we still hold the lock. */
+const startPrimary: Executor<'startPrimary'> = async (rt) => {
+  rt.runLong('startPrimary', async () => {
+    await writePgConfig(rt, null);
+    await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
+  });
+};
+
+const startReplica: Executor<'startReplica'> = async (rt, a) => {
+  rt.runLong('startReplica', async () => {
+    await writePgConfig(rt, { upstream: a.leader });
+    await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
+    rt.memory.following = a.leader;
+  });
+};
+
+export const lifecycleExecutors = { bootstrap, clone, reinitialize, rewind, startPrimary, startReplica };

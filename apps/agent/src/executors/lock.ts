@@ -1,0 +1,37 @@
+import type { Runtime } from '../runtime.ts';
+import type { Executor } from './index.ts';
+import { ActionFailed } from './index.ts';
+
+function lockOk(rt: Runtime): void {
+  rt.lastLockOkAt = Date.now();
+}
+
+const acquireLock: Executor<'acquireLock'> = async (rt) => {
+  await rt.dcs.ensureLease(rt.settings.ttl);
+  if (!(await rt.dcs.acquireLeader(rt.config.name))) throw new ActionFailed('another member acquired the leader lock first');
+  lockOk(rt);
+};
+
+const renewLock: Executor<'renewLock'> = async (rt) => {
+  await rt.dcs.ensureLease(rt.settings.ttl);
+  if (!(await rt.dcs.renewLeader(rt.config.name))) {
+    rt.lastLockOkAt = null;
+    throw new ActionFailed('the leader lock is no longer mine');
+  }
+  lockOk(rt);
+};
+
+const releaseLock: Executor<'releaseLock'> = async (rt) => {
+  await rt.dcs.releaseLeader(rt.config.name);
+  rt.lastLockOkAt = null;
+};
+
+const claimInitialize: Executor<'claimInitialize'> = async (rt, a) => {
+  if (!(await rt.dcs.claimInitialize(a.value))) throw new ActionFailed('another member is initializing the cluster');
+};
+
+const seedConfig: Executor<'seedConfig'> = async (rt) => {
+  await rt.dcs.setConfig(rt.config.bootstrap?.dcs ?? {}, 0);
+};
+
+export const lockExecutors = { acquireLock, renewLock, releaseLock, claimInitialize, seedConfig };

@@ -1,0 +1,113 @@
+import type { Probe } from '@keel/postgres';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { KEEL_VERSION, type Runtime } from '../runtime.ts';
+import { nodeStatus } from '../status.ts';
+import { clusterBody } from './cluster.ts';
+import { HEALTH_PATHS, healthCode, type HealthInput } from './health.ts';
+import { renderMetrics } from './metrics.ts';
+import { timingSafeEqual } from 'node:crypto';
+
+const PROBE_CACHE_MS = 200;
+
+/**
+ * The REST API: Patroni's paths, bodies and status codes. Reads never change anything; every
+ * mutating method needs restapi.authentication (basic auth) and is refused without it.
+ */
+export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false });
+  let cached: { at: number; probe: Probe } | null = null;
+
+  async function freshProbe(): Promise<Probe | null> {
+    if (rt.lastObservation?.pg.dataDir === 'empty') return rt.lastProbe;
+    if (cached && Date.now() - cached.at < PROBE_CACHE_MS) return cached.probe;
+    const probe = await rt.pg.probe();
+    cached = { at: Date.now(), probe };
+    return probe;
+  }
+
+  function hasLock(): boolean {
+    return rt.lastCluster?.leader?.name === rt.config.name && rt.lastLockOkAt !== null;
+  }
+
+  async function healthInput(): Promise<HealthInput> {
+    const probe = await freshProbe();
+    const status = nodeStatus(rt, probe);
+    const snap = rt.lastCluster;
+    const leaderMember = snap?.members.find((m) => m.name === snap.leader?.name);
+    const top = Math.max(snap?.status?.optime ?? 0, leaderMember?.value.xlog_location ?? 0);
+    const replayed = probe?.replayLsn ?? null;
+    return {
+      status,
+      hasLock: hasLock(),
+      tags: rt.config.tags ?? {},
+      lagBytes: probe?.role === 'replica' && replayed !== null && top > 0 ? Math.max(0, top - replayed) : probe?.role === 'replica' ? null : 0,
+      streaming: probe?.streaming ?? false,
+      maximumLagOnFailover: rt.settings.maximumLagOnFailover,
+      loopAgeMs: Date.now() - rt.lastLoopAt,
+      ttl: rt.settings.ttl,
+    };
+  }
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    if (['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return;
+    const auth = rt.config.restapi.authentication;
+    if (!auth?.username) {
+      return reply.code(403).send({ error: 'mutating REST calls are refused: configure restapi.authentication' });
+    }
+    if (!checkBasicAuth(req.headers.authorization, auth.username, auth.password ?? '')) {
+      return reply.code(401).header('WWW-Authenticate', 'Basic realm="keel"').send({ error: 'authentication required' });
+    }
+  });
+
+  for (const path of HEALTH_PATHS) {
+    app.route({
+      method: ['GET', 'HEAD', 'OPTIONS'],
+      url: path,
+      exposeHeadRoute: false,
+      handler: async (req, reply) => {
+        const h = await healthInput();
+        const query = new URLSearchParams(req.url.split('?')[1] ?? '');
+        const code = healthCode(path, query, h);
+        reply.code(code);
+        if (req.method === 'GET') return h.status;
+        return reply.send();
+      },
+    });
+  }
+
+  app.get('/patroni', async () => nodeStatus(rt, await freshProbe()));
+
+  app.get('/cluster', async (_req, reply) => {
+    const snap = await rt.dcs.readCluster().catch(() => rt.lastCluster);
+    if (!snap) return reply.code(502).send({ error: 'DCS unreachable' });
+    return clusterBody(snap, rt.config.scope, rt.settings.pause);
+  });
+
+  app.get('/history', async (_req, reply) => {
+    const snap = await rt.dcs.readCluster().catch(() => rt.lastCluster);
+    if (!snap) return reply.code(502).send({ error: 'DCS unreachable' });
+    return snap.history ?? [];
+  });
+
+  app.get('/config', async (_req, reply) => {
+    const snap = await rt.dcs.readCluster().catch(() => null);
+    if (!snap?.config) return reply.code(502).send({ error: 'the DCS has no /config (or is unreachable)' });
+    return snap.config.value;
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const status = nodeStatus(rt, await freshProbe());
+    reply.type('text/plain; version=0.0.4; charset=utf-8');
+    return renderMetrics(status, { hasLock: hasLock(), pause: rt.settings.pause, keelVersion: KEEL_VERSION });
+  });
+
+  await app.listen({ host: rt.config.restapi.listen.host, port: rt.config.restapi.listen.port });
+  return app;
+}
+
+function checkBasicAuth(header: string | undefined, user: string, password: string): boolean {
+  if (!header?.startsWith('Basic ')) return false;
+  const given = Buffer.from(header.slice(6), 'base64');
+  const expected = Buffer.from(`${user}:${password}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}

@@ -1,0 +1,184 @@
+import { decide } from '@keel/ha-core';
+import type { Action, LongActionKind, Observation } from '@keel/ha-core';
+import { execute } from './executors/index.ts';
+import { FatalError } from './executors/role.ts';
+import { observe } from './observe.ts';
+import { publish } from './publish.ts';
+import type { Runtime } from './runtime.ts';
+
+/**
+ * The HA loop: observe -> decide -> execute -> publish, every loop_wait seconds or sooner when
+ * woken (etcd watch on the leader key, a finished long action, a failed action).
+ * This is the only place in the agent that sleeps.
+ */
+export class HaLoop {
+  private wakeUp: (() => void) | null = null;
+  private woken = false;
+  private running: Promise<void> | null = null;
+  private fenceTimer: NodeJS.Timeout | null = null;
+  private fencing = false;
+
+  constructor(private readonly rt: Runtime) {
+    rt.wake = () => this.wake();
+    rt.runLong = (kind, fn) => this.runLong(kind, fn);
+  }
+
+  start(): Promise<void> {
+    this.fenceTimer = setInterval(() => void this.fenceCheck(), 250);
+    this.running = this.run();
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.rt.stopping = true;
+    if (this.fenceTimer) clearInterval(this.fenceTimer);
+    this.wake();
+    await this.running?.catch(() => undefined);
+  }
+
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.rt.stopping) {
+      const started = Date.now();
+      let failed = false;
+      try {
+        failed = await this.tick();
+      } catch (e) {
+        if (e instanceof FatalError) throw e;
+        this.rt.log.error({ err: (e as Error).message }, 'HA loop iteration failed');
+        failed = true;
+      }
+      if (this.rt.stopping) break;
+      const wait = failed ? 250 : this.rt.settings.loopWait * 1000 - (Date.now() - started);
+      await this.sleep(Math.max(0, wait));
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const self = this; // eslint-disable-line @typescript-eslint/no-this-alias
+      function done() {
+        clearTimeout(t);
+        self.wakeUp = null;
+        self.woken = false;
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  /** One iteration. Returns true when an action failed (the loop then runs again soon). */
+  async tick(): Promise<boolean> {
+    const rt = this.rt;
+    const obs = await observe(rt, Date.now);
+    rt.lastObservation = obs;
+    const decision = decide(obs);
+    rt.lastDecision = decision;
+    rt.lastLoopAt = Date.now();
+
+    let failure: { action: Action['type']; error: string } | null = null;
+    for (const action of decision.actions) {
+      try {
+        await execute(rt, action, obs);
+      } catch (e) {
+        if (e instanceof FatalError) {
+          rt.log.fatal({ verdict: decision.verdict }, e.message);
+          throw e;
+        }
+        failure = { action: action.type, error: (e as Error).message };
+        break; // order is contract: stop at the first failed action
+      }
+    }
+    await publish(rt, obs, decision.actions.length > 0).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not publish member state'));
+    rt.log.info(
+      {
+        verdict: decision.verdict,
+        actions: decision.actions.map(describe),
+        role: obs.pg.running ? obs.pg.role : 'stopped',
+        leader: obs.dcs.ok ? obs.dcs.cluster.leader : undefined,
+        ...(failure ? { failed: failure } : {}),
+      },
+      decision.reason,
+    );
+    return failure !== null;
+  }
+
+  private runLong(kind: LongActionKind, fn: () => Promise<void>): void {
+    const rt = this.rt;
+    const since = Date.now();
+    rt.memory.inFlight = { kind, since };
+    rt.log.info({ action: kind }, `${kind} started`);
+    void fn().then(
+      () => {
+        rt.memory.inFlight = null;
+        rt.memory.lastFailure = null;
+        rt.log.info({ action: kind, seconds: (Date.now() - since) / 1000 }, `${kind} finished`);
+        this.wake();
+      },
+      (e: Error) => {
+        rt.memory.inFlight = null;
+        rt.memory.lastFailure = { kind, at: Date.now(), message: e.message };
+        rt.log.error({ action: kind, err: e.message }, `${kind} failed`);
+        this.wake();
+      },
+    );
+  }
+
+  /**
+   * Fencing guard, independent of the loop's progress: a primary whose last successful lock
+   * renewal is so old that its lease may expire soon stops PostgreSQL at once, even while a DCS
+   * call is still hanging. The loop path (renew fails -> demote) normally acts earlier.
+   */
+  private async fenceCheck(): Promise<void> {
+    const rt = this.rt;
+    if (this.fencing || rt.lastLockOkAt === null || rt.stopping) return;
+    const margin = Math.max(1000, Math.min((rt.settings.retryTimeout * 1000) / 2, (rt.settings.ttl * 1000) / 4));
+    const age = Date.now() - rt.lastLockOkAt;
+    if (age < rt.settings.ttl * 1000 - margin) return;
+    this.fencing = true;
+    try {
+      if (rt.lastProbe?.running && rt.lastProbe.role === 'primary') {
+        rt.log.error({ lockAgeMs: age }, 'could not renew the leader lock in time: stopping PostgreSQL (fencing)');
+        await rt.pg.stop('immediate', 30);
+        rt.memory.formerPrimary = true;
+        rt.memory.following = null;
+      }
+      rt.lastLockOkAt = null;
+    } catch (e) {
+      rt.log.error({ err: (e as Error).message }, 'fencing stop failed');
+    } finally {
+      this.fencing = false;
+      this.wake();
+    }
+  }
+}
+
+function describe(a: Action): string {
+  switch (a.type) {
+    case 'demote':
+      return `demote(${a.mode})`;
+    case 'clone':
+    case 'rewind':
+    case 'reinitialize':
+      return `${a.type}(${a.from})`;
+    case 'startReplica':
+      return `startReplica(${a.leader ?? 'no leader'})`;
+    case 'follow':
+      return `follow(${a.leader})`;
+    case 'syncSlots':
+      return `syncSlots(+${a.create.join(',')} -${a.drop.join(',')})`;
+    default:
+      return a.type;
+  }
+}
+
+export type { Observation };

@@ -1,0 +1,166 @@
+import { execFileSync } from 'node:child_process';
+import { EtcdDcs } from '@keel/dcs';
+import { resolveSettings } from '@keel/ha-core';
+import { Postgres } from '@keel/postgres';
+import { ConfigError, loadConfig, type AgentConfig } from './config.ts';
+import { FatalError } from './executors/role.ts';
+import { startRestApi } from './http/server.ts';
+import { createLogger } from './log.ts';
+import { HaLoop } from './loop.ts';
+import { KEEL_VERSION, type Runtime } from './runtime.ts';
+
+const USAGE = `usage: keel-agent <config.yml>
+
+Runs the Keel HA agent beside one PostgreSQL instance. The configuration is Patroni's YAML
+(see README.md, "Configuration reference"). Run it as the OS user that owns the data directory.`;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`keel-agent: ${message}\n`);
+  process.exit(code);
+}
+
+function findBinDir(config: AgentConfig): string {
+  if (config.postgresql.bin_dir) return config.postgresql.bin_dir;
+  try {
+    return execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+  } catch {
+    return fail('postgresql.bin_dir is not set and `pg_config --bindir` failed: set postgresql.bin_dir', 2);
+  }
+}
+
+async function main(): Promise<void> {
+  const arg = process.argv[2];
+  if (!arg || arg === '--help' || arg === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(arg ? 0 : 2);
+  }
+  if (arg === '--version') {
+    process.stdout.write(`keel-agent ${KEEL_VERSION}\n`);
+    process.exit(0);
+  }
+
+  let config: AgentConfig;
+  let warnings: string[];
+  try {
+    ({ config, warnings } = loadConfig(arg));
+  } catch (e) {
+    if (e instanceof ConfigError) fail(`invalid configuration in ${arg}:\n${e.message}`, 2);
+    fail(`cannot read ${arg}: ${(e as Error).message}`, 2);
+  }
+  if (process.getuid?.() === 0) {
+    fail(
+      'refusing to run as root: PostgreSQL cannot run as root. Run keel-agent as the OS user that owns ' +
+        `postgresql.data_dir, e.g.: runuser -u postgres -- keel-agent ${arg}`,
+      2,
+    );
+  }
+
+  const log = createLogger({ level: config.log?.level, type: config.log?.type, name: config.name, scope: config.scope });
+  for (const w of warnings) log.warn({ config: arg }, w);
+
+  const settings = resolveSettings(config.bootstrap?.dcs ?? null);
+  const dcs = new EtcdDcs({
+    hosts: config.etcd3.hosts,
+    namespace: config.namespace,
+    scope: config.scope,
+    callTimeoutMs: settings.retryTimeout * 1000,
+    username: config.etcd3.username,
+    password: config.etcd3.password,
+  });
+  const pgc = config.postgresql;
+  const pg = new Postgres({
+    memberName: config.name,
+    binDir: findBinDir(config),
+    dataDir: pgc.data_dir,
+    listenHost: pgc.listen.host,
+    port: pgc.listen.port,
+    connectAddress: pgc.connect_address,
+    socketDir: typeof pgc.parameters?.unix_socket_directories === 'string' ? pgc.parameters.unix_socket_directories.split(',')[0]!.trim() : undefined,
+    superuser: pgc.authentication.superuser,
+    replication: pgc.authentication.replication,
+    rewind: pgc.authentication.rewind,
+    pgpassPath: pgc.pgpass,
+    parameters: {},
+    pgHba: pgc.pg_hba ?? config.bootstrap?.pg_hba ?? defaultPgHba(config),
+  });
+
+  const rt: Runtime = {
+    config,
+    dcs,
+    pg,
+    log,
+    memory: { inFlight: null, lastFailure: null, pgDownSince: null, following: null, formerPrimary: false },
+    settings,
+    dynamicConfig: null,
+    lastCluster: null,
+    lastObservation: null,
+    lastProbe: null,
+    lastDecision: null,
+    lastLoopAt: Date.now(),
+    dcsLastSeen: 0,
+    lastLockOkAt: null,
+    lastMemberJson: null,
+    lastStatusJson: null,
+    wake: () => undefined,
+    runLong: () => undefined,
+    stopping: false,
+  };
+
+  const api = await startRestApi(rt).catch((e: Error) =>
+    fail(`cannot listen on restapi.listen ${config.restapi.listen.host}:${config.restapi.listen.port}: ${e.message}`, 1),
+  );
+  const loop = new HaLoop(rt);
+  const unwatch = await dcs
+    .watchLeader(() => rt.wake())
+    .catch((e: Error) => {
+      log.warn({ err: e.message }, 'cannot watch the leader key yet; relying on loop_wait');
+      return async () => undefined;
+    });
+  log.info({ version: KEEL_VERSION, restapi: `${config.restapi.connect_address.host}:${config.restapi.connect_address.port}` }, 'keel-agent started');
+
+  let shuttingDown = false;
+  async function shutdown(signal: string, code: number): Promise<void> {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down: stopping PostgreSQL and releasing the leader lock');
+    await loop.stop();
+    const wasLeader = rt.lastLockOkAt !== null;
+    await pg.stop('fast', 60).catch((e: Error) => log.error({ err: e.message }, 'could not stop PostgreSQL'));
+    if (wasLeader) await dcs.releaseLeader(config.name).catch(() => undefined);
+    await dcs.deleteMember(config.name).catch(() => undefined);
+    await unwatch().catch(() => undefined);
+    await dcs.close().catch(() => undefined);
+    await pg.close().catch(() => undefined);
+    await api.close().catch(() => undefined);
+    log.info('stopped');
+    log.flush?.();
+    setTimeout(() => process.exit(code), 50);
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
+
+  loop.start().catch((e: Error) => {
+    if (e instanceof FatalError) {
+      log.fatal(e.message);
+      // A fatal condition (e.g. a system identifier mismatch): leave PostgreSQL alone and exit.
+      process.exit(1);
+    }
+    log.error({ err: e.message }, 'HA loop crashed');
+    void shutdown('loop-crash', 1);
+  });
+}
+
+/** Loopback-only access when neither postgresql.pg_hba nor bootstrap.pg_hba is configured. */
+function defaultPgHba(config: AgentConfig): string[] {
+  const repl = config.postgresql.authentication.replication.username;
+  return [
+    'local all all scram-sha-256',
+    'host all all 127.0.0.1/32 scram-sha-256',
+    'host all all ::1/128 scram-sha-256',
+    `local replication ${repl} scram-sha-256`,
+    `host replication ${repl} 127.0.0.1/32 scram-sha-256`,
+    `host replication ${repl} ::1/128 scram-sha-256`,
+  ];
+}
+
+await main();

@@ -1,0 +1,148 @@
+import type { ClusterSnapshot } from '@keel/dcs';
+import type { ClusterMember, ClusterView, Observation, PeerView, PgView } from '@keel/ha-core';
+import { resolveSettings } from '@keel/ha-core';
+import type { TNodeStatus } from '@keel/protocol';
+import type { Runtime } from './runtime.ts';
+
+/** Map a DCS snapshot to what decide() needs. */
+export function clusterView(snap: ClusterSnapshot): ClusterView {
+  const members: ClusterMember[] = snap.members.map((m) => ({
+    name: m.name,
+    role: m.value.role,
+    state: m.value.state,
+    connUrl: m.value.conn_url,
+    apiUrl: m.value.api_url,
+    tags: m.value.tags ?? {},
+    xlogLocation: m.value.xlog_location ?? null,
+    timeline: m.value.timeline ?? null,
+  }));
+  return {
+    initialize: snap.initialize,
+    leader: snap.leader?.name ?? null,
+    members,
+    optime: snap.status?.optime ?? null,
+    history: snap.history ?? [],
+    failover: snap.failover?.value ?? null,
+    hasConfig: snap.config !== null,
+  };
+}
+
+/** GET /patroni of one peer, bounded by a short timeout; unreachable peers are reported as such. */
+export async function fetchPeer(name: string, apiUrl: string, timeoutMs: number): Promise<PeerView> {
+  const unreachable: PeerView = { name, reachable: false, role: null, state: null, lsn: null, timeline: null, tags: {} };
+  try {
+    const res = await fetch(apiUrl, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await res.json()) as Partial<TNodeStatus>;
+    const x = body.xlog ?? {};
+    const lsn = x.location ?? Math.max(x.received_location ?? 0, x.replayed_location ?? 0);
+    return {
+      name,
+      reachable: true,
+      role: body.role ?? null,
+      state: body.state ?? null,
+      lsn: Number.isFinite(lsn) && lsn > 0 ? lsn : null,
+      timeline: body.timeline ?? null,
+      tags: body.tags ?? {},
+    };
+  } catch {
+    return unreachable;
+  }
+}
+
+/**
+ * Observe once: DCS snapshot, PostgreSQL probe, and (only when the cluster has no leader) the
+ * other members' REST API. The result is frozen; decide() gets exactly this.
+ */
+export async function observe(rt: Runtime, now: () => number): Promise<Observation> {
+  const name = rt.config.name;
+  const [dcsResult, pg] = await Promise.all([readDcs(rt), probePg(rt)]);
+
+  if (dcsResult.ok) {
+    rt.lastCluster = dcsResult.snap;
+    rt.dcsLastSeen = Math.floor(now() / 1000);
+    rt.dynamicConfig = dcsResult.snap.config?.value ?? rt.dynamicConfig;
+    rt.settings = resolveSettings(rt.dynamicConfig ?? rt.config.bootstrap.dcs ?? null);
+    rt.dcs.setCallTimeout(rt.settings.retryTimeout * 1000);
+  }
+
+  let peers: PeerView[] | null = null;
+  if (dcsResult.ok && dcsResult.snap.leader === null && dcsResult.snap.initialize && pg.running) {
+    const others = dcsResult.snap.members.filter((m) => m.name !== name);
+    const timeout = Math.min(2000, rt.settings.retryTimeout * 500);
+    peers = await Promise.all(others.map((m) => fetchPeer(m.name, m.value.api_url, timeout)));
+  }
+
+  // Memory updates that follow from what we just saw (the loop is the only writer).
+  const mem = rt.memory;
+  const leader = dcsResult.ok ? (dcsResult.snap.leader?.name ?? null) : null;
+  if (pg.running && pg.role === 'primary') mem.formerPrimary = true;
+  if (pg.running && pg.role === 'replica' && pg.streaming) mem.formerPrimary = false;
+  if (leader === name && !pg.running && !mem.inFlight) mem.pgDownSince ??= now();
+  else if (pg.running || leader !== name) mem.pgDownSince = null;
+
+  const obs: Observation = {
+    now: now(),
+    me: { name, tags: rt.config.tags ?? {} },
+    settings: rt.settings,
+    dcs: dcsResult.ok ? { ok: true, cluster: clusterView(dcsResult.snap) } : { ok: false, error: dcsResult.error },
+    pg,
+    peers,
+    memory: structuredClone(mem),
+  };
+  return deepFreeze(obs);
+}
+
+async function readDcs(rt: Runtime): Promise<{ ok: true; snap: ClusterSnapshot } | { ok: false; error: string }> {
+  try {
+    return { ok: true, snap: await rt.dcs.readCluster() };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message };
+  }
+}
+
+async function probePg(rt: Runtime): Promise<PgView> {
+  let dataDir: PgView['dataDir'];
+  try {
+    dataDir = await rt.pg.dataDirState();
+  } catch {
+    dataDir = 'initialized'; // non-empty without PG_VERSION: never treat as empty (never overwrite data)
+  }
+  if (dataDir === 'empty') {
+    return { dataDir, sysid: null, running: false, role: null, controlState: null, timeline: null, lsn: null, streaming: false, slots: [] };
+  }
+  const probe = await rt.pg.probe();
+  rt.lastProbe = probe;
+  if (probe.running) {
+    return {
+      dataDir,
+      sysid: probe.sysid ?? null,
+      running: true,
+      role: probe.role,
+      controlState: null,
+      timeline: probe.timeline ?? null,
+      lsn: probe.lsn ?? null,
+      streaming: probe.streaming ?? false,
+      slots: probe.slots ?? [],
+    };
+  }
+  const cd = await rt.pg.controlData().catch(() => null);
+  return {
+    dataDir,
+    sysid: cd?.sysid ?? null,
+    running: false,
+    role: null,
+    controlState: (cd?.state as PgView['controlState']) ?? null,
+    timeline: cd?.timeline ?? null,
+    lsn: cd?.checkpointLsn ?? null,
+    streaming: false,
+    slots: [],
+  };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

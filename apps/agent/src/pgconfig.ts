@@ -1,0 +1,46 @@
+import type { Observation } from '@keel/ha-core';
+import { slotNameForMember } from '@keel/protocol';
+import type { Runtime } from './runtime.ts';
+
+type Gucs = Record<string, string | number | boolean>;
+
+/**
+ * Parameters Keel needs for streaming replication and pg_rewind. The DCS /config and the local
+ * YAML override them (local wins), as in Patroni.
+ */
+export const KEEL_DEFAULT_PARAMETERS: Gucs = {
+  wal_level: 'replica',
+  hot_standby: 'on',
+  max_wal_senders: 10,
+  max_replication_slots: 10,
+  wal_keep_size: '128MB',
+  wal_log_hints: 'on',
+};
+
+export function effectiveParameters(rt: Runtime): Gucs {
+  const dynamic = (rt.dynamicConfig ?? rt.config.bootstrap?.dcs)?.postgresql?.parameters ?? {};
+  return { ...KEEL_DEFAULT_PARAMETERS, ...dynamic, ...(rt.config.postgresql.parameters ?? {}) };
+}
+
+/** host/port from a member's conn_url (postgres://host:port/postgres). */
+export function connOf(obs: Observation | null, member: string): { host: string; port: number } {
+  const m = obs?.dcs.ok ? obs.dcs.cluster.members.find((x) => x.name === member) : undefined;
+  if (!m) throw new Error(`member ${member} is not registered in the DCS`);
+  const u = new URL(m.connUrl);
+  return { host: u.hostname, port: Number(u.port || 5432) };
+}
+
+/** Write postgresql.conf / pg_hba.conf / standby.signal for the given upstream (null = primary). */
+export async function writePgConfig(
+  rt: Runtime,
+  standby: { upstream: string | null } | null,
+): Promise<void> {
+  rt.pg.setParameters(effectiveParameters(rt));
+  if (!standby) {
+    await rt.pg.writeConfig({ standby: null });
+    return;
+  }
+  const conn = standby.upstream ? connOf(rt.lastObservation, standby.upstream) : null;
+  const slotName = rt.settings.useSlots ? slotNameForMember(rt.config.name) : null;
+  await rt.pg.writeConfig({ standby: { primaryConninfo: conn, slotName } });
+}

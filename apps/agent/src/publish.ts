@@ -1,0 +1,34 @@
+import type { Observation } from '@keel/ha-core';
+import type { Runtime } from './runtime.ts';
+import { memberValue } from './status.ts';
+
+/**
+ * After the actions of a tick: keep the lease alive (the leader did so in renewLock), write
+ * members/<name> when it changed, and, on the leader, /status with the current WAL position.
+ */
+export async function publish(rt: Runtime, obs: Observation, actionsRan: boolean): Promise<void> {
+  if (actionsRan && obs.pg.dataDir === 'initialized') rt.lastProbe = await rt.pg.probe();
+  if (!obs.dcs.ok || rt.stopping) return;
+  const { dcs, config } = rt;
+  const renewedThisTick = rt.lastLockOkAt !== null && rt.lastLockOkAt >= obs.now;
+  if (!renewedThisTick) {
+    await dcs.ensureLease(rt.settings.ttl);
+    if (!(await dcs.keepAlive())) {
+      await dcs.ensureLease(rt.settings.ttl);
+      rt.lastMemberJson = null; // the old lease took our member key with it
+    }
+  }
+  const value = memberValue(rt);
+  const json = JSON.stringify(value);
+  if (json !== rt.lastMemberJson) {
+    await dcs.touchMember(config.name, value);
+    rt.lastMemberJson = json;
+  }
+  if (renewedThisTick && rt.lastProbe?.running && rt.lastProbe.role === 'primary' && rt.lastProbe.lsn) {
+    const status = JSON.stringify({ optime: rt.lastProbe.lsn });
+    if (status !== rt.lastStatusJson) {
+      await dcs.setStatus({ optime: rt.lastProbe.lsn });
+      rt.lastStatusJson = status;
+    }
+  }
+}

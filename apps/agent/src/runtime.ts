@@ -1,0 +1,87 @@
+import type { ClusterSnapshot, Dcs } from '@keel/dcs';
+import type { AgentMemory, Decision, HaSettings, LongActionKind, Observation } from '@keel/ha-core';
+import type { Postgres, Probe } from '@keel/postgres';
+import type { MemberState, TDynamicConfig } from '@keel/protocol';
+import type { AgentConfig } from './config.ts';
+import type { Logger } from './log.ts';
+
+/** Keel's version, reported where Patroni reports its own. */
+export const KEEL_VERSION = '0.1.0';
+
+/**
+ * Everything the agent owns, in one place. The loop is the only writer of `memory`, `last*` and
+ * `settings`; the REST API only reads. Long actions run in the background through runLong(),
+ * which records them in memory.inFlight so decide() knows about them.
+ */
+export interface Runtime {
+  config: AgentConfig;
+  dcs: Dcs;
+  pg: Postgres;
+  log: Logger;
+  memory: AgentMemory;
+  settings: HaSettings;
+  dynamicConfig: TDynamicConfig | null;
+  /** Result of the last successful DCS read. */
+  lastCluster: ClusterSnapshot | null;
+  lastObservation: Observation | null;
+  /** The last PostgreSQL probe (REST reads it between ticks). */
+  lastProbe: Probe | null;
+  lastDecision: Decision | null;
+  lastLoopAt: number;
+  /** Epoch seconds of the last successful DCS operation (Patroni's dcs_last_seen). */
+  dcsLastSeen: number;
+  /** Epoch ms of the last successful leader-lock renewal or acquisition (fencing guard). */
+  lastLockOkAt: number | null;
+  /** The last member value written, to write members/<name> only when it changed. */
+  lastMemberJson: string | null;
+  lastStatusJson: string | null;
+  /** Wake the loop now (DCS watch, finished long action, failed action). */
+  wake(): void;
+  /** Start a long action in the background; the loop keeps renewing the lock meanwhile. */
+  runLong(kind: LongActionKind, fn: () => Promise<void>): void;
+  stopping: boolean;
+}
+
+/** The state reported in /patroni and members/<name>, derived from the runtime. */
+export function memberState(rt: Runtime): MemberState {
+  const m = rt.memory;
+  const obs = rt.lastObservation;
+  if (m.inFlight) {
+    switch (m.inFlight.kind) {
+      case 'bootstrap':
+        return 'initializing new cluster';
+      case 'clone':
+      case 'reinitialize':
+        return 'creating replica';
+      case 'rewind':
+        return 'rewinding';
+      case 'restart':
+        return 'restarting';
+      case 'startPrimary':
+      case 'startReplica':
+        return 'starting';
+    }
+  }
+  if (obs?.pg.running) return 'running';
+  if (m.lastFailure) {
+    switch (m.lastFailure.kind) {
+      case 'bootstrap':
+        return 'initdb failed';
+      case 'clone':
+      case 'reinitialize':
+        return 'clone failed';
+      case 'rewind':
+        return 'rewind failed';
+      case 'restart':
+        return 'restart failed';
+      case 'startPrimary':
+      case 'startReplica':
+        return 'start failed';
+    }
+  }
+  if (!obs) return 'stopped';
+  if (obs.pg.dataDir === 'empty') return obs.dcs.ok && obs.dcs.cluster.leader ? 'creating replica' : 'waiting for leader';
+  const cs = obs.pg.controlState;
+  if (cs === 'in production' || cs === 'in crash recovery' || cs === 'in archive recovery' || cs === 'starting up') return 'crashed';
+  return 'stopped';
+}

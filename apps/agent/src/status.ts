@@ -1,0 +1,85 @@
+import type { Probe } from '@keel/postgres';
+import type { TMemberValue, TNodeStatus } from '@keel/protocol';
+import { KEEL_VERSION, memberState, type Runtime } from './runtime.ts';
+
+function patroniTime(d: Date): string {
+  // Patroni prints "2026-11-26 11:09:31.521228+00:00" style timestamps.
+  return d.toISOString().replace('T', ' ').replace('Z', '+00:00');
+}
+
+/** GET /patroni, built from a probe (fresh for REST, the loop's own for publishing). */
+export function nodeStatus(rt: Runtime, probe: Probe | null): TNodeStatus {
+  const running = probe?.running === true;
+  const obs = rt.lastObservation;
+  const leader = rt.lastCluster?.leader?.name ?? null;
+  const s: TNodeStatus = {
+    state: running ? 'running' : memberState(rt),
+    role: running ? (probe.role === 'primary' ? 'primary' : 'replica') : obs?.pg.dataDir === 'empty' ? 'uninitialized' : 'replica',
+    patroni: { version: KEEL_VERSION, scope: rt.config.scope, name: rt.config.name },
+  };
+  if (running) {
+    if (probe.postmasterStartTime) s.postmaster_start_time = probe.postmasterStartTime;
+    if (probe.serverVersion) s.server_version = probe.serverVersion;
+    if (probe.role === 'primary') {
+      s.xlog = { location: probe.lsn ?? 0 };
+    } else {
+      s.xlog = {
+        received_location: probe.receiveLsn ?? probe.replayLsn ?? 0,
+        replayed_location: probe.replayLsn ?? 0,
+        replayed_timestamp: probe.replayedTimestamp ?? null,
+        paused: probe.replayPaused ?? false,
+      };
+    }
+    if (probe.timeline) s.timeline = probe.timeline;
+    if (probe.role === 'primary' && probe.replication?.length) s.replication = probe.replication as Array<Record<string, unknown>>;
+  }
+  if (rt.lastCluster && leader === null) s.cluster_unlocked = true;
+  if (rt.settings.pause) s.pause = true;
+  if (rt.dcsLastSeen) s.dcs_last_seen = rt.dcsLastSeen;
+  const tags = rt.config.tags ?? {};
+  if (Object.keys(tags).length) s.tags = tags;
+  const sysid = probe?.sysid ?? obs?.pg.sysid;
+  if (sysid) s.database_system_identifier = sysid;
+  const pending = probe?.pendingRestart ?? [];
+  if (running && pending.length) {
+    s.pending_restart = true;
+    s.pending_restart_reason = Object.fromEntries(pending.map((p) => [p.name, { old_value: p.old_value, new_value: p.new_value }]));
+  }
+  if (rt.lastDecision) {
+    s.keel = { verdict: rt.lastDecision.verdict, reason: rt.lastDecision.reason, loop_at: new Date(rt.lastLoopAt).toISOString() };
+  }
+  return s;
+}
+
+export function nowPatroniTime(): string {
+  return patroniTime(new Date());
+}
+
+/** The value of members/<name> (Patroni's format). */
+export function memberValue(rt: Runtime): TMemberValue {
+  const s = nodeStatus(rt, rt.lastProbe);
+  const c = rt.config;
+  const v: TMemberValue = {
+    conn_url: `postgres://${c.postgresql.connect_address.host}:${c.postgresql.connect_address.port}/postgres`,
+    api_url: `http://${c.restapi.connect_address.host}:${c.restapi.connect_address.port}/patroni`,
+    state: s.state,
+    role: s.role,
+    version: KEEL_VERSION,
+  };
+  const x = s.xlog;
+  if (x?.location !== undefined) v.xlog_location = x.location;
+  else if (x) {
+    v.xlog_location = Math.max(x.received_location ?? 0, x.replayed_location ?? 0);
+    v.receive_lsn = x.received_location ?? 0;
+    v.replay_lsn = x.replayed_location ?? 0;
+    v.replication_state = rt.lastProbe?.streaming ? 'streaming' : 'stopped';
+  }
+  if (s.timeline) v.timeline = s.timeline;
+  if (s.tags) v.tags = s.tags;
+  if (s.pending_restart) {
+    v.pending_restart = true;
+    v.pending_restart_reason = s.pending_restart_reason ?? {};
+  }
+  if (s.pause) v.pause = true;
+  return v;
+}

@@ -1,0 +1,408 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import YAML from 'yaml';
+import { startEtcd, type EtcdHandle } from './etcd.ts';
+import { freePorts } from './ports.ts';
+import { TcpProxy } from './proxy.ts';
+import { waitFor } from './wait.ts';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const AGENT_MAIN = path.join(REPO_ROOT, 'apps/agent/src/main.ts');
+const TSX_LOADER = path.join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs');
+
+/** The unprivileged OS user PostgreSQL (and so the agent) runs as when we are root. */
+export interface OsUser {
+  uid: number;
+  gid: number;
+  name: string;
+}
+
+export function postgresOsUser(): OsUser | null {
+  if (process.getuid?.() !== 0) return null;
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
+  if (!line) throw new Error('running as root but there is no `postgres` OS user to run PostgreSQL as');
+  const f = line.split(':');
+  return { name: 'postgres', uid: Number(f[2]), gid: Number(f[3]) };
+}
+
+export interface ClusterOptions {
+  members?: number;
+  scope?: string;
+  ttl?: number;
+  loopWait?: number;
+  retryTimeout?: number;
+  maximumLagOnFailover?: number;
+  primaryStartTimeout?: number;
+  useRewind?: boolean;
+  /** Put a TcpProxy between each agent and etcd (for partition tests). */
+  etcdProxies?: boolean;
+  /** Per-member tags, by index. */
+  tags?: Array<Record<string, unknown> | undefined>;
+  /** Where to put everything (default: a new temp dir, removed by stop() unless keepData). */
+  baseDir?: string;
+  keepData?: boolean;
+  /** Log type of the agents (json by default: tests parse the logs). */
+  logType?: 'json' | 'plain';
+  /** Called with each agent's config before it is written. */
+  tweak?: (config: Record<string, unknown>, index: number) => void;
+  /** Start the agents (default true). */
+  startAgents?: boolean;
+}
+
+export interface Credentials {
+  superuser: { username: string; password: string };
+  replication: { username: string; password: string };
+  rewind: { username: string; password: string };
+  restapi: { username: string; password: string };
+}
+
+/** One member: its agent process, its PostgreSQL, its files. */
+export class Member {
+  agent: ChildProcess | null = null;
+  proxy: TcpProxy | null = null;
+  constructor(
+    readonly name: string,
+    readonly dir: string,
+    readonly configPath: string,
+    readonly logPath: string,
+    readonly dataDir: string,
+    readonly pgPort: number,
+    readonly restPort: number,
+    private readonly cluster: TestCluster,
+  ) {}
+
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.restPort}`;
+  }
+
+  get agentPid(): number | null {
+    return this.agent?.pid ?? null;
+  }
+
+  /** Start the agent (as the postgres OS user when we are root). */
+  start(): void {
+    if (this.agent && this.agent.exitCode === null && this.agent.signalCode === null) throw new Error(`${this.name}: agent already running`);
+    const out = fs.openSync(this.logPath, 'a');
+    const user = this.cluster.osUser;
+    this.agent = spawn(process.execPath, ['--import', TSX_LOADER, AGENT_MAIN, this.configPath], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', out, out],
+      detached: true,
+      env: { ...process.env, HOME: user ? '/var/lib/postgresql' : process.env.HOME, TSX_DISABLE_CACHE: '0' },
+      ...(user ? { uid: user.uid, gid: user.gid } : {}),
+    });
+    fs.closeSync(out);
+    this.agent.unref();
+  }
+
+  /** SIGTERM the agent (it stops PostgreSQL and releases its lock) and wait for it to exit. */
+  async stopAgent(timeoutMs = 60_000): Promise<void> {
+    const a = this.agent;
+    if (!a || a.exitCode !== null || a.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => a.once('exit', () => resolve()));
+    a.kill('SIGTERM');
+    const t = setTimeout(() => a.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(t);
+  }
+
+  async kill9Agent(): Promise<void> {
+    const a = this.agent;
+    if (!a || a.exitCode !== null || a.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => a.once('exit', () => resolve()));
+    a.kill('SIGKILL');
+    await exited;
+  }
+
+  /** The postmaster's PID from postmaster.pid, if it is alive. */
+  postmasterPid(): number | null {
+    try {
+      const pid = Number(fs.readFileSync(path.join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      if (!pid) return null;
+      process.kill(pid, 0);
+      return pid;
+    } catch {
+      return null;
+    }
+  }
+
+  async kill9Postgres(): Promise<void> {
+    const pid = this.postmasterPid();
+    if (!pid) return;
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => !isAlive(pid), { timeoutMs: 10_000, message: `${this.name}: postmaster ${pid} to exit` });
+    // Its children (backends, walsender, ...) exit on their own once the postmaster is gone.
+  }
+
+  /** kill -9 of the agent and the postmaster: the node is gone. */
+  async kill9Node(): Promise<void> {
+    await this.kill9Agent();
+    await this.kill9Postgres();
+  }
+
+  async api<T = unknown>(p: string, init?: RequestInit): Promise<{ status: number; body: T }> {
+    const res = await fetch(`${this.apiUrl}${p}`, { ...init, signal: AbortSignal.timeout(5000) });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* not JSON (e.g. /metrics) */
+    }
+    return { status: res.status, body: body as T };
+  }
+
+  /** Run SQL as the superuser over TCP. */
+  async sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text: string, params?: unknown[]): Promise<T[]> {
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: this.pgPort,
+      user: this.cluster.credentials.superuser.username,
+      password: this.cluster.credentials.superuser.password,
+      database: 'postgres',
+      connectionTimeoutMillis: 3000,
+      statement_timeout: 10_000,
+    });
+    await client.connect();
+    try {
+      return (await client.query<T>(text, params)).rows;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  /** The agent's JSON log lines so far. */
+  logs(): Array<Record<string, unknown>> {
+    let text = '';
+    try {
+      text = fs.readFileSync(this.logPath, 'utf8');
+    } catch {
+      return [];
+    }
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      });
+  }
+
+  logTail(lines = 30): string {
+    try {
+      return fs.readFileSync(this.logPath, 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A real Keel cluster for tests, the demo and the benchmarks: one etcd and N agents (each with
+ * its PostgreSQL) on free loopback ports in a temp dir. stop() kills every process it started,
+ * by PID, and removes the directory unless keepData.
+ */
+export class TestCluster {
+  readonly members: Member[] = [];
+  etcd!: EtcdHandle;
+  readonly credentials: Credentials;
+  readonly osUser: OsUser | null;
+  private stopped = false;
+
+  private constructor(
+    readonly dir: string,
+    readonly scope: string,
+    readonly options: ClusterOptions,
+  ) {
+    const pw = () => randomBytes(12).toString('hex');
+    this.credentials = {
+      superuser: { username: 'postgres', password: pw() },
+      replication: { username: 'replicator', password: pw() },
+      rewind: { username: 'rewind_user', password: pw() },
+      restapi: { username: 'keel', password: pw() },
+    };
+    this.osUser = postgresOsUser();
+  }
+
+  static async start(options: ClusterOptions = {}): Promise<TestCluster> {
+    const base = options.baseDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'keel-cluster-'));
+    fs.mkdirSync(base, { recursive: true });
+    const c = new TestCluster(base, options.scope ?? 'keel-test', options);
+    try {
+      await c.init();
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
+    return c;
+  }
+
+  get ttl(): number {
+    return this.options.ttl ?? 10;
+  }
+  get loopWait(): number {
+    return this.options.loopWait ?? 2;
+  }
+
+  private async init(): Promise<void> {
+    const o = this.options;
+    const n = o.members ?? 3;
+    fs.chmodSync(this.dir, 0o755);
+    this.etcd = await startEtcd({ dataDir: path.join(this.dir, 'etcd') });
+    const ports = await freePorts(n * 2);
+    for (let i = 0; i < n; i++) {
+      const name = `node${i + 1}`;
+      const dir = path.join(this.dir, name);
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const dataDir = path.join(dir, 'data');
+      const pgPort = ports[i * 2]!;
+      const restPort = ports[i * 2 + 1]!;
+      const m = new Member(name, dir, path.join(dir, 'keel.yml'), path.join(dir, 'agent.log'), dataDir, pgPort, restPort, this);
+      let etcdHost = this.etcd.hostPort;
+      if (o.etcdProxies) {
+        m.proxy = new TcpProxy(this.etcd.hostPort);
+        etcdHost = `127.0.0.1:${await m.proxy.start()}`;
+      }
+      const config = this.agentConfig(m, etcdHost, o.tags?.[i]);
+      o.tweak?.(config, i);
+      fs.writeFileSync(m.configPath, YAML.stringify(config), { mode: 0o600 });
+      if (this.osUser) {
+        for (const p of [dir, m.configPath]) fs.chownSync(p, this.osUser.uid, this.osUser.gid);
+      }
+      this.members.push(m);
+    }
+    if (o.startAgents !== false) for (const m of this.members) m.start();
+  }
+
+  private agentConfig(m: Member, etcdHost: string, tags: Record<string, unknown> | undefined): Record<string, unknown> {
+    const o = this.options;
+    const c = this.credentials;
+    return {
+      scope: this.scope,
+      namespace: '/service/',
+      name: m.name,
+      log: { level: 'INFO', type: o.logType ?? 'json' },
+      restapi: {
+        listen: `127.0.0.1:${m.restPort}`,
+        connect_address: `127.0.0.1:${m.restPort}`,
+        authentication: c.restapi,
+      },
+      etcd3: { hosts: etcdHost },
+      bootstrap: {
+        dcs: {
+          ttl: this.ttl,
+          loop_wait: this.loopWait,
+          retry_timeout: o.retryTimeout ?? 3,
+          maximum_lag_on_failover: o.maximumLagOnFailover ?? 1048576,
+          primary_start_timeout: o.primaryStartTimeout ?? 30,
+          postgresql: {
+            use_pg_rewind: o.useRewind ?? true,
+            use_slots: true,
+            parameters: { max_connections: 50, shared_buffers: '32MB', wal_keep_size: '128MB' },
+          },
+        },
+        initdb: [{ encoding: 'UTF8' }, { locale: 'C.UTF-8' }, 'data-checksums'],
+      },
+      postgresql: {
+        listen: `127.0.0.1:${m.pgPort}`,
+        connect_address: `127.0.0.1:${m.pgPort}`,
+        data_dir: m.dataDir,
+        pgpass: path.join(m.dir, 'pgpass'),
+        authentication: { superuser: c.superuser, replication: c.replication, rewind: c.rewind },
+        parameters: {
+          unix_socket_directories: m.dir,
+          logging_collector: 'off',
+          log_min_messages: 'warning',
+          fsync: 'on',
+        },
+        pg_hba: [
+          'local all all trust',
+          'host all all 127.0.0.1/32 scram-sha-256',
+          `host replication ${c.replication.username} 127.0.0.1/32 scram-sha-256`,
+        ],
+      },
+      tags: tags ?? { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
+      watchdog: { mode: 'off' },
+    };
+  }
+
+  member(name: string): Member {
+    const m = this.members.find((x) => x.name === name);
+    if (!m) throw new Error(`no member ${name}`);
+    return m;
+  }
+
+  /** The member whose /primary answers 200 (holds the lock and runs as primary). */
+  async primary(): Promise<Member | null> {
+    const answers = await Promise.all(
+      this.members.map(async (m) => {
+        try {
+          return (await m.api('/primary')).status === 200 ? m : null;
+        } catch {
+          return null;
+        }
+      }),
+    );
+    const primaries = answers.filter((m): m is Member => m !== null);
+    if (primaries.length > 1) throw new Error(`split brain: ${primaries.map((m) => m.name).join(', ')} all answer /primary`);
+    return primaries[0] ?? null;
+  }
+
+  async waitForPrimary(timeoutMs: number, exclude?: string): Promise<Member> {
+    return waitFor(
+      async () => {
+        const p = await this.primary();
+        return p && p.name !== exclude ? p : null;
+      },
+      { timeoutMs, intervalMs: 100, message: `a primary${exclude ? ` other than ${exclude}` : ''} (logs:\n${this.members.map((m) => `--- ${m.name}\n${m.logTail(8)}`).join('\n')})` },
+    );
+  }
+
+  /** Wait until every given member answers /replica 200 (running, streaming replica). */
+  async waitForReplicas(names: string[], timeoutMs: number): Promise<void> {
+    await waitFor(
+      async () => {
+        for (const n of names) {
+          const r = await this.member(n).api('/replica').catch(() => null);
+          if (r?.status !== 200) return false;
+        }
+        return true;
+      },
+      { timeoutMs, message: `replicas ${names.join(', ')} running (logs:\n${this.members.map((m) => `--- ${m.name}\n${m.logTail(8)}`).join('\n')})` },
+    );
+  }
+
+  /** Stop everything this cluster started, by PID. Idempotent. */
+  async stop(opts: { graceful?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (opts.graceful) await Promise.all(this.members.map((m) => m.stopAgent(30_000).catch(() => undefined)));
+    for (const m of this.members) {
+      await m.kill9Agent().catch(() => undefined);
+      await m.kill9Postgres().catch(() => undefined);
+      await m.proxy?.stop().catch(() => undefined);
+    }
+    await this.etcd?.stop().catch(() => undefined);
+    if (!this.options.keepData && !this.options.baseDir) fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
