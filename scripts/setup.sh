@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what Keel's demo and tests need, when it is missing:
+#   system packages (Debian): etcd-server etcd-client (the DCS), postgresql (server binaries),
+#   patroni (only for its patronictl: the compatibility test drives it against a Keel cluster);
+#   npm packages: npm ci (from the committed package-lock.json).
+# As root it runs apt-get itself; otherwise it prints the exact command to run and stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
+if ! command -v pg_config >/dev/null 2>&1 || [ ! -x "$(pg_config --bindir 2>/dev/null)/initdb" ]; then
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql postgresql-contrib)
+fi
+command -v patronictl >/dev/null 2>&1 || missing+=(patroni)
+if [ "${KEEL_NEED_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "keel setup: installing ${missing[*]} (apt-get)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian starts services it installs where it can; Keel starts its own etcd/PostgreSQL.
+    systemctl disable --now etcd patroni >/dev/null 2>&1 || true
+  else
+    echo "keel setup: missing system packages: ${missing[*]}" >&2
+    echo "run:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+if ! id postgres >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "keel setup: there is no 'postgres' OS user to run PostgreSQL as (install the postgresql package)" >&2
+  exit 1
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "keel setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
