@@ -76,9 +76,9 @@ async function main(): Promise<void> {
     port: pgc.listen.port,
     connectAddress: pgc.connect_address,
     socketDir: typeof pgc.parameters?.unix_socket_directories === 'string' ? pgc.parameters.unix_socket_directories.split(',')[0]!.trim() : undefined,
-    superuser: pgc.authentication.superuser,
-    replication: pgc.authentication.replication,
-    rewind: pgc.authentication.rewind,
+    superuser: credentials(pgc.authentication.superuser),
+    replication: credentials(pgc.authentication.replication),
+    rewind: pgc.authentication.rewind ? credentials(pgc.authentication.rewind) : undefined,
     pgpassPath: pgc.pgpass,
     parameters: {},
     pgHba: pgc.pg_hba ?? config.bootstrap?.pg_hba ?? defaultPgHba(config),
@@ -148,6 +148,10 @@ async function main(): Promise<void> {
     log.error({ err: e.message }, 'HA loop crashed');
     void shutdown('loop-crash', 1);
   });
+}
+
+function credentials(u: { username: string; password?: string }): { username: string; password: string } {
+  return { username: u.username, password: u.password ?? '' };
 }
 
 /** Loopback-only access when neither postgresql.pg_hba nor bootstrap.pg_hba is configured. */

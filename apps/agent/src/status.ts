@@ -31,7 +31,7 @@ export function nodeStatus(rt: Runtime, probe: Probe | null): TNodeStatus {
       };
     }
     if (probe.timeline) s.timeline = probe.timeline;
-    if (probe.role === 'primary' && probe.replication?.length) s.replication = probe.replication as Array<Record<string, unknown>>;
+    if (probe.role === 'primary' && probe.replication?.length) s.replication = probe.replication as unknown as Array<Record<string, unknown>>;
   }
   if (rt.lastCluster && leader === null) s.cluster_unlocked = true;
   if (rt.settings.pause) s.pause = true;

@@ -21,7 +21,7 @@ function runAgent(yaml: string): { code: number | null; stderr: string; dir: str
 
 function sampleWith(edit: (text: string) => string): string {
   // The real Patroni 3.0.2 member configuration from shared/reference, kept as a fixture.
-  const base = fs.readFileSync(path.join(ROOT, 'apps/agent/test/fixtures/node1.generated.yml'), 'utf8');
+  const base = fs.readFileSync(path.join(ROOT, 'apps/agent/test/fixtures/patroni-3.0.2-node1.yml'), 'utf8');
   return edit(base.replace(/\/var\/lib\/keel-sample/g, '/tmp/keel-badcfg-never-created'));
 }
 

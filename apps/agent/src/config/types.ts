@@ -1,0 +1,159 @@
+import type { TDynamicConfig, TTags } from '@keel/protocol';
+import type { HostPort } from './address.ts';
+
+export type { HostPort } from './address.ts';
+
+/**
+ * The agent's configuration after loading, validating and normalizing a Patroni YAML file.
+ * Keys mirror Patroni's YAML (snake_case). Addresses (listen, connect_address) are parsed into {host, port};
+ * `api_url`, `conn_url` and `initdb_args` are helpers Keel adds.
+ */
+export interface AgentConfig {
+  scope: string;
+  /** Normalized to "/<name>/" (Patroni's default "/service/"); "/" when the YAML says "/" or "". */
+  namespace: string;
+  name: string;
+  restapi: RestApiConfig;
+  etcd3: Etcd3Config;
+  bootstrap: BootstrapConfig;
+  postgresql: PostgresqlConfig;
+  /** Member tags as written (custom tags included); published in the member key. */
+  tags: TTags;
+  log: LogConfig;
+  watchdog: WatchdogConfig;
+  /** Keel's own section; absent when the agent runs without a control plane. */
+  controlplane?: ControlPlaneConfig;
+}
+
+export interface RestApiConfig {
+  /** restapi.listen parsed: where the REST API binds (host may be a wildcard). */
+  listen: HostPort;
+  /** restapi.connect_address parsed: what other members use; defaults to `listen` unless listen is a wildcard. */
+  connect_address: HostPort;
+  /** http://<connect_address>/patroni: the member key's api_url. */
+  api_url: string;
+  /** Basic auth for the unsafe (POST/PUT/PATCH/DELETE) endpoints, as in Patroni. */
+  authentication?: { username: string; password: string };
+  /** Accepted, but TLS is not implemented yet (a warning says so). */
+  certfile?: string;
+  keyfile?: string;
+}
+
+export interface Etcd3Config {
+  /** Endpoints as "host:port" (IPv6 in brackets), from hosts, host or url. */
+  hosts: string[];
+  /** From `protocol` or the url scheme; https is accepted with a warning (not implemented yet). */
+  protocol: 'http' | 'https';
+  username?: string;
+  password?: string;
+}
+
+export interface BootstrapConfig {
+  /**
+   * The dynamic configuration to seed into the DCS `/config` key when this node bootstraps the cluster: the
+   * YAML's bootstrap.dcs as written (integers normalized), WITHOUT defaults filled in, exactly as Patroni
+   * writes it. Patroni keys Keel does not implement yet are kept here (with a warning) so /config stays
+   * complete. Use withDynamicDefaults() for the effective ttl/loop_wait/retry_timeout/...
+   */
+  dcs: TDynamicConfig;
+  /** bootstrap.initdb as written, in list form: "flag" or { option: value }. */
+  initdb: Array<string | Record<string, string>>;
+  /** The same as initdb command-line arguments: ["--encoding=UTF8", "--data-checksums"]. */
+  initdb_args: string[];
+  /** Extra pg_hba lines appended after initdb (Patroni's legacy bootstrap.pg_hba). */
+  pg_hba: string[];
+}
+
+/** A PostgreSQL role Keel connects as, plus libpq parameters (sslmode, sslcert, ...) passed through. */
+export interface PgUser {
+  username: string;
+  password?: string;
+  [libpqParameter: string]: string | undefined;
+}
+
+export interface PgListen {
+  /** The listen hosts joined by commas, ready for listen_addresses: "0.0.0.0,::", "*", "10.0.0.5". */
+  host: string;
+  /** The same, one per entry (brackets removed from IPv6 addresses). */
+  hosts: string[];
+  port: number;
+  /** The host for local TCP connections, chosen like Patroni: "localhost" for *, 0.0.0.0, 127.0.0.1. */
+  local_host: string;
+}
+
+export interface PostgresqlConfig {
+  /** postgresql.listen parsed ("host[,host...]:port"). */
+  listen: PgListen;
+  /** postgresql.connect_address parsed: what other members and clients use. Derived from listen's first
+   * non-wildcard host when not set; required when listen has only wildcard hosts. */
+  connect_address: HostPort;
+  /** postgres://<connect_address>/postgres: the member key's conn_url. */
+  conn_url: string;
+  /** Absolute path. */
+  data_dir: string;
+  /** Absent: found at runtime (`pg_config --bindir`, then PATH). */
+  bin_dir?: string;
+  /**
+   * The pgpass file Keel writes before pg_basebackup/pg_rewind. Default: "<dirname(data_dir)>/.pgpass_keel_<name>".
+   * See defaultPgpass() in validate.ts for why not Patroni's ~/pgpass.
+   */
+  pgpass: string;
+  authentication: { superuser: PgUser; replication: PgUser; rewind?: PgUser };
+  /** Local GUCs (scalars). Parameters Patroni only takes from the dynamic configuration are removed (warned). */
+  parameters: Record<string, string | number | boolean>;
+  /** Lines for pg_hba.conf; absent means Keel leaves pg_hba.conf alone (as Patroni does). */
+  pg_hba?: string[];
+  callbacks: CallbacksConfig;
+  pre_promote?: string;
+  use_unix_socket: boolean;
+  /** Local override of the dynamic postgresql.use_pg_rewind (Patroni: local wins). Absent: use the DCS value. */
+  use_pg_rewind?: boolean;
+  remove_data_directory_on_rewind_failure: boolean;
+  remove_data_directory_on_diverged_timelines: boolean;
+}
+
+export interface CallbacksConfig {
+  on_start?: string;
+  on_stop?: string;
+  on_restart?: string;
+  on_reload?: string;
+  on_role_change?: string;
+}
+
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR' | 'CRITICAL';
+
+export interface LogConfig {
+  /** Upper-cased; WARN → WARNING and FATAL → CRITICAL as in Patroni. Default INFO. */
+  level: LogLevel;
+  /** Keel default json; plain = human-readable (pretty). */
+  type: 'plain' | 'json';
+  /** Log to files in this directory (rotated) instead of stderr. */
+  dir?: string;
+  /** Bytes before rotation; default 25000000 as in Patroni. */
+  file_size: number;
+  /** Rotated files kept; default 4 as in Patroni. */
+  file_num: number;
+  /** Python logging format string (or Patroni's json-field list); accepted, Keel's formats are its own. */
+  format?: string | unknown[];
+  dateformat?: string;
+}
+
+export interface WatchdogConfig {
+  /** `mode: off` (YAML 1.1 boolean false) and "off"/"disable(d)" → off; "auto" → automatic; "require" → required. */
+  mode: 'off' | 'automatic' | 'required';
+  /** Default /dev/watchdog. */
+  device: string;
+  /** Seconds between the watchdog firing and the leader key expiring; -1 means timeout = ttl/2. Default 5. */
+  safety_margin: number;
+}
+
+export interface ControlPlaneConfig {
+  url: string;
+  token?: string;
+}
+
+export interface LoadedConfig {
+  config: AgentConfig;
+  /** One line per warning, each "<key path>: <message>"; never contains secret values. */
+  warnings: string[];
+}
