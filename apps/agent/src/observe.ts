@@ -122,7 +122,8 @@ async function probePg(rt: Runtime): Promise<PgView> {
       timeline: probe.timeline ?? null,
       lsn: probe.lsn ?? null,
       streaming: probe.streaming ?? false,
-      slots: probe.slots ?? [],
+      // pg_basebackup's temporary slots are not ours to manage.
+      slots: (probe.slots ?? []).filter((s) => !s.startsWith('pg_basebackup_')),
     };
   }
   const cd = await rt.pg.controlData().catch(() => null);

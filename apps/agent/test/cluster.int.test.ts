@@ -155,7 +155,13 @@ describe('a 3-member Keel cluster on real etcd and PostgreSQL', () => {
       timeoutMs: 30_000,
       message: `${first.name} receives rows from ${second.name}`,
     });
-    expect((await first.api<Record<string, unknown>>('/patroni')).body).toMatchObject({ role: 'replica', timeline: 2, state: 'running' });
+    await waitFor(
+      async () => {
+        const b = (await first.api<Record<string, unknown>>('/patroni')).body;
+        return b.role === 'replica' && b.timeline === 2 && b.state === 'running' ? b : null;
+      },
+      { timeoutMs: 15_000, message: `${first.name} reports role replica on timeline 2` },
+    );
     const rewound = first.logs().some((l) => l.action === 'rewind' || /rewind/.test(String(l.msg)));
     expect(rewound).toBe(true);
   });

@@ -25,8 +25,9 @@ export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
     return probe;
   }
 
+  /** We hold the leader lock: acquired or renewed, and not lost or released since. */
   function hasLock(): boolean {
-    return rt.lastCluster?.leader?.name === rt.config.name && rt.lastLockOkAt !== null;
+    return rt.lastLockOkAt !== null && Date.now() - rt.lastLockOkAt < rt.settings.ttl * 1000;
   }
 
   async function healthInput(): Promise<HealthInput> {

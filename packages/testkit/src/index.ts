@@ -1,0 +1,5 @@
+export * from './ports.ts';
+export * from './wait.ts';
+export * from './etcd.ts';
+export * from './proxy.ts';
+export * from './cluster.ts';
