@@ -18,6 +18,7 @@ export async function recordHistory(rt: Runtime, previous: THistory): Promise<vo
 }
 
 const promote: Executor<'promote'> = async (rt, _a, obs) => {
+  // promote() checkpoints at once, so a rewinding former primary sees the new timeline in our pg_control.
   await rt.pg.promote({ timeoutSec: 60 });
   rt.memory.following = null;
   rt.memory.formerPrimary = true;
@@ -25,8 +26,6 @@ const promote: Executor<'promote'> = async (rt, _a, obs) => {
   await recordHistory(rt, obs.dcs.ok ? obs.dcs.cluster.history : []).catch((e: Error) =>
     rt.log.warn({ err: e.message }, 'could not record the timeline history'),
   );
-  // pg_rewind on a former primary reads our pg_control: it must show the new timeline.
-  await rt.pg.query('CHECKPOINT').catch((e: Error) => rt.log.warn({ err: e.message }, 'checkpoint after promote failed'));
 };
 
 const demote: Executor<'demote'> = async (rt, a) => {

@@ -1,0 +1,291 @@
+/**
+ * Pure renderers and parsers: postgresql.conf, pg_hba.conf, .pgpass, libpq conninfo strings,
+ * initdb arguments, pg_controldata output, timeline history files. No I/O here.
+ */
+import { parseLsn } from '@keel/protocol';
+import type {
+  ControlData,
+  ControlState,
+  Credentials,
+  GucValue,
+  Gucs,
+  HostPort,
+  InitdbOption,
+  StandbyConfig,
+  TimelineHistoryEntry,
+} from './types.ts';
+import { CONTROL_STATES } from './types.ts';
+
+export const MANAGED_HEADER = '# Managed by Keel. Do not edit: this file is rewritten on every configuration change.';
+
+/** The file initdb wrote, kept and included by the generated postgresql.conf (Patroni does the same). */
+export const BASE_CONF_NAME = 'postgresql.base.conf';
+
+const GUC_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+
+function assertSingleLine(what: string, value: string): void {
+  if (/[\r\n\0]/.test(value)) throw new Error(`${what} must not contain line breaks or NUL characters`);
+}
+
+/**
+ * A GUC value as a postgresql.conf literal: always single-quoted, with single quotes and
+ * backslashes doubled (the conf scanner interprets backslash escapes inside quotes).
+ * Booleans become on/off.
+ */
+export function quoteGucValue(value: GucValue): string {
+  let text: string;
+  if (typeof value === 'boolean') text = value ? 'on' : 'off';
+  else if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`not a finite number: ${value}`);
+    text = String(value);
+  } else text = value;
+  assertSingleLine('a configuration value', text);
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+export function assertGucName(name: string): void {
+  if (!GUC_NAME.test(name)) throw new Error(`not a valid configuration parameter name: ${JSON.stringify(name)}`);
+}
+
+/** A libpq conninfo value: quoted when needed, with backslash and single quote escaped by a backslash. */
+export function quoteConninfoValue(value: string): string {
+  if (value !== '' && /^[^\s'\\]+$/.test(value)) return value;
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** key=value pairs in order; undefined/null values are left out. */
+export function buildConninfo(pairs: Array<[string, string | number | null | undefined]>): string {
+  return pairs
+    .filter((p): p is [string, string | number] => p[1] !== undefined && p[1] !== null)
+    .map(([k, v]) => `${k}=${quoteConninfoValue(String(v))}`)
+    .join(' ');
+}
+
+/** Settings Keel writes itself: a same-named entry of the parameters map is ignored. */
+const MANAGED_GUCS = new Set([
+  'listen_addresses',
+  'port',
+  'unix_socket_directories',
+  'hba_file',
+  'primary_conninfo',
+  'primary_slot_name',
+  'recovery_target_timeline',
+]);
+
+export interface PostgresqlConfInput {
+  dataDir: string;
+  listenHost: string;
+  port: number;
+  socketDir?: string;
+  parameters: Gucs;
+  /** Include initdb's settings file first (when it exists). */
+  includeBase: boolean;
+  standby: StandbyConfig | null;
+  replication: Credentials;
+  pgpassPath: string;
+  memberName: string;
+}
+
+export function primaryConninfo(input: {
+  upstream: HostPort;
+  user: string;
+  pgpassPath: string;
+  applicationName: string;
+}): string {
+  return buildConninfo([
+    ['user', input.user],
+    ['passfile', input.pgpassPath],
+    ['host', input.upstream.host],
+    ['port', input.upstream.port],
+    ['sslmode', 'prefer'],
+    ['application_name', input.applicationName],
+    ['gssencmode', 'prefer'],
+    ['channel_binding', 'prefer'],
+  ]);
+}
+
+/** The whole postgresql.conf. Keys of `parameters` are written in sorted order after the managed ones. */
+export function renderPostgresqlConf(input: PostgresqlConfInput): string {
+  const lines: string[] = [MANAGED_HEADER, '# Keel generates it from its configuration (Patroni-compatible settings).', ''];
+  if (input.includeBase) lines.push(`include ${quoteGucValue(BASE_CONF_NAME)}`, '');
+  const put = (name: string, value: GucValue) => {
+    assertGucName(name);
+    lines.push(`${name} = ${quoteGucValue(value)}`);
+  };
+  put('listen_addresses', input.listenHost);
+  put('port', input.port);
+  if (input.socketDir !== undefined) put('unix_socket_directories', input.socketDir);
+  put('hba_file', `${input.dataDir}/pg_hba.conf`);
+  const params = { ...input.parameters };
+  if (input.standby) params.hot_standby = 'on';
+  const seen = new Set<string>();
+  for (const name of Object.keys(params).sort()) {
+    const lower = name.toLowerCase();
+    if (MANAGED_GUCS.has(lower) || seen.has(lower)) continue;
+    seen.add(lower);
+    put(name, params[name]!);
+  }
+  if (input.standby) {
+    lines.push('', '# standby');
+    if (input.standby.primaryConninfo) {
+      put(
+        'primary_conninfo',
+        primaryConninfo({
+          upstream: input.standby.primaryConninfo,
+          user: input.replication.username,
+          pgpassPath: input.pgpassPath,
+          applicationName: input.memberName,
+        }),
+      );
+    }
+    if (input.standby.slotName) put('primary_slot_name', input.standby.slotName);
+    put('recovery_target_timeline', 'latest');
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function renderPgHba(lines: readonly string[]): string {
+  for (const l of lines) assertSingleLine('a pg_hba line', l);
+  return [MANAGED_HEADER, ...lines, ''].join('\n');
+}
+
+/** A .pgpass field: ':' and '\' escaped with a backslash. */
+export function escapePgpassField(value: string): string {
+  assertSingleLine('a .pgpass field', value);
+  return value.replace(/([:\\])/g, '\\$1');
+}
+
+/** One wildcard line per user (host, port, database: *), first occurrence of a user name wins. */
+export function renderPgpass(users: ReadonlyArray<Credentials | undefined>): string {
+  const seen = new Set<string>();
+  const lines: string[] = [];
+  for (const u of users) {
+    if (!u || seen.has(u.username)) continue;
+    seen.add(u.username);
+    lines.push(`*:*:*:${escapePgpassField(u.username)}:${escapePgpassField(u.password)}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** initdb options Keel sets itself or that would break it. */
+const INITDB_FORBIDDEN = new Set(['pgdata', 'D', 'pwfile', 'pwprompt', 'W', 'username', 'U', 'sync-only', 'S', 'version', 'V', 'help', 'nosync', 'no-sync', 'N']);
+
+/**
+ * Patroni's bootstrap.initdb list: 'data-checksums' -> --data-checksums, {encoding: 'UTF8'} ->
+ * --encoding=UTF8. Keel adds -D, --username, --pwfile and, unless given, --auth-local=trust
+ * --auth-host=scram-sha-256 (not md5: initdb then also writes password_encryption = md5, and every
+ * password would be stored as an md5 hash; pg_hba.conf is Keel's anyway, where md5 lines accept SCRAM).
+ */
+export function buildInitdbArgs(
+  options: readonly InitdbOption[],
+  ctx: { dataDir: string; superuser: string; pwfile: string },
+): string[] {
+  const user: string[] = [];
+  const names = new Set<string>();
+  const check = (name: string) => {
+    if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(name)) throw new Error(`not a valid initdb option: ${JSON.stringify(name)}`);
+    if (INITDB_FORBIDDEN.has(name)) throw new Error(`initdb option --${name} is set by Keel and may not be given`);
+    names.add(name);
+  };
+  for (const opt of options) {
+    if (typeof opt === 'string') {
+      const name = opt.replace(/^--?/, '');
+      check(name);
+      user.push(name.length === 1 ? `-${name}` : `--${name}`);
+    } else {
+      for (const [k, v] of Object.entries(opt)) {
+        const name = k.replace(/^--?/, '');
+        check(name);
+        const value = String(v);
+        assertSingleLine(`initdb option --${name}`, value);
+        user.push(name.length === 1 ? `-${name}${value}` : `--${name}=${value}`);
+      }
+    }
+  }
+  const auth: string[] = [];
+  if (!names.has('auth') && !names.has('A')) {
+    if (!names.has('auth-local')) auth.push('--auth-local=trust');
+    if (!names.has('auth-host')) auth.push('--auth-host=scram-sha-256');
+  }
+  return [`--pgdata=${ctx.dataDir}`, `--username=${ctx.superuser}`, `--pwfile=${ctx.pwfile}`, ...auth, ...user];
+}
+
+/** pg_controldata output (LANG=C) as key -> value. */
+export function parseControlDataRaw(text: string): Record<string, string> {
+  const raw: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(':');
+    if (i <= 0) continue;
+    raw[line.slice(0, i).trim()] = line.slice(i + 1).trim();
+  }
+  return raw;
+}
+
+export function parseControlData(text: string): ControlData {
+  const raw = parseControlDataRaw(text);
+  const need = (key: string): string => {
+    const v = raw[key];
+    if (v === undefined) throw new Error(`pg_controldata output lacks "${key}"`);
+    return v;
+  };
+  const int = (key: string): number => {
+    const v = need(key);
+    if (!/^\d+$/.test(v)) throw new Error(`pg_controldata: "${key}" is not a number: ${v}`);
+    return Number(v);
+  };
+  const optInt = (key: string): number | null => (raw[key] !== undefined && /^\d+$/.test(raw[key]!) ? Number(raw[key]) : null);
+  const state = need('Database cluster state');
+  if (!CONTROL_STATES.includes(state as ControlState)) throw new Error(`pg_controldata: unknown cluster state "${state}"`);
+  const hints = raw['wal_log_hints setting'];
+  return {
+    sysid: need('Database system identifier'),
+    state: state as ControlState,
+    timeline: int("Latest checkpoint's TimeLineID"),
+    prevTimeline: optInt("Latest checkpoint's PrevTimeLineID"),
+    checkpointLsn: parseLsn(need('Latest checkpoint location')),
+    redoLsn: parseLsn(need("Latest checkpoint's REDO location")),
+    minRecoveryEndLsn: parseLsn(need('Minimum recovery ending location')),
+    minRecoveryEndTimeline: optInt("Min recovery ending loc's timeline") ?? 0,
+    walLevel: raw['wal_level setting'] ?? null,
+    walLogHints: hints === undefined ? null : hints === 'on',
+    dataChecksumVersion: optInt('Data page checksum version'),
+    raw,
+  };
+}
+
+/** A timeline history file (pg_wal/0000000N.history): "parentTLI<TAB>switchpoint<TAB>reason" lines. */
+export function parseTimelineHistory(text: string): TimelineHistoryEntry[] {
+  const out: TimelineHistoryEntry[] = [];
+  for (const line of text.split('\n')) {
+    const t = line.trim();
+    if (!t || t.startsWith('#')) continue;
+    const m = /^(\d+)\s+([0-9A-Fa-f]+\/[0-9A-Fa-f]+)\s*(.*)$/.exec(t);
+    if (!m) throw new Error(`not a timeline history line: ${JSON.stringify(t)}`);
+    out.push({ parentTli: Number(m[1]), switchpoint: parseLsn(m[2]!), reason: m[3]!.trim() });
+  }
+  return out;
+}
+
+export function historyFileName(timeline: number): string {
+  if (!Number.isInteger(timeline) || timeline < 1) throw new Error(`not a timeline: ${timeline}`);
+  return `${timeline.toString(16).toUpperCase().padStart(8, '0')}.history`;
+}
+
+/** The timeline of a WAL segment file name (its first 8 hex digits). */
+export function timelineOfWalFile(name: string): number {
+  if (!/^[0-9A-Fa-f]{24}$/.test(name)) throw new Error(`not a WAL file name: ${JSON.stringify(name)}`);
+  return parseInt(name.slice(0, 8), 16);
+}
+
+/** pg_basebackup -P progress ("12345/67890 kB (18%), 0/1 tablespace ..."). */
+export function parseBasebackupProgress(line: string): { doneKb: number; totalKb: number; percent: number } | null {
+  const m = /(\d+)\/(\d+) kB \((\d+)%\)/.exec(line);
+  if (!m) return null;
+  return { doneKb: Number(m[1]), totalKb: Number(m[2]), percent: Number(m[3]) };
+}
+
+/** The last `lines` lines of a text, for error messages. */
+export function tail(text: string, lines = 20): string {
+  const all = text.replace(/\r/g, '\n').split('\n').filter((l) => l.trim() !== '');
+  return all.slice(-lines).join('\n');
+}
