@@ -126,9 +126,7 @@ export class Member {
   postmasterPid(): number | null {
     try {
       const pid = Number(fs.readFileSync(path.join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-      if (!pid) return null;
-      process.kill(pid, 0);
-      return pid;
+      return pid && isAlive(pid) ? pid : null;
     } catch {
       return null;
     }
@@ -208,10 +206,16 @@ export class Member {
   }
 }
 
+/** Alive and not a zombie (an unreaped exited process still answers kill(pid, 0)). */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
