@@ -153,6 +153,7 @@ export const VERDICTS = [
   'sysid_mismatch',
   'clone',
   'waiting_for_leader',
+  'release_lock_empty_data_dir',
   'start_primary_after_crash',
   'release_lock_start_timeout',
   'start_replica',

@@ -1,0 +1,27 @@
+import type { Action, Decision, DemoteMode, Verdict } from './types.ts';
+
+/** A frozen Decision: the executor reads it, nobody edits it. */
+export function decision(verdict: Verdict, reason: string, actions: readonly Action[] = []): Decision {
+  return Object.freeze({ verdict, reason, actions: Object.freeze([...actions]) });
+}
+
+/** Action constructors, so the steps read as lists of intents. */
+export const act = {
+  claimInitialize: (value: string): Action => Object.freeze({ type: 'claimInitialize', value }),
+  bootstrap: (): Action => Object.freeze({ type: 'bootstrap' }),
+  clone: (from: string): Action => Object.freeze({ type: 'clone', from }),
+  reinitialize: (from: string): Action => Object.freeze({ type: 'reinitialize', from }),
+  rewind: (from: string): Action => Object.freeze({ type: 'rewind', from }),
+  acquireLock: (): Action => Object.freeze({ type: 'acquireLock' }),
+  renewLock: (): Action => Object.freeze({ type: 'renewLock' }),
+  releaseLock: (): Action => Object.freeze({ type: 'releaseLock' }),
+  promote: (): Action => Object.freeze({ type: 'promote' }),
+  demote: (mode: DemoteMode): Action => Object.freeze({ type: 'demote', mode }),
+  startPrimary: (): Action => Object.freeze({ type: 'startPrimary' }),
+  startReplica: (leader: string | null): Action => Object.freeze({ type: 'startReplica', leader }),
+  follow: (leader: string): Action => Object.freeze({ type: 'follow', leader }),
+  syncSlots: (create: readonly string[], drop: readonly string[]): Action =>
+    Object.freeze({ type: 'syncSlots', create: Object.freeze([...create]), drop: Object.freeze([...drop]) }),
+  seedConfig: (): Action => Object.freeze({ type: 'seedConfig' }),
+  fatal: (message: string): Action => Object.freeze({ type: 'fatal', message }),
+} as const;

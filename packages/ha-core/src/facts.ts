@@ -1,0 +1,64 @@
+import { promotionBlocker } from './tags.ts';
+import type { AgentMemory, ClusterView, HaSettings, Observation, PgView } from './types.ts';
+
+/**
+ * What every step needs, derived once from a reachable-DCS observation. Steps read facts, never
+ * re-derive them, so two steps cannot disagree about (say) who holds the lock.
+ */
+export interface Facts {
+  readonly obs: Observation;
+  readonly me: string;
+  readonly cluster: ClusterView;
+  readonly settings: HaSettings;
+  readonly pg: PgView;
+  readonly memory: AgentMemory;
+  readonly paused: boolean;
+  /** cluster.leader === me */
+  readonly iAmLeader: boolean;
+  /** The lock holder when it is another member, else null. */
+  readonly otherLeader: string | null;
+  /**
+   * No data to run: the probe says the data directory is empty and PostgreSQL is not running.
+   * A running postmaster has a data directory by definition; an "empty" probe next to it is a glitch
+   * and is ignored, so a running primary always reaches the lock checks.
+   */
+  readonly dataEmpty: boolean;
+  readonly runningPrimary: boolean;
+  /** Why my tags forbid promotion ("tagged nofailover"), or null. */
+  readonly blocker: string | null;
+}
+
+export function factsOf(obs: Observation, cluster: ClusterView): Facts {
+  const me = obs.me.name;
+  const { pg } = obs;
+  return {
+    obs,
+    me,
+    cluster,
+    settings: obs.settings,
+    pg,
+    memory: obs.memory,
+    paused: obs.settings.pause,
+    iAmLeader: cluster.leader === me,
+    otherLeader: cluster.leader !== null && cluster.leader !== me ? cluster.leader : null,
+    dataEmpty: pg.dataDir === 'empty' && !pg.running,
+    runningPrimary: pg.running && pg.role === 'primary',
+    blocker: promotionBlocker(obs.me.tags),
+  };
+}
+
+/** A role string as another member writes it: Patroni < 3 says 'master'. */
+export function isPrimaryRole(role: string | null): boolean {
+  return role === 'primary' || role === 'master';
+}
+
+/** The lock holder kept PostgreSQL down for primary_start_timeout or longer. */
+export function startTimedOut(f: Facts): boolean {
+  const since = f.memory.pgDownSince;
+  return since !== null && f.obs.now - since >= f.settings.primaryStartTimeout * 1000;
+}
+
+export function startTimeoutReason(f: Facts): string {
+  return `releasing the leader lock because PostgreSQL did not start within primary_start_timeout (${f.settings.primaryStartTimeout} s)`;
+}
+

@@ -1,0 +1,25 @@
+import { slotNameForMember } from '@keel/protocol';
+import { act } from './decision.ts';
+import type { Facts } from './facts.ts';
+import type { Action } from './types.ts';
+
+/** One physical slot per other member (Patroni's slot_name_from_member_name), sorted, unique. */
+export function desiredSlots(f: Facts): string[] {
+  const names = f.cluster.members.filter((m) => m.name !== f.me).map((m) => slotNameForMember(m.name));
+  return [...new Set(names)].sort();
+}
+
+/**
+ * The syncSlots action that makes the primary's physical slots match the members, or null when
+ * use_slots is off or nothing differs. `drop: false` right after a promotion: create what is missing
+ * and let the next leader_ok tick reconcile the rest. Like Patroni 3.0, every physical slot that is
+ * not a member's is dropped (ha-core cannot tell a member slot from a hand-made one).
+ */
+export function slotSync(f: Facts, opts: { drop: boolean }): Action | null {
+  if (!f.settings.useSlots) return null;
+  const desired = desiredSlots(f);
+  const existing = new Set(f.pg.slots);
+  const create = desired.filter((s) => !existing.has(s));
+  const drop = opts.drop ? [...existing].filter((s) => !desired.includes(s)).sort() : [];
+  return create.length > 0 || drop.length > 0 ? act.syncSlots(create, drop) : null;
+}

@@ -1,0 +1,16 @@
+import { act, decision } from '../decision.ts';
+import type { Decision, Observation } from '../types.ts';
+
+/**
+ * A. The DCS cannot be reached (the agent already retried for retry_timeout). A primary stops taking
+ * writes now, before its lease can expire and another member promote; nothing else can be decided.
+ * This holds even with an action in flight and even when paused (Patroni skips the demote in pause).
+ */
+export function dcsUnreachable(obs: Observation, error: string): Decision {
+  if (obs.pg.running && obs.pg.role === 'primary') {
+    return decision('dcs_unreachable_demote', `demoting self because DCS is not accessible and I was a leader (${error})`, [
+      act.demote('offline'),
+    ]);
+  }
+  return decision('dcs_unreachable', `no action. DCS is not accessible (${error})`);
+}

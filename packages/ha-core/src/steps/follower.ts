@@ -1,0 +1,39 @@
+import { act, decision } from '../decision.ts';
+import type { Facts } from '../facts.ts';
+import type { Decision } from '../types.ts';
+import { recoverDiverged } from './diverged.ts';
+
+/** I. PostgreSQL runs and another member holds the lock. */
+export function followingLeader(f: Facts): Decision | null {
+  const leader = f.otherLeader;
+  if (leader === null) return null;
+  if (f.pg.role === 'primary') return lostLock(f, leader);
+  const diverged = divergedTimeline(f, leader);
+  if (diverged !== null) {
+    if (f.paused) return decision('paused', `PAUSE: no action. I was a primary and ${diverged}`);
+    return recoverDiverged(f, leader, `I was a primary and ${diverged}`);
+  }
+  if (f.memory.following !== leader) {
+    return decision('follow_leader', `following new leader (${leader})`, [act.follow(leader)]);
+  }
+  return decision('replica_ok', `no action. I am (${f.me}), a secondary, and following a leader (${leader})`);
+}
+
+/** The split-brain guard: a primary that sees another lock holder stops at once, without touching the lock. */
+export function lostLock(f: Facts, leader: string): Decision {
+  return decision('lost_lock_demote', `demoting self because (${leader}) holds the lock and I was a primary`, [
+    act.demote('immediate-nolock'),
+  ]);
+}
+
+/**
+ * A former primary running as a replica that does not stream and is on an older timeline than the
+ * leader has diverged (the rewind executor stops PostgreSQL first). Returns the phrase, or null.
+ */
+function divergedTimeline(f: Facts, leader: string): string | null {
+  if (!f.memory.formerPrimary || f.pg.streaming) return null;
+  const theirs = f.cluster.members.find((m) => m.name === leader)?.timeline ?? null;
+  const mine = f.pg.timeline ?? 0;
+  if (theirs === null || mine >= theirs) return null;
+  return `my timeline ${mine} is behind the leader's ${theirs}`;
+}

@@ -1,0 +1,230 @@
+import type { TFailoverValue, THistory, TTags } from '@keel/protocol';
+import { resolveSettings } from '../src/settings.ts';
+import type {
+  AgentMemory,
+  ClusterMember,
+  ClusterView,
+  ControlState,
+  HaSettings,
+  LongActionKind,
+  Observation,
+  PeerView,
+  PgView,
+} from '../src/types.ts';
+
+export const SYSID = '7390000000000000001';
+export const NOW = 1_700_000_000_000;
+/** My WAL position in the default observation (0/5000000). */
+export const LSN = 0x5000000;
+
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+export function aMember(name: string, overrides: Partial<ClusterMember> = {}): ClusterMember {
+  return deepFreeze({
+    name,
+    role: 'replica',
+    state: 'running',
+    connUrl: `postgres://${name}:5432/postgres`,
+    apiUrl: `http://${name}:8008/patroni`,
+    tags: {},
+    xlogLocation: LSN,
+    timeline: 1,
+    ...overrides,
+  });
+}
+
+/** A peer's /patroni answer; by default a reachable, running replica exactly as far as me. */
+export function aPeer(name: string, overrides: Partial<PeerView> = {}): PeerView {
+  return deepFreeze({ name, reachable: true, role: 'replica', state: 'running', lsn: LSN, timeline: 1, tags: {}, ...overrides });
+}
+
+const EMPTY_MEMORY: AgentMemory = { inFlight: null, lastFailure: null, pgDownSince: null, following: null, formerPrimary: false };
+
+interface Draft {
+  now: number;
+  me: string;
+  tags: TTags;
+  settings: HaSettings;
+  dcsError: string | null;
+  cluster: ClusterView;
+  pg: PgView;
+  /** undefined: the default (gathered [] when the cluster has no leader, else null). */
+  peers: readonly PeerView[] | null | undefined;
+  memory: AgentMemory;
+}
+
+/**
+ * An immutable builder: every method returns a new builder. The default is member (a) in an initialized
+ * 3-member cluster (a, b, c) with no leader, running as a streaming replica at LSN on timeline 1.
+ */
+export class ObservationBuilder {
+  constructor(private readonly d: Draft) {}
+
+  private with(patch: Partial<Draft>): ObservationBuilder {
+    return new ObservationBuilder({ ...this.d, ...patch });
+  }
+  private withCluster(patch: Partial<ClusterView>): ObservationBuilder {
+    return this.with({ cluster: { ...this.d.cluster, ...patch } });
+  }
+  private withPgPatch(patch: Partial<PgView>): ObservationBuilder {
+    return this.with({ pg: { ...this.d.pg, ...patch } });
+  }
+
+  at(now: number) {
+    return this.with({ now });
+  }
+  withTags(tags: TTags) {
+    return this.with({ tags });
+  }
+  withSettings(patch: Partial<HaSettings>) {
+    return this.with({ settings: { ...this.d.settings, ...patch } });
+  }
+  paused() {
+    return this.withSettings({ pause: true });
+  }
+  dcsDown(error = 'connection refused') {
+    return this.with({ dcsError: error });
+  }
+
+  // The cluster as the DCS shows it.
+  uninitialized() {
+    return this.withCluster({ initialize: null });
+  }
+  bootstrapping() {
+    return this.withCluster({ initialize: '' });
+  }
+  initializedWith(sysid: string) {
+    return this.withCluster({ initialize: sysid });
+  }
+  /** `name` holds the lock; its member key says primary (timeline defaults to the member's). */
+  withLeader(name: string, timeline?: number) {
+    const members = this.d.cluster.members.map((m) =>
+      m.name === name ? { ...m, role: 'primary', timeline: timeline ?? m.timeline } : m,
+    );
+    return this.withCluster({ leader: name, members });
+  }
+  withoutLeader() {
+    return this.withCluster({ leader: null });
+  }
+  /** Add or replace members/<name>. */
+  withMember(name: string, overrides: Partial<ClusterMember> = {}) {
+    const others = this.d.cluster.members.filter((m) => m.name !== name);
+    return this.withCluster({ members: [...others, aMember(name, overrides)] });
+  }
+  withMembers(...names: string[]) {
+    return this.withCluster({ members: names.map((n) => aMember(n)) });
+  }
+  withOptime(optime: number | null) {
+    return this.withCluster({ optime });
+  }
+  withHistory(history: THistory) {
+    return this.withCluster({ history });
+  }
+  withFailover(failover: TFailoverValue | null) {
+    return this.withCluster({ failover });
+  }
+  withoutConfig() {
+    return this.withCluster({ hasConfig: false });
+  }
+
+  // My PostgreSQL.
+  asPrimary() {
+    return this.withPgPatch({ running: true, role: 'primary', controlState: null, streaming: false });
+  }
+  asReplica(opts: { streaming?: boolean } = {}) {
+    return this.withPgPatch({ running: true, role: 'replica', controlState: null, streaming: opts.streaming ?? true });
+  }
+  stopped(controlState: ControlState | null = 'shut down in recovery') {
+    return this.withPgPatch({ running: false, role: null, controlState, streaming: false });
+  }
+  withEmptyDataDir() {
+    return this.withPgPatch({
+      dataDir: 'empty',
+      sysid: null,
+      running: false,
+      role: null,
+      controlState: null,
+      timeline: null,
+      lsn: null,
+      streaming: false,
+      slots: [],
+    });
+  }
+  withPg(patch: Partial<PgView>) {
+    return this.withPgPatch(patch);
+  }
+
+  // Peers (GET /patroni answers) and my memory.
+  withPeers(...peers: PeerView[]) {
+    return this.with({ peers });
+  }
+  withoutPeers() {
+    return this.with({ peers: null });
+  }
+  withMemory(patch: Partial<AgentMemory>) {
+    return this.with({ memory: { ...this.d.memory, ...patch } });
+  }
+  inFlight(kind: LongActionKind, since = this.d.now - 5_000) {
+    return this.withMemory({ inFlight: { kind, since } });
+  }
+  formerPrimary() {
+    return this.withMemory({ formerPrimary: true });
+  }
+  following(name: string | null) {
+    return this.withMemory({ following: name });
+  }
+
+  build(): Observation {
+    const d = this.d;
+    const peers = d.peers !== undefined ? d.peers : d.cluster.leader === null && d.dcsError === null ? [] : null;
+    return deepFreeze({
+      now: d.now,
+      me: { name: d.me, tags: d.tags },
+      settings: d.settings,
+      dcs: d.dcsError === null ? { ok: true as const, cluster: d.cluster } : { ok: false as const, error: d.dcsError },
+      pg: d.pg,
+      peers,
+      memory: d.memory,
+    });
+  }
+}
+
+const DEFAULT_DRAFT: Draft = deepFreeze({
+  now: NOW,
+  me: 'a',
+  tags: {},
+  settings: resolveSettings(null),
+  dcsError: null,
+  cluster: {
+    initialize: SYSID,
+    leader: null,
+    members: ['a', 'b', 'c'].map((n) => aMember(n)),
+    optime: null,
+    history: [],
+    failover: null,
+    hasConfig: true,
+  },
+  pg: {
+    dataDir: 'initialized',
+    sysid: SYSID,
+    running: true,
+    role: 'replica',
+    controlState: null,
+    timeline: 1,
+    lsn: LSN,
+    streaming: true,
+    slots: [],
+  },
+  peers: undefined,
+  memory: EMPTY_MEMORY,
+});
+
+export function anObservation(me = 'a'): ObservationBuilder {
+  return new ObservationBuilder({ ...DEFAULT_DRAFT, me });
+}
