@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { TDynamicConfig, TNodeStatus } from '@keel/protocol';
 import { TestCluster, waitFor, type Member } from '@keel/testkit';
 import parsePrometheus from 'parse-prometheus-text-format';
 import YAML from 'yaml';
@@ -66,13 +67,13 @@ describe('a 3-member Keel cluster on real etcd and PostgreSQL', () => {
       expect(await codes(replica, '/primary', method)).toBe(503);
       expect(await codes(replica, '/replica', method)).toBe(200);
     }
-    const leaderBody = (await first.api<Record<string, any>>('/patroni')).body;
+    const leaderBody = (await first.api<TNodeStatus>('/patroni')).body;
     expect(leaderBody).toMatchObject({ state: 'running', role: 'primary', timeline: 1, patroni: { scope: c.scope, name: first.name } });
-    expect(leaderBody.xlog.location).toBeGreaterThan(0);
+    expect(leaderBody.xlog?.location).toBeGreaterThan(0);
     expect(leaderBody.replication).toHaveLength(2);
-    const replicaBody = (await replica.api<Record<string, any>>('/patroni')).body;
+    const replicaBody = (await replica.api<TNodeStatus>('/patroni')).body;
     expect(replicaBody).toMatchObject({ state: 'running', role: 'replica', timeline: 1 });
-    expect(replicaBody.xlog.replayed_location).toBeGreaterThan(0);
+    expect(replicaBody.xlog?.replayed_location).toBeGreaterThan(0);
     expect(replicaBody.database_system_identifier).toBe(leaderBody.database_system_identifier);
   });
 
@@ -99,7 +100,7 @@ describe('a 3-member Keel cluster on real etcd and PostgreSQL', () => {
       c.members.map((m) => [m.name, m === first ? 'leader' : 'replica', 'running']),
     );
     expect((await first.api('/history')).body).toEqual([]);
-    const cfg = (await first.api<Record<string, any>>('/config')).body;
+    const cfg = (await first.api<TDynamicConfig>('/config')).body;
     expect(cfg).toMatchObject({ ttl: 10, loop_wait: 2, retry_timeout: 3, postgresql: { use_pg_rewind: true, use_slots: true } });
   });
 
