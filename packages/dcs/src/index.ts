@@ -1,0 +1,5 @@
+export * from './types.ts';
+export * from './hosts.ts';
+export * from './parse.ts';
+export * from './etcd.ts';
+export * from './memory.ts';

@@ -1,0 +1,192 @@
+import type {
+  DcsKeys,
+  TDynamicConfig,
+  TFailoverValue,
+  THistory,
+  TMemberValue,
+  TStatus,
+  TSyncValue,
+} from '@keel/protocol';
+
+/** A value together with the key's mod_revision, for compare-and-set writes. */
+export interface Versioned<T> {
+  value: T;
+  modRevision: number;
+}
+
+export interface LeaderRecord {
+  /** The bare member name stored in /leader. */
+  name: string;
+  /** The etcd lease the key is attached to (decimal string; "0" when none). */
+  lease: string;
+  modRevision: number;
+}
+
+export interface MemberRecord {
+  name: string;
+  value: TMemberValue;
+  /** The etcd lease the key is attached to (decimal string; "0" when none). */
+  lease: string;
+  modRevision: number;
+}
+
+/**
+ * Everything under /<namespace>/<scope>/, read with ONE range request, so every field comes from
+ * the same revision of the store (a consistent snapshot).
+ *
+ * A value that cannot be parsed never fails the read: the member is left out, or the field is null,
+ * and `warnings` says which key and why.
+ */
+export interface ClusterSnapshot {
+  /** The store revision the snapshot was read at. */
+  revision: number;
+  /** /initialize: null = absent; "" = a member won the bootstrap race; else the system identifier. */
+  initialize: string | null;
+  config: Versioned<TDynamicConfig> | null;
+  leader: LeaderRecord | null;
+  /** Sorted by name. */
+  members: MemberRecord[];
+  history: THistory | null;
+  /** /status, or the legacy /optime/leader as { optime } when /status is absent. */
+  status: TStatus | null;
+  failover: Versioned<TFailoverValue> | null;
+  sync: Versioned<TSyncValue> | null;
+  /** /failsafe: { member name: api_url }. */
+  failsafe: Record<string, string> | null;
+  /** One line per value that could not be parsed, e.g. `members/node2: invalid JSON (…)`. */
+  warnings: string[];
+}
+
+export interface LeaderEvent {
+  type: 'put' | 'delete';
+  /** The new value for a put; null for a delete (explicit, or the lease expired). */
+  value: string | null;
+}
+
+export type WatchStatus = 'connected' | 'disconnected';
+
+export interface WatchOptions {
+  /** Called when the watch stream is (re)established or lost. Never throws into the watch. */
+  onStatus?: (status: WatchStatus, error?: Error) => void;
+}
+
+export type DcsErrorCode =
+  /** The call did not complete within the call deadline (network partition, etcd hung). */
+  | 'timeout'
+  /** No connection could be made (refused, reset, no hosts). */
+  | 'unreachable'
+  /** The operation needs a lease and there is none, or etcd says it expired. Call ensureLease(). */
+  | 'lease'
+  /** close() was called. */
+  | 'closed'
+  /** Anything else etcd rejected (permission denied, bad request …). */
+  | 'error';
+
+/** The only error type a Dcs rejects with. The message names the operation and the reason. */
+export class DcsError extends Error {
+  override readonly name = 'DcsError';
+  constructor(
+    readonly code: DcsErrorCode,
+    /** The Dcs method that failed, e.g. "renewLeader". */
+    readonly op: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The agent's only way to touch the DCS. Keys and values follow Patroni's etcd v3 layout exactly
+ * (see @keel/protocol dcsKeys()): leader holds the bare member name, initialize the bare system
+ * identifier, every other value is compact JSON (JSON.stringify).
+ *
+ * Deadlines: EVERY method rejects with a DcsError within the call timeout (constructor option
+ * `callTimeoutMs`, changed with setCallTimeout()), whatever the network does. A method that does
+ * several round trips shares one deadline across them. Nothing is retried beyond the deadline.
+ *
+ * Leases: one lease per Dcs instance (per agent). Nothing renews it in the background: the agent's
+ * loop calls keepAlive() or renewLeader() once per tick, so a hung loop lets the lease, and with it
+ * the leader key and the member key, expire. That is the fencing guarantee.
+ */
+export interface Dcs {
+  readonly keys: DcsKeys;
+
+  /** The current lease id (decimal string), or null before ensureLease() / after it was lost. */
+  readonly leaseId: string | null;
+
+  /** ONE range read of the scope prefix: an atomic snapshot of the whole cluster. */
+  readCluster(): Promise<ClusterSnapshot>;
+
+  /**
+   * Returns the id of this agent's lease, granting a new one (TTL = ttlSec) when there is none,
+   * when it was lost, or when ttlSec differs from the current lease's TTL. The old lease is not
+   * revoked (its keys stay until re-written on the new lease or until it expires).
+   */
+  ensureLease(ttlSec: number): Promise<string>;
+
+  /**
+   * Sends ONE keepalive for the current lease. Resolves true when etcd extended it to its full TTL,
+   * false when there is no lease or etcd says it has expired or been revoked (then the caller calls
+   * ensureLease() and re-writes its keys). Rejects (DcsError) when etcd cannot be reached in time:
+   * then the lease's fate is unknown.
+   */
+  keepAlive(): Promise<boolean>;
+
+  /**
+   * Atomically: if /leader does not exist (create_revision == 0), put leader=name on my lease.
+   * True when I now hold it (also when the key already holds my name on my current lease, so a
+   * retried call is idempotent); false when someone else holds it. Needs a lease.
+   */
+  acquireLeader(name: string): Promise<boolean>;
+
+  /**
+   * Keeps my leadership: one lease keepalive, then a check that /leader holds `name` on my lease
+   * (if it holds `name` on another lease, e.g. after ensureLease() granted a new one, a txn that
+   * compares mod_revision moves it onto my lease). False when the lease expired, the key is absent
+   * or it holds another name. True means the key was mine and my lease was extended by this call.
+   */
+  renewLeader(name: string): Promise<boolean>;
+
+  /** Atomically: if /leader == name, delete it. True when deleted. */
+  releaseLeader(name: string): Promise<boolean>;
+
+  /** Put members/<name> = JSON on my lease (so it vanishes if I stop renewing). Needs a lease. */
+  touchMember(name: string, value: TMemberValue): Promise<void>;
+  deleteMember(name: string): Promise<void>;
+
+  /** Create /initialize = value only if it does not exist (no lease). True when I created it. */
+  claimInitialize(value: string): Promise<boolean>;
+  /** Unconditional put of /initialize (after a successful bootstrap: the system identifier). */
+  setInitialize(value: string): Promise<void>;
+  deleteInitialize(): Promise<void>;
+
+  /**
+   * Put /config. expectedModRevision undefined: unconditional. 0: only if absent. N: only if the
+   * key's mod_revision is still N (compare-and-set). False on a CAS conflict.
+   */
+  setConfig(value: TDynamicConfig, expectedModRevision?: number): Promise<boolean>;
+  setHistory(history: THistory): Promise<void>;
+  setStatus(status: TStatus): Promise<void>;
+  /** Same CAS rules as setConfig. */
+  setFailover(value: TFailoverValue, expectedModRevision?: number): Promise<boolean>;
+  /** Delete /failover (only if mod_revision == expectedModRevision, when given). True when a key was deleted. */
+  deleteFailover(expectedModRevision?: number): Promise<boolean>;
+  /** Same CAS rules as setConfig. */
+  setSync(value: TSyncValue, expectedModRevision?: number): Promise<boolean>;
+
+  /**
+   * Watches /leader and calls onEvent for every change: puts, deletes and lease-expiry deletes.
+   * Resolves once the watch is established (rejects with a DcsError if that takes longer than the
+   * call timeout). Afterwards it survives etcd outages on its own: it reconnects and replays what
+   * it missed; nothing is thrown into the caller. Resolves to a function that cancels the watch.
+   */
+  watchLeader(onEvent: (event: LeaderEvent) => void, options?: WatchOptions): Promise<() => Promise<void>>;
+
+  /** Changes the per-call deadline for calls started from now on. */
+  setCallTimeout(ms: number): void;
+  readonly callTimeoutMs: number;
+
+  /** Cancels watches and closes connections. The lease is not revoked. Later calls reject ('closed'). */
+  close(): Promise<void>;
+}
