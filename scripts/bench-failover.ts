@@ -93,8 +93,9 @@ for (let run = 1; run <= Number(values.runs); run++) {
     await waitFor(() => w.acked.length > 200, { timeoutMs: 30_000, message: 'workload running' });
     // Let the leader renew at an arbitrary point of its loop relative to the kill.
     await new Promise((r) => setTimeout(r, Math.random() * loopWait * 1000));
-    const killAt = Date.now();
     await primary.kill9Node();
+    // From here the old primary can acknowledge nothing more.
+    const killAt = Date.now();
     const lockAt = await waitFor(async () => {
       const l = await leaderOf(c, primary);
       return l && l !== primary.name ? { at: Date.now(), name: l } : null;
