@@ -3,6 +3,7 @@ import type { Action, LongActionKind, Observation } from '@keel/ha-core';
 import { execute } from './executors/index.ts';
 import { FatalError } from './executors/role.ts';
 import { observe } from './observe.ts';
+import { maintain } from './maintenance.ts';
 import { publish } from './publish.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -99,6 +100,7 @@ export class HaLoop {
       }
     }
     await publish(rt, obs, decision.actions.length > 0).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not publish member state'));
+    if (!failure) await maintain(rt).catch((e: Error) => rt.log.warn({ err: e.message }, 'maintenance failed'));
     rt.log.info(
       {
         verdict: decision.verdict,
@@ -112,12 +114,12 @@ export class HaLoop {
     return failure !== null;
   }
 
-  private runLong(kind: LongActionKind, fn: () => Promise<void>): void {
+  private runLong(kind: LongActionKind, fn: () => Promise<void>): Promise<void> {
     const rt = this.rt;
     const since = Date.now();
     rt.memory.inFlight = { kind, since };
     rt.log.info({ action: kind }, `${kind} started`);
-    void fn().then(
+    const done = fn().then(
       () => {
         rt.memory.inFlight = null;
         rt.memory.lastFailure = null;
@@ -129,8 +131,11 @@ export class HaLoop {
         rt.memory.lastFailure = { kind, at: Date.now(), message: e.message };
         rt.log.error({ action: kind, err: e.message }, `${kind} failed`);
         this.wake();
+        throw e;
       },
     );
+    done.catch(() => undefined); // the failure is recorded above; callers may await `done` too
+    return done;
   }
 
   /**

@@ -7,6 +7,9 @@ import { FatalError } from './executors/role.ts';
 import { startRestApi } from './http/server.ts';
 import { createLogger } from './log.ts';
 import { HaLoop } from './loop.ts';
+import { Callbacks } from './callbacks.ts';
+import { reloadLocalConfig } from './http/ops.ts';
+import { OperationRegistry } from './ops/registry.ts';
 import { KEEL_VERSION, type Runtime } from './runtime.ts';
 
 const USAGE = `usage: keel-agent <config.yml>
@@ -102,9 +105,15 @@ async function main(): Promise<void> {
     lastMemberJson: null,
     lastStatusJson: null,
     wake: () => undefined,
-    runLong: () => undefined,
+    runLong: () => Promise.resolve(),
     stopping: false,
+    configPath: arg,
+    ops: new OperationRegistry(),
+    callbacks: undefined as unknown as Callbacks,
+    scheduledRestart: null,
+    appliedParametersJson: null,
   };
+  rt.callbacks = new Callbacks(rt);
 
   const api = await startRestApi(rt).catch((e: Error) =>
     fail(`cannot listen on restapi.listen ${config.restapi.listen.host}:${config.restapi.listen.port}: ${e.message}`, 1),
@@ -125,7 +134,10 @@ async function main(): Promise<void> {
     log.info({ signal }, 'shutting down: stopping PostgreSQL and releasing the leader lock');
     await loop.stop();
     const wasLeader = rt.lastLockOkAt !== null;
+    const role = rt.lastProbe?.role ?? 'replica';
+    const wasRunning = rt.lastProbe?.running === true;
     await pg.stop('fast', 60).catch((e: Error) => log.error({ err: e.message }, 'could not stop PostgreSQL'));
+    if (wasRunning) rt.callbacks.fire('on_stop', role);
     if (wasLeader) await dcs.releaseLeader(config.name).catch(() => undefined);
     await dcs.deleteMember(config.name).catch(() => undefined);
     await unwatch().catch(() => undefined);
@@ -138,6 +150,12 @@ async function main(): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
   process.on('SIGINT', () => void shutdown('SIGINT', 0));
+  process.on('SIGHUP', () => {
+    void reloadLocalConfig(rt).then((r) => {
+      if (r.ok) log.info('configuration reloaded (SIGHUP)');
+      else log.error({ err: r.message }, 'reload refused, nothing changed');
+    });
+  });
 
   loop.start().catch((e: Error) => {
     if (e instanceof FatalError) {

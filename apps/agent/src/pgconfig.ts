@@ -44,3 +44,9 @@ export async function writePgConfig(
   const slotName = rt.settings.useSlots ? slotNameForMember(rt.config.name) : null;
   await rt.pg.writeConfig({ standby: { primaryConninfo: conn, slotName } });
 }
+
+/** Rewrite the configuration for the role PostgreSQL runs in now (reload, DCS parameter changes). */
+export async function rewriteCurrentConfig(rt: Runtime): Promise<void> {
+  const primary = rt.lastProbe?.running && rt.lastProbe.role === 'primary';
+  await writePgConfig(rt, primary ? null : { upstream: rt.memory.following });
+}

@@ -3,7 +3,9 @@ import type { AgentMemory, Decision, HaSettings, LongActionKind, Observation } f
 import type { Postgres, Probe } from '@keel/postgres';
 import type { MemberState, TDynamicConfig } from '@keel/protocol';
 import type { AgentConfig } from './config.ts';
+import type { Callbacks } from './callbacks.ts';
 import type { Logger } from './log.ts';
+import type { OperationRegistry } from './ops/registry.ts';
 
 /** Keel's version, reported where Patroni reports its own. */
 export const KEEL_VERSION = '0.1.0';
@@ -38,8 +40,26 @@ export interface Runtime {
   /** Wake the loop now (DCS watch, finished long action, failed action). */
   wake(): void;
   /** Start a long action in the background; the loop keeps renewing the lock meanwhile. */
-  runLong(kind: LongActionKind, fn: () => Promise<void>): void;
+  runLong(kind: LongActionKind, fn: () => Promise<void>): Promise<void>;
   stopping: boolean;
+  /** Path of the YAML this agent was started with (POST /reload and SIGHUP re-read it). */
+  configPath: string;
+  ops: OperationRegistry;
+  callbacks: Callbacks;
+  /** A restart scheduled through POST /restart {schedule}, shown in the member key. */
+  scheduledRestart: ScheduledRestart | null;
+  /** JSON of the PostgreSQL parameters last written, to apply DCS changes once. */
+  appliedParametersJson: string | null;
+}
+
+export interface ScheduledRestart {
+  schedule: string;
+  postmaster_start_time?: string;
+  role?: 'primary' | 'replica';
+  postgres_version?: string;
+  restart_pending?: boolean;
+  timeout?: number;
+  operationId: string;
 }
 
 /** The state reported in /patroni and members/<name>, derived from the runtime. */

@@ -1,5 +1,6 @@
 import type { Probe } from '@keel/postgres';
 import type { TMemberValue, TNodeStatus } from '@keel/protocol';
+import { scheduledRestartValue } from './ops/restart.ts';
 import { KEEL_VERSION, memberState, type Runtime } from './runtime.ts';
 
 function patroniTime(d: Date): string {
@@ -81,5 +82,6 @@ export function memberValue(rt: Runtime): TMemberValue {
     v.pending_restart_reason = s.pending_restart_reason ?? {};
   }
   if (s.pause) v.pause = true;
+  if (rt.scheduledRestart) v.scheduled_restart = scheduledRestartValue(rt.scheduledRestart);
   return v;
 }

@@ -29,6 +29,7 @@ const bootstrap: Executor<'bootstrap'> = async (rt) => {
       await dcs.setInitialize(cd.sysid);
       rt.memory.formerPrimary = true;
       rt.log.info({ sysid: cd.sysid }, 'initialized a new cluster');
+      rt.callbacks.fire('on_start', 'primary');
     } catch (e) {
       // Leave nothing half-done: another member may bootstrap instead.
       await pg.stop('immediate', 30).catch(() => undefined);
@@ -49,6 +50,7 @@ async function cloneAndStart(rt: Runtime, from: string, obs: Observation): Promi
   await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
   rt.memory.following = leader;
   rt.memory.formerPrimary = false;
+  rt.callbacks.fire('on_start', 'replica');
 }
 
 const clone: Executor<'clone'> = async (rt, a, obs) => {
@@ -74,6 +76,7 @@ const rewind: Executor<'rewind'> = async (rt, a, obs) => {
     await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
     rt.memory.following = a.from;
     rt.memory.formerPrimary = false;
+    rt.callbacks.fire('on_start', 'replica');
   });
 };
 
@@ -82,6 +85,7 @@ const startPrimary: Executor<'startPrimary'> = async (rt) => {
   rt.runLong('startPrimary', async () => {
     await writePgConfig(rt, null);
     await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
+    rt.callbacks.fire('on_start', 'primary');
   });
 };
 
@@ -90,6 +94,7 @@ const startReplica: Executor<'startReplica'> = async (rt, a) => {
     await writePgConfig(rt, { upstream: a.leader });
     await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
     rt.memory.following = a.leader;
+    rt.callbacks.fire('on_start', 'replica');
   });
 };
 

@@ -18,11 +18,18 @@ export async function recordHistory(rt: Runtime, previous: THistory): Promise<vo
 }
 
 const promote: Executor<'promote'> = async (rt, _a, obs) => {
+  const pre = await rt.callbacks.prePromote(rt.settings.ttl * 500);
+  if (!pre.ok) {
+    await rt.dcs.releaseLeader(rt.config.name).catch(() => undefined);
+    rt.lastLockOkAt = null;
+    throw new Error(`not promoting: ${pre.message}; released the leader lock`);
+  }
   // promote() checkpoints at once, so a rewinding former primary sees the new timeline in our pg_control.
   await rt.pg.promote({ timeoutSec: 60 });
   rt.memory.following = null;
   rt.memory.formerPrimary = true;
   rt.log.info('promoted PostgreSQL to primary');
+  rt.callbacks.fire('on_role_change', 'primary');
   await recordHistory(rt, obs.dcs.ok ? obs.dcs.cluster.history : []).catch((e: Error) =>
     rt.log.warn({ err: e.message }, 'could not record the timeline history'),
   );
@@ -38,6 +45,7 @@ const demote: Executor<'demote'> = async (rt, a) => {
     rt.lastLockOkAt = null;
   }
   rt.log.warn({ mode: a.mode }, 'demoted: PostgreSQL stopped');
+  rt.callbacks.fire('on_role_change', 'replica');
 };
 
 const follow: Executor<'follow'> = async (rt, a) => {

@@ -5,6 +5,7 @@ import { nodeStatus } from '../status.ts';
 import { clusterBody } from './cluster.ts';
 import { HEALTH_PATHS, healthCode, type HealthInput } from './health.ts';
 import { renderMetrics } from './metrics.ts';
+import { registerOperationRoutes } from './ops.ts';
 import { timingSafeEqual } from 'node:crypto';
 
 const PROBE_CACHE_MS = 200;
@@ -14,7 +15,19 @@ const PROBE_CACHE_MS = 200;
  * mutating method needs restapi.authentication (basic auth) and is refused without it.
  */
 export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  // Patroni's clients send POST /reload and /restart with an empty body: treat it as {}.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body).trim();
+    if (!text) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      const err = new Error('the body is not valid JSON') as Error & { statusCode: number };
+      err.statusCode = 400;
+      done(err, undefined);
+    }
+  });
   let cached: { at: number; probe: Probe } | null = null;
 
   async function freshProbe(): Promise<Probe | null> {
@@ -101,6 +114,8 @@ export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
     reply.type('text/plain; version=0.0.4; charset=utf-8');
     return renderMetrics(status, { hasLock: hasLock(), pause: rt.settings.pause, keelVersion: KEEL_VERSION });
   });
+
+  registerOperationRoutes(app, rt);
 
   await app.listen({ host: rt.config.restapi.listen.host, port: rt.config.restapi.listen.port });
   return app;

@@ -1,0 +1,37 @@
+import { effectiveParameters, rewriteCurrentConfig } from './pgconfig.ts';
+import { OperationHandle } from './ops/registry.ts';
+import { restartBlocker, runRestart } from './ops/restart.ts';
+import type { Runtime } from './runtime.ts';
+
+/**
+ * Work the loop does after publishing, outside the HA decision: apply PostgreSQL parameter
+ * changes from the DCS /config (reload; parameters that need a restart then show as
+ * pending_restart), and start a scheduled restart when it is due.
+ */
+export async function maintain(rt: Runtime): Promise<void> {
+  if (rt.memory.inFlight || !rt.lastProbe?.running || rt.stopping) return;
+  const params = JSON.stringify(effectiveParameters(rt));
+  if (params !== rt.appliedParametersJson) {
+    const first = rt.appliedParametersJson === null;
+    await rewriteCurrentConfig(rt);
+    await rt.pg.reload();
+    rt.appliedParametersJson = params;
+    if (!first) rt.log.info('applied changed PostgreSQL parameters (reload)');
+  }
+  const s = rt.scheduledRestart;
+  if (s && Date.parse(s.schedule) <= Date.now()) {
+    rt.scheduledRestart = null;
+    rt.lastMemberJson = null;
+    const op = rt.ops.get(s.operationId);
+    const blocker = restartBlocker(rt, s);
+    if (blocker) {
+      rt.log.info({ reason: blocker }, 'scheduled restart skipped: conditions are not satisfied');
+      if (op) Object.assign(op, { state: 'cancelled', error: `conditions are not satisfied: ${blocker}` });
+      return;
+    }
+    const h = op ? new OperationHandle(op) : rt.ops.start('restart', 'scheduled restart');
+    h.setState('running');
+    h.step('scheduled time reached');
+    void runRestart(rt, s, h).catch(() => undefined);
+  }
+}
