@@ -1,5 +1,5 @@
 import { decide } from '@keel/ha-core';
-import type { Action, LongActionKind, Observation } from '@keel/ha-core';
+import type { Action, Decision, LongActionKind, Observation } from '@keel/ha-core';
 import { execute } from './executors/index.ts';
 import { FatalError } from './executors/role.ts';
 import { observe } from './observe.ts';
@@ -18,6 +18,8 @@ export class HaLoop {
   private running: Promise<void> | null = null;
   private fenceTimer: NodeJS.Timeout | null = null;
   private fencing = false;
+  /** Called at the end of every iteration (the control-plane uplink); must not throw or wait. */
+  onTick: ((obs: Observation, decision: Decision) => void) | null = null;
 
   constructor(private readonly rt: Runtime) {
     rt.wake = () => this.wake();
@@ -54,7 +56,9 @@ export class HaLoop {
         failed = true;
       }
       if (this.rt.stopping) break;
-      const wait = failed ? 250 : this.rt.settings.loopWait * 1000 - (Date.now() - started);
+      const retry = this.rt.lastDecision?.retryInMs;
+      const loopWait = this.rt.settings.loopWait * 1000 - (Date.now() - started);
+      const wait = failed ? 250 : retry !== undefined ? Math.min(retry, loopWait) : loopWait;
       await this.sleep(Math.max(0, wait));
     }
   }
@@ -111,6 +115,11 @@ export class HaLoop {
       },
       decision.reason,
     );
+    try {
+      this.onTick?.(obs, decision);
+    } catch (e) {
+      rt.log.warn({ err: (e as Error).message }, 'uplink hook failed');
+    }
     return failure !== null;
   }
 
@@ -170,7 +179,7 @@ export class HaLoop {
 function describe(a: Action): string {
   switch (a.type) {
     case 'demote':
-      return `demote(${a.mode})`;
+      return a.mode === 'graceful' ? `demote(graceful, ${a.candidate ?? 'healthiest'})` : `demote(${a.mode})`;
     case 'clone':
     case 'rewind':
     case 'reinitialize':

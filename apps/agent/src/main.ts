@@ -7,6 +7,7 @@ import { FatalError } from './executors/role.ts';
 import { startRestApi } from './http/server.ts';
 import { createLogger } from './log.ts';
 import { HaLoop } from './loop.ts';
+import { startUplink } from './uplink/index.ts';
 import { Callbacks } from './callbacks.ts';
 import { reloadLocalConfig } from './http/ops.ts';
 import { OperationRegistry } from './ops/registry.ts';
@@ -119,12 +120,16 @@ async function main(): Promise<void> {
     fail(`cannot listen on restapi.listen ${config.restapi.listen.host}:${config.restapi.listen.port}: ${e.message}`, 1),
   );
   const loop = new HaLoop(rt);
+  // The control plane is never on the failover path: the uplink only buffers and sends.
+  const uplink = startUplink(rt);
+  loop.onTick = (obs, decision) => uplink.onTick(obs, decision);
   const unwatch = await dcs
     .watchLeader(() => rt.wake())
     .catch((e: Error) => {
       log.warn({ err: e.message }, 'cannot watch the leader key yet; relying on loop_wait');
       return async () => undefined;
     });
+  const unwatchFailover = await dcs.watchFailover(() => rt.wake()).catch(() => async () => undefined);
   log.info({ version: KEEL_VERSION, restapi: `${config.restapi.connect_address.host}:${config.restapi.connect_address.port}` }, 'keel-agent started');
 
   let shuttingDown = false;
@@ -141,8 +146,10 @@ async function main(): Promise<void> {
     if (wasLeader) await dcs.releaseLeader(config.name).catch(() => undefined);
     await dcs.deleteMember(config.name).catch(() => undefined);
     await unwatch().catch(() => undefined);
+    await unwatchFailover().catch(() => undefined);
     await dcs.close().catch(() => undefined);
     await pg.close().catch(() => undefined);
+    await uplink.stop().catch(() => undefined);
     await api.close().catch(() => undefined);
     log.info('stopped');
     log.flush?.();

@@ -66,7 +66,9 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
   }
 
   let peers: PeerView[] | null = null;
-  if (dcsResult.ok && dcsResult.snap.leader === null && dcsResult.snap.initialize && pg.running) {
+  // Peers: for the race when there is no leader, and for switchover/failover requests (PeerView).
+  const wantPeers = dcsResult.ok && dcsResult.snap.initialize && (dcsResult.snap.leader === null || dcsResult.snap.failover !== null);
+  if (wantPeers && dcsResult.ok) {
     const others = dcsResult.snap.members.filter((m) => m.name !== name);
     const timeout = Math.min(2000, rt.settings.retryTimeout * 500);
     peers = await Promise.all(others.map((m) => fetchPeer(m.name, m.value.api_url, timeout)));
@@ -108,7 +110,7 @@ async function probePg(rt: Runtime): Promise<PgView> {
     dataDir = 'initialized'; // non-empty without PG_VERSION: never treat as empty (never overwrite data)
   }
   if (dataDir === 'empty') {
-    return { dataDir, sysid: null, running: false, role: null, controlState: null, timeline: null, lsn: null, streaming: false, slots: [] };
+    return { dataDir, sysid: null, running: false, role: null, controlState: null, timeline: null, lsn: null, streaming: false, slots: [], checkpointLsn: null };
   }
   const probe = await rt.pg.probe();
   rt.lastProbe = probe;
@@ -124,6 +126,7 @@ async function probePg(rt: Runtime): Promise<PgView> {
       streaming: probe.streaming ?? false,
       // pg_basebackup's temporary slots are not ours to manage.
       slots: (probe.slots ?? []).filter((s) => !s.startsWith('pg_basebackup_')),
+      checkpointLsn: null,
     };
   }
   const cd = await rt.pg.controlData().catch(() => null);
@@ -137,6 +140,7 @@ async function probePg(rt: Runtime): Promise<PgView> {
     lsn: cd?.checkpointLsn ?? null,
     streaming: false,
     slots: [],
+    checkpointLsn: cd?.checkpointLsn ?? null,
   };
 }
 

@@ -399,10 +399,17 @@ export class EtcdDcs implements Dcs {
     });
   }
 
-  async watchLeader(onEvent: (event: LeaderEvent) => void, options: WatchOptions = {}): Promise<() => Promise<void>> {
-    const op = 'watchLeader';
+  watchLeader(onEvent: (event: LeaderEvent) => void, options: WatchOptions = {}): Promise<() => Promise<void>> {
+    return this.watchKey('watchLeader', this.keys.leader, onEvent, options);
+  }
+
+  watchFailover(onEvent: (event: LeaderEvent) => void, options: WatchOptions = {}): Promise<() => Promise<void>> {
+    return this.watchKey('watchFailover', this.keys.failover, onEvent, options);
+  }
+
+  private async watchKey(op: string, key: string, onEvent: (event: LeaderEvent) => void, options: WatchOptions): Promise<() => Promise<void>> {
     if (this.closed) throw new DcsError('closed', op, `${op}: the DCS client is closed`);
-    const w = new LeaderWatch(this.client, this.keys.leader, onEvent, options, () => this.timeoutMs);
+    const w = new LeaderWatch(this.client, key, onEvent, options, () => this.timeoutMs);
     this.watches.add(w);
     const ms = this.timeoutMs;
     const ok = await w.start(ms);

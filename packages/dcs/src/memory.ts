@@ -374,8 +374,16 @@ export class MemoryDcs implements Dcs {
     });
   }
 
-  async watchLeader(onEvent: (event: LeaderEvent) => void, options: WatchOptions = {}): Promise<() => Promise<void>> {
-    await this.op('watchLeader', () => undefined);
+  watchLeader(onEvent: (event: LeaderEvent) => void, options: WatchOptions = {}): Promise<() => Promise<void>> {
+    return this.watchKey('watchLeader', this.keys.leader, onEvent, options);
+  }
+
+  watchFailover(onEvent: (event: LeaderEvent) => void, options: WatchOptions = {}): Promise<() => Promise<void>> {
+    return this.watchKey('watchFailover', this.keys.failover, onEvent, options);
+  }
+
+  private async watchKey(op: string, key: string, onEvent: (event: LeaderEvent) => void, options: WatchOptions): Promise<() => Promise<void>> {
+    await this.op(op, () => undefined);
     const pending: LeaderEvent[] = [];
     let active = true;
     const deliver = (e: LeaderEvent) => {
@@ -392,7 +400,7 @@ export class MemoryDcs implements Dcs {
       for (const e of pending.splice(0)) deliver(e);
     };
     const unsubscribe = this.store.subscribe((e) => {
-      if (e.key !== this.keys.leader) return;
+      if (e.key !== key) return;
       const event: LeaderEvent = { type: e.type, value: e.value };
       if (this.reachable) deliver(event);
       else pending.push(event);

@@ -183,6 +183,9 @@ export interface Dcs {
    */
   watchLeader(onEvent: (event: LeaderEvent) => void, options?: WatchOptions): Promise<() => Promise<void>>;
 
+  /** The same for the `failover` key: a switchover request wakes the leader's loop at once. */
+  watchFailover(onEvent: (event: LeaderEvent) => void, options?: WatchOptions): Promise<() => Promise<void>>;
+
   /** Changes the per-call deadline for calls started from now on. */
   setCallTimeout(ms: number): void;
   readonly callTimeoutMs: number;

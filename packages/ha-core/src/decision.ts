@@ -1,8 +1,9 @@
 import type { Action, Decision, DemoteMode, Verdict } from './types.ts';
 
-/** A frozen Decision: the executor reads it, nobody edits it. */
-export function decision(verdict: Verdict, reason: string, actions: readonly Action[] = []): Decision {
-  return Object.freeze({ verdict, reason, actions: Object.freeze([...actions]) });
+/** A frozen Decision: the executor reads it, nobody edits it. `retryInMs` is left out unless given. */
+export function decision(verdict: Verdict, reason: string, actions: readonly Action[] = [], retryInMs?: number): Decision {
+  const d: Decision = { verdict, reason, actions: Object.freeze([...actions]) };
+  return Object.freeze(retryInMs === undefined ? d : { ...d, retryInMs: Math.max(0, Math.ceil(retryInMs)) });
 }
 
 /** Action constructors, so the steps read as lists of intents. */
@@ -16,12 +17,14 @@ export const act = {
   renewLock: (): Action => Object.freeze({ type: 'renewLock' }),
   releaseLock: (): Action => Object.freeze({ type: 'releaseLock' }),
   promote: (): Action => Object.freeze({ type: 'promote' }),
-  demote: (mode: DemoteMode): Action => Object.freeze({ type: 'demote', mode }),
+  demote: (mode: Exclude<DemoteMode, 'graceful'>): Action => Object.freeze({ type: 'demote', mode }),
+  gracefulDemote: (candidate: string | null): Action => Object.freeze({ type: 'demote', mode: 'graceful', candidate }),
   startPrimary: (): Action => Object.freeze({ type: 'startPrimary' }),
   startReplica: (leader: string | null): Action => Object.freeze({ type: 'startReplica', leader }),
   follow: (leader: string): Action => Object.freeze({ type: 'follow', leader }),
   syncSlots: (create: readonly string[], drop: readonly string[]): Action =>
     Object.freeze({ type: 'syncSlots', create: Object.freeze([...create]), drop: Object.freeze([...drop]) }),
   seedConfig: (): Action => Object.freeze({ type: 'seedConfig' }),
+  clearFailover: (): Action => Object.freeze({ type: 'clearFailover' }),
   fatal: (message: string): Action => Object.freeze({ type: 'fatal', message }),
 } as const;

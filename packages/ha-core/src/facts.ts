@@ -1,3 +1,5 @@
+import { failoverRequest, isPending } from './failover.ts';
+import type { FailoverRequest } from './failover.ts';
 import { promotionBlocker } from './tags.ts';
 import type { AgentMemory, ClusterView, HaSettings, Observation, PgView } from './types.ts';
 
@@ -26,11 +28,16 @@ export interface Facts {
   readonly runningPrimary: boolean;
   /** Why my tags forbid promotion ("tagged nofailover"), or null. */
   readonly blocker: string | null;
+  /** The `failover` key as a request, or null (absent, or `{}` as Patroni leaves it). */
+  readonly request: FailoverRequest | null;
+  /** `request` unless it is scheduled for later: only the leader waits for a scheduled one. */
+  readonly activeRequest: FailoverRequest | null;
 }
 
 export function factsOf(obs: Observation, cluster: ClusterView): Facts {
   const me = obs.me.name;
   const { pg } = obs;
+  const request = failoverRequest(cluster.failover);
   return {
     obs,
     me,
@@ -44,6 +51,8 @@ export function factsOf(obs: Observation, cluster: ClusterView): Facts {
     dataEmpty: pg.dataDir === 'empty' && !pg.running,
     runningPrimary: pg.running && pg.role === 'primary',
     blocker: promotionBlocker(obs.me.tags),
+    request,
+    activeRequest: request !== null && !isPending(request, obs.now) ? request : null,
   };
 }
 

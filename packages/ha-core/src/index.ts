@@ -1,6 +1,10 @@
 export { decide } from './decide.ts';
 export { rankCandidates, compareCandidates, isAhead, clusterTimeline } from './rank.ts';
 export type { RankInput, RankedCandidate } from './rank.ts';
+export { checkSwitchoverRequest } from './switchover-check.ts';
+export type { SwitchoverRequestInput, SwitchoverCheck, MemberEligibility } from './switchover-check.ts';
+export { failoverRequest, parseScheduledAt } from './failover.ts';
+export type { FailoverRequest, ParsedSchedule } from './failover.ts';
 export { resolveSettings, checkTiming, PATRONI_DEFAULTS, KEEL_MINIMUMS } from './settings.ts';
 export type { Timing } from './settings.ts';
 export { promotionBlocker, failoverPriority } from './tags.ts';

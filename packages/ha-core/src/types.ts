@@ -72,9 +72,20 @@ export interface PgView {
   streaming: boolean;
   /** Physical replication slots on this instance (used on the primary). */
   slots: readonly string[];
+  /**
+   * pg_controldata's "Latest checkpoint location" when PostgreSQL is not running (null when it runs).
+   * After a clean primary shutdown ('shut down') it is the start of the shutdown checkpoint record, the
+   * last record this data directory wrote: a leader whose timeline forked after it has all of our WAL.
+   */
+  checkpointLsn: number | null;
 }
 
-/** A peer's answer to GET /patroni, gathered only when the cluster has no leader. */
+/**
+ * A peer's answer to GET /patroni (every member but me). The agent gathers peers when the cluster has
+ * no leader (the race needs them) OR when a `failover` key exists (the leader ranks the switchover
+ * candidates with them; a stopped former leader checks that somebody can take over), whether or not
+ * PostgreSQL runs here. Otherwise `Observation.peers` is null.
+ */
 export interface PeerView {
   name: string;
   reachable: boolean;
@@ -106,13 +117,16 @@ export interface Observation {
   settings: HaSettings;
   dcs: { ok: true; cluster: ClusterView } | { ok: false; error: string };
   pg: PgView;
-  /** null when not gathered (the cluster has a leader, or the DCS is unreachable). */
+  /** null when not gathered (see PeerView: the cluster has a leader and no failover key, or the DCS is unreachable). */
   peers: readonly PeerView[] | null;
   memory: AgentMemory;
 }
 
 export type DemoteMode =
-  /** Fast stop with checkpoint, then release the lock (switchover). */
+  /**
+   * Switchover: CHECKPOINT, fast stop, read the shutdown checkpoint location (pg_controldata), write it
+   * to /status.optime, then release the lock. The candidate promotes only once it is past that LSN.
+   */
   | 'graceful'
   /** Immediate stop, release the lock (primary cannot start / should hand over now). */
   | 'immediate'
@@ -132,12 +146,16 @@ export type Action =
   | { type: 'renewLock' }
   | { type: 'releaseLock' }
   | { type: 'promote' }
-  | { type: 'demote'; mode: DemoteMode }
+  | { type: 'demote'; mode: Exclude<DemoteMode, 'graceful'> }
+  /** `candidate`: the member expected to take over (for the log and the API), null: the healthiest. */
+  | { type: 'demote'; mode: 'graceful'; candidate: string | null }
   | { type: 'startPrimary' }
   | { type: 'startReplica'; leader: string | null }
   | { type: 'follow'; leader: string }
   | { type: 'syncSlots'; create: readonly string[]; drop: readonly string[] }
   | { type: 'seedConfig' }
+  /** Delete the `failover` key (a request that was carried out, or cannot be). */
+  | { type: 'clearFailover' }
   | { type: 'fatal'; message: string };
 
 export type ActionType = Action['type'];
@@ -168,6 +186,14 @@ export const VERDICTS = [
   'not_allowed_to_promote',
   'not_healthiest',
   'race_for_lock',
+  'switchover_scheduled',
+  'switchover_demote',
+  'failover_invalid',
+  'waiting_for_shutdown_checkpoint',
+  'failover_promote',
+  'failover_abandoned',
+  'waiting_for_switchover',
+  'follow_after_clean_switchover',
 ] as const;
 export type Verdict = (typeof VERDICTS)[number];
 
@@ -176,4 +202,9 @@ export interface Decision {
   /** One human sentence; logged once per tick and asserted by tests. */
   reason: string;
   actions: readonly Action[];
+  /**
+   * Set when decide() waits for something that arrives in milliseconds (a shutdown checkpoint, the new
+   * leader's history, a scheduled time): the loop sleeps min(loop_wait, retryInMs) instead of loop_wait.
+   */
+  retryInMs?: number;
 }

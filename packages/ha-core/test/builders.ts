@@ -54,7 +54,7 @@ interface Draft {
   dcsError: string | null;
   cluster: ClusterView;
   pg: PgView;
-  /** undefined: the default (gathered [] when the cluster has no leader, else null). */
+  /** undefined: the default (gathered [] when the cluster has no leader or a failover key, else null). */
   peers: readonly PeerView[] | null | undefined;
   memory: AgentMemory;
 }
@@ -135,13 +135,14 @@ export class ObservationBuilder {
 
   // My PostgreSQL.
   asPrimary() {
-    return this.withPgPatch({ running: true, role: 'primary', controlState: null, streaming: false });
+    return this.withPgPatch({ running: true, role: 'primary', controlState: null, streaming: false, checkpointLsn: null });
   }
   asReplica(opts: { streaming?: boolean } = {}) {
-    return this.withPgPatch({ running: true, role: 'replica', controlState: null, streaming: opts.streaming ?? true });
+    return this.withPgPatch({ running: true, role: 'replica', controlState: null, streaming: opts.streaming ?? true, checkpointLsn: null });
   }
-  stopped(controlState: ControlState | null = 'shut down in recovery') {
-    return this.withPgPatch({ running: false, role: null, controlState, streaming: false });
+  /** `checkpointLsn`: pg_controldata's latest checkpoint location (default: unknown). */
+  stopped(controlState: ControlState | null = 'shut down in recovery', checkpointLsn: number | null = null) {
+    return this.withPgPatch({ running: false, role: null, controlState, streaming: false, checkpointLsn });
   }
   withEmptyDataDir() {
     return this.withPgPatch({
@@ -154,6 +155,7 @@ export class ObservationBuilder {
       lsn: null,
       streaming: false,
       slots: [],
+      checkpointLsn: null,
     });
   }
   withPg(patch: Partial<PgView>) {
@@ -182,7 +184,8 @@ export class ObservationBuilder {
 
   build(): Observation {
     const d = this.d;
-    const peers = d.peers !== undefined ? d.peers : d.cluster.leader === null && d.dcsError === null ? [] : null;
+    const gathered = (d.cluster.leader === null || d.cluster.failover !== null) && d.dcsError === null;
+    const peers = d.peers !== undefined ? d.peers : gathered ? [] : null;
     return deepFreeze({
       now: d.now,
       me: { name: d.me, tags: d.tags },
@@ -220,6 +223,7 @@ const DEFAULT_DRAFT: Draft = deepFreeze({
     lsn: LSN,
     streaming: true,
     slots: [],
+    checkpointLsn: null,
   },
   peers: undefined,
   memory: EMPTY_MEMORY,

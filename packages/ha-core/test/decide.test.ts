@@ -7,12 +7,13 @@ import { LSN, NOW, SYSID, anObservation, aPeer } from './builders.ts';
 function expectDecision(b: ObservationBuilder, verdict: Verdict, reason: string, actions: Action[] = []): void {
   expect(decide(b.build())).toEqual({ verdict, reason, actions });
 }
+// Manual failover and switchover (the `failover` key): switchover.test.ts.
 
 const renewLock: Action = { type: 'renewLock' };
 const acquireLock: Action = { type: 'acquireLock' };
 const releaseLock: Action = { type: 'releaseLock' };
 const promote: Action = { type: 'promote' };
-const demote = (mode: 'graceful' | 'immediate' | 'immediate-nolock' | 'offline'): Action => ({ type: 'demote', mode });
+const demote = (mode: 'immediate' | 'immediate-nolock' | 'offline'): Action => ({ type: 'demote', mode });
 const MB = 1024 * 1024;
 
 describe('A. the DCS is unreachable', () => {
@@ -487,23 +488,6 @@ describe('J. nobody holds the lock and PostgreSQL runs', () => {
         .build(),
     );
     expect(d.verdict).toBe('race_for_lock');
-  });
-
-  it('a replica defers to the eligible member a failover intent names', () => {
-    expectDecision(
-      replica.withPeers(aPeer('b', { lsn: LSN - 16 })).withFailover({ candidate: 'b' }),
-      'not_healthiest',
-      'I am not the healthiest member: a failover to (b) is requested and (b) is eligible',
-    );
-  });
-
-  it('the member a failover intent names races even when a peer is slightly ahead', () => {
-    expectDecision(
-      replica.withPeers(aPeer('b', { lsn: LSN + 16 })).withFailover({ member: 'a' }),
-      'race_for_lock',
-      'racing for the leader lock and promoting: I am the healthiest member',
-      race,
-    );
   });
 
   it('a failover intent naming an unreachable member is ignored', () => {

@@ -1,10 +1,12 @@
-import type { TTags } from '@keel/protocol';
+import type { TFailoverValue, THistory, TTags } from '@keel/protocol';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../src/decide.ts';
+import { failoverRequest, isPending } from '../src/failover.ts';
+import { rankCandidates } from '../src/rank.ts';
 import { VERDICTS } from '../src/types.ts';
 import type { Action, ActionType, ControlState, Decision, Observation, PeerView } from '../src/types.ts';
 import type { ObservationBuilder } from './builders.ts';
-import { LSN, SYSID, aPeer, anObservation } from './builders.ts';
+import { LSN, NOW, SYSID, aPeer, anObservation } from './builders.ts';
 
 /**
  * decide() over every combination of the discrete inputs, checked against the rules that must hold
@@ -93,7 +95,81 @@ function* combinations(): Generator<Case> {
                       }
 }
 
-const cases = [...combinations()];
+/**
+ * The `failover` key: a second space over what a manual failover or switchover touches (who holds the
+ * lock, my PostgreSQL, the request, my WAL position against the former leader's shutdown checkpoint,
+ * the history, the peers), with the DCS up, the cluster initialized and no action in flight.
+ */
+const CKPT = LSN + 0x28;
+const PAST_CKPT = CKPT + 0x68;
+const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', '+00:00');
+const fLeader: Dim<Step> = [
+  ['no leader', (b) => b.withoutLeader()],
+  ['leader me', (b) => b.withLeader('a')],
+  ['leader b on timeline 2', (b) => b.withLeader('b', 2)],
+  ['leader b still promoting', (b) => b.withLeader('b').withMember('b', { role: 'replica', timeline: 1 })],
+  ['leader c on timeline 2', (b) => b.withLeader('c', 2)],
+];
+const fPg: Dim<Step> = [
+  ['running primary', (b) => b.asPrimary()],
+  ['streaming replica', (b) => b.asReplica()],
+  ['replica not streaming', (b) => b.asReplica({ streaming: false })],
+  ['stopped clean', (b) => b.stopped('shut down', CKPT)],
+  ['stopped in recovery', (b) => b.stopped('shut down in recovery', CKPT)],
+  ['stopped crashed', (b) => b.stopped('in production', CKPT)],
+];
+const fTags: Dim<TTags> = [['no tags', {}], ['nofailover', { nofailover: true }]];
+const requests: Dim<TFailoverValue> = [
+  ['switchover a -> b', { leader: 'a', member: 'b' }],
+  ['switchover b -> a', { leader: 'b', member: 'a' }],
+  ['switchover a -> healthiest', { leader: 'a' }],
+  ['switchover c -> b', { leader: 'c', member: 'b' }],
+  ['failover to a', { member: 'a' }],
+  ['failover to b', { member: 'b' }],
+  ['switchover a -> z (not a member)', { leader: 'a', member: 'z' }],
+  ['switchover a -> b later', { leader: 'a', member: 'b', scheduled_at: iso(NOW + 60_000) }],
+  ['switchover a -> b due', { leader: 'a', member: 'b', scheduled_at: iso(NOW - 1_000) }],
+  ['switchover a -> b long past', { leader: 'a', member: 'b', scheduled_at: iso(NOW - 60_000) }],
+  ['switchover a -> b without timezone', { leader: 'a', member: 'b', scheduled_at: '2023-11-14T22:14:20' }],
+  ['cleared ({})', {}],
+];
+const fLsn: Dim<number> = [['past the checkpoint', PAST_CKPT], ['at the checkpoint', CKPT], ['2 MB behind', CKPT - 2 * 1024 * 1024]];
+const fHistory: Dim<THistory> = [
+  ['no history', []],
+  ['timeline 1 ended after my checkpoint', [[1, PAST_CKPT, 'no recovery target specified']]],
+  ['timeline 1 ended at my checkpoint', [[1, CKPT, 'no recovery target specified']]],
+];
+const fPeers: Dim<PeerView[] | null> = [
+  ['peers not gathered', null],
+  ['no peer answers', []],
+  ['b and c past the checkpoint', [aPeer('b', { lsn: PAST_CKPT }), aPeer('c', { lsn: PAST_CKPT })]],
+  ['b behind, c nofailover', [aPeer('b', { lsn: CKPT - 2 * 1024 * 1024 }), aPeer('c', { lsn: PAST_CKPT, tags: { nofailover: true } })]],
+  ['b a running primary', [aPeer('b', { role: 'primary', lsn: PAST_CKPT })]],
+  ['b stopped, c at the checkpoint', [aPeer('b', { state: 'stopped', lsn: null }), aPeer('c', { lsn: CKPT })]],
+];
+
+function* failoverCombinations(): Generator<Case> {
+  for (const [l1, withLock] of fLeader)
+    for (const [l2, withPg] of fPg)
+      for (const [l3, t] of fTags)
+        for (const [l4, p] of pause)
+          for (const [l5, request] of requests)
+            for (const [l6, lsn] of fLsn)
+              for (const [l7, history] of fHistory)
+                for (const [l8, answers] of fPeers) {
+                  let b = withPg(withLock(anObservation()));
+                  b = b.withTags(t).withSettings({ pause: p }).withFailover(request).withOptime(CKPT).withHistory(history);
+                  b = b.withPg({ lsn });
+                  b = answers === null ? b.withoutPeers() : b.withPeers(...answers);
+                  const obs = b.build();
+                  const label = [l1, l2, l3, l4, l5, l6, l7, l8].join(' / ');
+                  yield { label, obs, d: decide(obs) };
+                }
+}
+
+const baseCases = [...combinations()];
+const failoverCases = [...failoverCombinations()];
+const cases = [...baseCases, ...failoverCases];
 
 const types = (d: Decision): ActionType[] => d.actions.map((a: Action) => a.type);
 const has = (d: Decision, t: ActionType): boolean => types(d).includes(t);
@@ -101,6 +177,12 @@ const leaderOf = (o: Observation): string | null => (o.dcs.ok ? o.dcs.cluster.le
 const runningPrimary = (o: Observation): boolean => o.pg.running && o.pg.role === 'primary';
 const tagsForbid = (o: Observation): boolean => o.me.tags.nofailover === true || (o.me.tags.failover_priority ?? 1) <= 0;
 const LONG: ActionType[] = ['bootstrap', 'clone', 'reinitialize', 'rewind', 'startPrimary', 'startReplica'];
+/** The request decide() acts on now: the key, unless empty or scheduled for later. */
+const activeRequest = (o: Observation) => {
+  const req = o.dcs.ok ? failoverRequest(o.dcs.cluster.failover) : null;
+  return req !== null && !isPending(req, o.now) ? req : null;
+};
+const optimeOf = (o: Observation): number | null => (o.dcs.ok ? o.dcs.cluster.optime : null);
 
 /** Every case that breaks `rule`, shown as "inputs => verdict [actions]" (first 5). */
 function violations(rule: (c: Case) => boolean): string[] {
@@ -112,7 +194,8 @@ function violations(rule: (c: Case) => boolean): string[] {
 
 describe('decide() invariants over every combination of the discrete inputs', () => {
   it(`covers ${cases.length} combinations`, () => {
-    expect(cases.length).toBe(2 * 4 * 3 * 2 * 5 * 3 * 2 * 2 * 2 * 5 * 2 * 2);
+    expect(baseCases.length).toBe(2 * 4 * 3 * 2 * 5 * 3 * 2 * 2 * 2 * 5 * 2 * 2);
+    expect(failoverCases.length).toBe(5 * 6 * 2 * 2 * 12 * 3 * 3 * 6);
   });
 
   it('reaches the verdicts these inputs can reach, so the rules below are not vacuous', () => {
@@ -155,7 +238,8 @@ describe('decide() invariants over every combination of the discrete inputs', ()
         if (!obs.dcs.ok || !runningPrimary(obs) || leaderOf(obs) !== null || !obs.dcs.cluster.initialize) return true;
         if (d.verdict === 'sysid_mismatch') return true;
         if (obs.settings.pause || obs.memory.inFlight !== null) return true;
-        return has(d, 'acquireLock') || has(d, 'demote');
+        // A former leader that withdraws a switchover nobody can take races on the next tick.
+        return has(d, 'acquireLock') || has(d, 'demote') || d.verdict === 'failover_abandoned';
       }),
     ).toEqual([]);
   });
@@ -183,7 +267,7 @@ describe('decide() invariants over every combination of the discrete inputs', ()
         return Object.isFrozen(obs) && JSON.stringify(again) === JSON.stringify(d) && JSON.stringify(obs) === before;
       }),
     ).toEqual([]);
-  });
+  }, 30_000); // ~190k decisions decided again and serialized three times: seconds, more on a busy machine
 
   it('never promotes and demotes in the same decision', () => {
     expect(violations(({ d }) => !(has(d, 'promote') && has(d, 'demote')))).toEqual([]);
@@ -204,9 +288,71 @@ describe('decide() invariants over every combination of the discrete inputs', ()
     ).toEqual([]);
   });
 
-  it('paused, it never starts, promotes, rewinds, clones or bootstraps PostgreSQL (only a split-brain demote)', () => {
-    const changes: ActionType[] = [...LONG, 'promote'];
-    expect(violations(({ obs, d }) => !obs.settings.pause || !types(d).some((t) => changes.includes(t)))).toEqual([]);
+  it('paused, it never starts, rewinds, clones or bootstraps PostgreSQL, and promotes only as the requested candidate', () => {
+    expect(violations(({ obs, d }) => !obs.settings.pause || !types(d).some((t) => LONG.includes(t)))).toEqual([]);
+    expect(
+      violations(({ obs, d }) => !obs.settings.pause || !has(d, 'promote') || activeRequest(obs)?.candidate === obs.me.name),
+    ).toEqual([]);
+  });
+
+  it('no replica promotes during a switchover before it is past the former leader\'s shutdown checkpoint (/status.optime)', () => {
+    expect(
+      violations(({ obs, d }) => {
+        const req = activeRequest(obs);
+        const optime = optimeOf(obs);
+        if (!has(d, 'promote') || !req?.leader || optime === null || leaderOf(obs) === obs.me.name) return true;
+        return obs.pg.lsn !== null && obs.pg.lsn > optime;
+      }),
+    ).toEqual([]);
+    // The brief's form, for the requested candidate: it never takes the lock before optime <= its position.
+    expect(
+      violations(({ obs, d }) => {
+        const req = activeRequest(obs);
+        const optime = optimeOf(obs);
+        if (!has(d, 'acquireLock') || !req?.leader || req.candidate !== obs.me.name || optime === null) return true;
+        return obs.pg.role === 'primary' || (obs.pg.lsn !== null && optime <= obs.pg.lsn);
+      }),
+    ).toEqual([]);
+  });
+
+  it('the former leader named in a switchover never takes the lock while the request stands', () => {
+    expect(violations(({ obs, d }) => activeRequest(obs)?.leader !== obs.me.name || !has(d, 'acquireLock'))).toEqual([]);
+  });
+
+  it('clearFailover comes only with a request to clear, and never before renewLock', () => {
+    expect(
+      violations(({ obs, d }) => {
+        const t = types(d);
+        const c = t.indexOf('clearFailover');
+        if (c < 0) return true;
+        const request = obs.dcs.ok ? failoverRequest(obs.dcs.cluster.failover) : null;
+        const r = t.indexOf('renewLock');
+        return request !== null && (r < 0 || r < c);
+      }),
+    ).toEqual([]);
+  });
+
+  it('a graceful demote comes only from the lock holder running as primary, in favour of an eligible member', () => {
+    expect(
+      violations(({ obs, d }) => {
+        const demote = d.actions.find((a) => a.type === 'demote' && a.mode === 'graceful');
+        if (demote === undefined) return true;
+        if (leaderOf(obs) !== obs.me.name || !runningPrimary(obs) || !obs.dcs.ok || obs.peers === null) return false;
+        const ranked = rankCandidates({
+          candidates: obs.peers.filter((p) => p.name !== obs.me.name),
+          cluster: obs.dcs.cluster,
+          settings: obs.settings,
+        });
+        const wanted = demote.type === 'demote' && demote.mode === 'graceful' ? demote.candidate : null;
+        return wanted === null ? ranked.some((c) => c.eligible) : ranked.some((c) => c.name === wanted && c.eligible);
+      }),
+    ).toEqual([]);
+  });
+
+  it('asks to be woken early only to wait, never after starting something, and never for less than nothing', () => {
+    expect(
+      violations(({ d }) => d.retryInMs === undefined || (Number.isInteger(d.retryInMs) && d.retryInMs > 0 && !types(d).some((t) => LONG.includes(t)))),
+    ).toEqual([]);
   });
 
   it('starts no long action while one is in flight, and at most one otherwise', () => {

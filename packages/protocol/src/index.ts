@@ -2,3 +2,4 @@ export * from './lsn.ts';
 export * from './dcs-keys.ts';
 export * from './dcs-values.ts';
 export * from './member-status.ts';
+export * from './agent-messages.ts';

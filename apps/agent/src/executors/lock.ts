@@ -34,4 +34,10 @@ const seedConfig: Executor<'seedConfig'> = async (rt) => {
   await rt.dcs.setConfig(rt.config.bootstrap?.dcs ?? {}, 0);
 };
 
-export const lockExecutors = { acquireLock, renewLock, releaseLock, claimInitialize, seedConfig };
+/** Delete the request this tick saw (CAS): a request written since then is left alone. */
+const clearFailover: Executor<'clearFailover'> = async (rt) => {
+  const rev = rt.lastCluster?.failover?.modRevision;
+  await rt.dcs.deleteFailover(rev); // false: it changed or is gone already; either way not ours to delete
+};
+
+export const lockExecutors = { acquireLock, renewLock, releaseLock, claimInitialize, seedConfig, clearFailover };

@@ -35,12 +35,35 @@ const promote: Executor<'promote'> = async (rt, _a, obs) => {
   );
 };
 
+/**
+ * Switchover: checkpoint first (so the shutdown checkpoint is quick), fast stop (walsenders send
+ * everything up to the shutdown checkpoint to the replicas), publish that checkpoint's location as
+ * /status optime, then release the lock: the candidate promotes once it has received that far.
+ */
+async function demoteGraceful(rt: Runtime, candidate: string | null): Promise<void> {
+  const started = Date.now();
+  await rt.pg.query('CHECKPOINT').catch((e: Error) => rt.log.warn({ err: e.message }, 'checkpoint before switchover failed'));
+  await rt.pg.stop('fast', 60);
+  const cd = await rt.pg.controlData();
+  // Publish the shutdown checkpoint before releasing the lock: candidates promote only past it.
+  if (cd?.state === 'shut down') await rt.dcs.setStatus({ optime: cd.checkpointLsn });
+  else rt.log.warn({ state: cd?.state }, 'switchover: no clean shutdown checkpoint to publish');
+  rt.lastStatusJson = null;
+  await rt.dcs.releaseLeader(rt.config.name);
+  rt.lastLockOkAt = null;
+  rt.memory.formerPrimary = true;
+  rt.memory.following = null;
+  rt.log.info({ candidate, shutdownCheckpoint: cd?.checkpointLsn, ms: Date.now() - started }, 'switchover: stopped and released the leader lock');
+  rt.callbacks.fire('on_role_change', 'replica');
+}
+
 const demote: Executor<'demote'> = async (rt, a) => {
-  const mode = a.mode === 'graceful' ? 'fast' : 'immediate';
+  if (a.mode === 'graceful') return demoteGraceful(rt, a.candidate);
+  const mode = 'immediate';
   await rt.pg.stop(mode, 60);
   rt.memory.formerPrimary = true;
   rt.memory.following = null;
-  if (a.mode === 'graceful' || a.mode === 'immediate') {
+  if (a.mode === 'immediate') {
     await rt.dcs.releaseLeader(rt.config.name).catch(() => undefined);
     rt.lastLockOkAt = null;
   }

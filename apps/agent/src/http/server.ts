@@ -6,6 +6,7 @@ import { clusterBody } from './cluster.ts';
 import { HEALTH_PATHS, healthCode, type HealthInput } from './health.ts';
 import { renderMetrics } from './metrics.ts';
 import { registerOperationRoutes } from './ops.ts';
+import { registerSwitchoverRoutes } from './switchover.ts';
 import { timingSafeEqual } from 'node:crypto';
 
 const PROBE_CACHE_MS = 200;
@@ -116,6 +117,7 @@ export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
   });
 
   registerOperationRoutes(app, rt);
+  registerSwitchoverRoutes(app, rt);
 
   await app.listen({ host: rt.config.restapi.listen.host, port: rt.config.restapi.listen.port });
   return app;

@@ -1,5 +1,5 @@
 import type { Decision, Observation } from '@keel/ha-core';
-import type { TAgentEvent, TFailoverValue, TPendingRestartReason } from '@keel/protocol';
+import type { TAgentEvent, TPendingRestartReason } from '@keel/protocol';
 import type { TSnapshotBody } from './snapshot.ts';
 
 /** An event before the buffer numbers it. */
@@ -47,20 +47,27 @@ export interface Tracked {
 /** A promotion not seen through within this long is forgotten (it failed or was overtaken). */
 const PROMOTION_MEMORY_MS = 5 * 60_000;
 
-/** The failover intent's candidate (`member` is its older name). */
-function intendedCandidate(f: TFailoverValue | null): string | null {
-  return f?.candidate ?? f?.member ?? null;
+function nonEmpty(s: string | undefined): string | null {
+  return typeof s === 'string' && s !== '' ? s : null;
 }
 
+/**
+ * Classify a promotion this iteration decided on, by the /failover key as Patroni reads it: with a
+ * `leader` it is a switchover, with only a candidate (`member`, Keel's older `candidate`) a manual
+ * failover, and without a key an automatic failover (a leaderless race) or, when I already hold the
+ * lock (leader_promote), no takeover at all.
+ */
 function promotionFrom(me: string, obs: Observation, decision: Decision | null, previousLeader: string | null, now: number): PendingPromotion | null {
   if (!decision?.actions.some((a) => a.type === 'promote')) return null;
   const intent = obs.dcs.ok ? obs.dcs.cluster.failover : null;
-  const namedMe = intendedCandidate(intent) === me;
-  const scheduledAt = namedMe ? (intent?.scheduled_at ?? null) : null;
-  if (decision.verdict === 'leader_promote') return { kind: 'leader_promote', manual: false, previousLeader, scheduledAt, decidedAt: now };
-  // Patroni's convention: a /failover key with `leader` is a switchover; with only a candidate, a manual failover.
-  if (namedMe && intent?.leader) return { kind: 'switchover', manual: true, previousLeader: intent.leader, scheduledAt, decidedAt: now };
-  return { kind: 'failover', manual: namedMe, previousLeader, scheduledAt, decidedAt: now };
+  const leader = nonEmpty(intent?.leader);
+  const candidate = nonEmpty(intent?.member) ?? nonEmpty(intent?.candidate);
+  const requested = (leader !== null || candidate !== null) && (candidate === null || candidate === me);
+  const scheduledAt = requested ? nonEmpty(intent?.scheduled_at) : null;
+  if (requested && leader !== null) return { kind: 'switchover', manual: true, previousLeader: leader, scheduledAt, decidedAt: now };
+  if (requested) return { kind: 'failover', manual: true, previousLeader, scheduledAt, decidedAt: now };
+  if (decision.verdict === 'leader_promote') return { kind: 'leader_promote', manual: false, previousLeader, scheduledAt: null, decidedAt: now };
+  return { kind: 'failover', manual: false, previousLeader, scheduledAt: null, decidedAt: now };
 }
 
 /** Fold one loop iteration into the tracked state. Pure. */
@@ -69,7 +76,7 @@ export function track(
   cur: { me: string; now: number; snapshot: TSnapshotBody; obs: Observation; decision: Decision | null; thresholdBytes: number },
 ): Tracked {
   const s = cur.snapshot;
-  const leader = cur.obs.dcs.ok ? cur.obs.dcs.cluster.leader : (prev?.leader ?? s.leader);
+  const leader = cur.obs.dcs.ok ? cur.obs.dcs.cluster.leader : prev ? prev.leader : s.leader;
   const lagBytes = !s.pgRunning ? null : s.role === 'primary' ? 0 : s.lag.leaderLsn !== null && s.lsn !== null ? Math.max(0, s.lag.leaderLsn - s.lsn) : null;
   const lastLeader = leader ?? prev?.lastLeader ?? null;
   let promotion = prev?.promotion ?? null;

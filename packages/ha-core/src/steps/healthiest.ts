@@ -1,6 +1,6 @@
-import { formatLsn } from '@keel/protocol';
 import type { Facts } from '../facts.ts';
 import { isPrimaryRole } from '../facts.ts';
+import { lsnText } from '../failover.ts';
 import { isAhead, rankCandidates } from '../rank.ts';
 import type { RankedCandidate } from '../rank.ts';
 import type { PeerView } from '../types.ts';
@@ -10,11 +10,11 @@ import type { PeerView } from '../types.ts';
  * is_healthiest_node). Checks in order, the first failure wins:
  *  1-2. my own eligibility (lag against /status.optime; timeline when check_timeline is on),
  *  3.   a reachable peer still runs as primary,
- *  4-5. an eligible peer has a higher WAL position, or the same one and a higher failover_priority,
- *  6.   a failover intent names another eligible member.
+ *  4-5. an eligible peer has a higher WAL position, or the same one and a higher failover_priority.
  * Unreachable peers are ignored: they may be dead. A running primary (lease expired, DCS back) has no
  * replica to compare with, so 4-5 are skipped and its timeline must always be >= the cluster's.
- * The member a failover intent names skips 4-5: the others defer to it (6), so it must not defer back.
+ * The former leader of a requested switchover is no rival (4-5): it does not race (manual-failover.ts).
+ * A requested candidate does not get here (it takes over without comparing itself).
  */
 export function whyNotHealthiest(f: Facts): string | null {
   const peers = f.obs.peers;
@@ -33,14 +33,10 @@ export function whyNotHealthiest(f: Facts): string | null {
   const alive = others.find((p) => p.reachable && isPrimaryRole(p.role) && p.state === 'running');
   if (alive !== undefined) return `primary (${alive.name}) is still alive`;
 
-  const intended = intendedCandidate(f);
-  if (intended === f.me) return null;
   if (!primary) {
-    const rival = ranked.find((c) => c.name !== f.me && c.eligible && isAhead(c, mine));
+    const formerLeader = f.activeRequest?.leader ?? null;
+    const rival = ranked.find((c) => c.name !== f.me && c.name !== formerLeader && c.eligible && isAhead(c, mine));
     if (rival !== undefined) return rivalReason(rival, mine);
-  }
-  if (intended !== null && ranked.some((c) => c.name === intended && c.eligible)) {
-    return `a failover to (${intended}) is requested and (${intended}) is eligible`;
   }
   return null;
 }
@@ -57,19 +53,9 @@ function selfAsCandidate(f: Facts): PeerView {
   };
 }
 
-/** /failover's candidate (`member` is its older name). */
-function intendedCandidate(f: Facts): string | null {
-  const failover = f.cluster.failover;
-  return failover?.candidate ?? failover?.member ?? null;
-}
-
 function rivalReason(rival: RankedCandidate, mine: RankedCandidate): string {
   if (rival.lsn !== mine.lsn) {
     return `(${rival.name}) has a higher WAL position (${lsnText(rival.lsn)} > ${lsnText(mine.lsn)})`;
   }
   return `(${rival.name}) has the same WAL position and a higher failover_priority (${rival.priority} > ${mine.priority})`;
-}
-
-function lsnText(lsn: number | null): string {
-  return lsn === null ? 'unknown' : formatLsn(lsn);
 }

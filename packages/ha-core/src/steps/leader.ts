@@ -2,29 +2,23 @@ import { act, decision } from '../decision.ts';
 import type { Facts } from '../facts.ts';
 import { slotSync } from '../slots.ts';
 import type { Action, Decision } from '../types.ts';
+import { leaderChores } from './chores.ts';
+import { switchoverFromLeader } from './switchover.ts';
 
-/** H. PostgreSQL runs and I hold the lock. */
+/** H. PostgreSQL runs and I hold the lock. A `failover` key is handled first (H'). */
 export function holdingLock(f: Facts): Decision | null {
   if (!f.iAmLeader) return null;
-  return f.pg.role === 'primary' ? leaderOk(f) : leaderNotPrimary(f);
+  if (f.pg.role !== 'primary') return leaderNotPrimary(f);
+  return switchoverFromLeader(f) ?? decision('leader_ok', `no action. I am (${f.me}), the leader with the lock`, leaderChores(f));
 }
 
 /**
- * Renew first (the executor stops at the first failure), then the leader's bookkeeping: seed /config,
- * match the slots to the members, and re-create /initialize if someone deleted it.
+ * My name is in the leader key but I run as a replica (restarted, demoted by hand, or a manual failover
+ * to me took the lock but its promotion failed: that one promotes even when paused, as in Patroni).
  */
-function leaderOk(f: Facts): Decision {
-  const actions: Action[] = [act.renewLock()];
-  if (!f.cluster.hasConfig) actions.push(act.seedConfig());
-  const slots = slotSync(f, { drop: true });
-  if (slots !== null) actions.push(slots);
-  if (f.cluster.initialize === null && f.pg.sysid !== null && f.blocker === null) actions.push(act.claimInitialize(f.pg.sysid));
-  return decision('leader_ok', `no action. I am (${f.me}), the leader with the lock`, actions);
-}
-
-/** My name is in the leader key but I run as a replica (restarted, or demoted by hand). */
 function leaderNotPrimary(f: Facts): Decision {
-  if (f.paused) {
+  const requested = f.request?.candidate === f.me;
+  if (f.paused && !requested) {
     return decision('paused', 'PAUSE: releasing the leader lock because I am no longer a primary', [act.releaseLock()]);
   }
   if (f.blocker !== null) {
@@ -33,7 +27,9 @@ function leaderNotPrimary(f: Facts): Decision {
     ]);
   }
   const actions: Action[] = [act.renewLock(), act.promote()];
+  if (requested) actions.push(act.clearFailover());
   const slots = slotSync(f, { drop: false });
   if (slots !== null) actions.push(slots);
-  return decision('leader_promote', 'promoting self to leader because I have the session lock', actions);
+  const why = requested ? 'I have the session lock and I am the requested candidate' : 'I have the session lock';
+  return decision('leader_promote', `promoting self to leader because ${why}`, actions);
 }

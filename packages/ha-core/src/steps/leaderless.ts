@@ -3,13 +3,17 @@ import type { Facts } from '../facts.ts';
 import { slotSync } from '../slots.ts';
 import type { Action, Decision } from '../types.ts';
 import { whyNotHealthiest } from './healthiest.ts';
+import { manualFailover, notHealthiest } from './manual-failover.ts';
 
 /**
- * J. PostgreSQL runs and nobody holds the lock. The healthiest member races (create-if-absent decides
- * between equals). A primary that may not or should not race demotes at once: whoever wins the race
- * would otherwise run next to it.
+ * J. PostgreSQL runs and nobody holds the lock. A requested manual failover or switchover goes first
+ * (J', even when paused). Otherwise the healthiest member races (create-if-absent decides between
+ * equals). A primary that may not or should not race demotes at once: whoever wins the race would
+ * otherwise run next to it.
  */
 export function leaderless(f: Facts): Decision {
+  const manual = manualFailover(f);
+  if (manual !== null) return manual;
   if (f.paused) return decision('paused', `PAUSE: no action. I am (${f.me}) and the cluster has no leader`);
   const primary = f.pg.role === 'primary';
   if (f.blocker !== null) {
@@ -20,11 +24,7 @@ export function leaderless(f: Facts): Decision {
       : decision('not_allowed_to_promote', `no action. I am (${f.me}), a secondary, and ${f.blocker}, so I do not race for the lock`);
   }
   const why = whyNotHealthiest(f);
-  if (why !== null) {
-    return primary
-      ? decision('not_healthiest', `demoting self because I am not the healthiest member: ${why}`, [act.demote('immediate-nolock')])
-      : decision('not_healthiest', `I am not the healthiest member: ${why}`);
-  }
+  if (why !== null) return notHealthiest(f, why);
   if (primary) return decision('race_for_lock', 'racing for the leader lock as the running primary', [act.acquireLock()]);
   const actions: Action[] = [act.acquireLock(), act.promote()];
   const slots = slotSync(f, { drop: false });

@@ -1,8 +1,10 @@
+import { formatLsn } from '@keel/protocol';
 import { act, decision } from '../decision.ts';
-import { startTimedOut, startTimeoutReason } from '../facts.ts';
+import { isPrimaryRole, startTimedOut, startTimeoutReason } from '../facts.ts';
 import type { Facts } from '../facts.ts';
 import type { ControlState, Decision } from '../types.ts';
 import { recoverDiverged } from './diverged.ts';
+import { TAKEOVER_RETRY_MS, awaitTakeover } from './manual-failover.ts';
 
 /** pg_controldata states that only a primary leaves behind. */
 const PRIMARY_STATES: ReadonlySet<ControlState> = new Set(['in production', 'shut down', 'in crash recovery']);
@@ -13,7 +15,10 @@ export function notRunning(f: Facts): Decision | null {
   if (f.iAmLeader) return leaderDown(f);
   if (f.otherLeader !== null) return followerDown(f, f.otherLeader);
   if (f.paused) return decision('paused', 'PAUSE: no action. PostgreSQL is not running and the cluster has no leader');
-  return decision('start_replica', 'starting as a secondary because the cluster has no leader yet', [act.startReplica(null)]);
+  return (
+    awaitTakeover(f) ??
+    decision('start_replica', 'starting as a secondary because the cluster has no leader yet', [act.startReplica(null)])
+  );
 }
 
 /** I hold the lock: restart in place (same timeline) until primary_start_timeout, then hand over. */
@@ -28,8 +33,40 @@ function leaderDown(f: Facts): Decision {
 function followerDown(f: Facts, leader: string): Decision {
   if (f.paused) return decision('paused', 'PAUSE: no action. PostgreSQL is not running');
   if (f.memory.lastFailure?.kind === 'rewind') return recoverDiverged(f, leader, 'pg_rewind failed');
-  if (wasPrimary(f)) return recoverDiverged(f, leader, 'I was a primary and may have diverged');
+  if (wasPrimary(f)) return afterCleanShutdown(f, leader) ?? recoverDiverged(f, leader, 'I was a primary and may have diverged');
   return decision('start_replica', `starting as a secondary following (${leader})`, [act.startReplica(leader)]);
+}
+
+/**
+ * A primary that shut down cleanly (a switchover's graceful demote, or a plain stop) has not diverged
+ * from a leader whose timeline forked after its last record: /history says where my timeline ended (its
+ * entry [timeline, switch lsn, ...]), and pg_controldata says where my last record, the shutdown
+ * checkpoint, starts. Then it just follows: no pg_rewind, no new clone, even with use_pg_rewind off.
+ * With no entry for my timeline yet, the new leader is about to write it (right after promoting): wait
+ * for it while the leader's member key still shows a replica on my timeline (it is promoting); a leader
+ * on another timeline, or a primary on mine, will not write it. null: cannot tell, so rewind or re-clone.
+ */
+function afterCleanShutdown(f: Facts, leader: string): Decision | null {
+  const { controlState, timeline, checkpointLsn } = f.pg;
+  if (controlState !== 'shut down' || timeline === null || checkpointLsn === null) return null;
+  const fork = f.cluster.history.find((entry) => entry[0] === timeline);
+  if (fork === undefined) {
+    const theirs = f.cluster.members.find((m) => m.name === leader);
+    if (theirs?.timeline !== timeline || isPrimaryRole(theirs.role)) return null;
+    return decision(
+      'waiting_for_leader',
+      `waiting for the new leader (${leader}) to record where timeline ${timeline} ended before following it`,
+      [],
+      TAKEOVER_RETRY_MS,
+    );
+  }
+  const switchLsn = fork[1];
+  if (checkpointLsn >= switchLsn) return null;
+  return decision(
+    'follow_after_clean_switchover',
+    `following new leader (${leader}) without pg_rewind: I shut down cleanly at ${formatLsn(checkpointLsn)}, before timeline ${timeline} ended at ${formatLsn(switchLsn)}`,
+    [act.startReplica(leader)],
+  );
 }
 
 function wasPrimary(f: Facts): boolean {

@@ -1,0 +1,106 @@
+import pg from 'pg';
+import { TestCluster, waitFor, type Member } from '@keel/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** Writes one row at a time to whichever member accepts it; remembers what was acknowledged. */
+class Workload {
+  acked: number[] = [];
+  failures = 0;
+  private stopped = false;
+  private seq = 0;
+  constructor(private readonly c: TestCluster) {}
+  async run(): Promise<void> {
+    let client: pg.Client | null = null;
+    let i = 0;
+    while (!this.stopped) {
+      const id = ++this.seq;
+      try {
+        if (!client) {
+          const m = this.c.members[i++ % this.c.members.length]!;
+          client = new pg.Client({ host: '127.0.0.1', port: m.pgPort, user: 'postgres', password: this.c.credentials.superuser.password, database: 'postgres', connectionTimeoutMillis: 500 });
+          client.on('error', () => undefined);
+          await client.connect();
+        }
+        await client.query('INSERT INTO sw (id) VALUES ($1)', [id]);
+        this.acked.push(id);
+      } catch {
+        this.failures++;
+        await client?.end().catch(() => undefined);
+        client = null;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await client?.end().catch(() => undefined);
+  }
+  stop(): void {
+    this.stopped = true;
+  }
+}
+
+describe('planned switchover and manual failover through the REST API', () => {
+  let c: TestCluster;
+  let auth: Record<string, string>;
+  const post = async (m: Member, p: string, body: unknown) => {
+    const res = await fetch(`${m.apiUrl}${p}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(60_000) });
+    return { status: res.status, text: await res.text() };
+  };
+
+  beforeAll(async () => {
+    c = await TestCluster.start({ members: 3, ttl: 10, loopWait: 2, retryTimeout: 3, tags: [undefined, undefined, { nofailover: true }] });
+    auth = { authorization: `Basic ${Buffer.from(`${c.credentials.restapi.username}:${c.credentials.restapi.password}`).toString('base64')}` };
+    await c.waitForPrimary(90_000);
+  });
+  afterAll(async () => {
+    await c?.stop();
+  });
+
+  it('refuses ineligible candidates with a 412 that says why, per member', async () => {
+    const leader = await c.waitForPrimary(30_000);
+    await c.waitForReplicas(c.members.filter((m) => m !== leader).map((m) => m.name), 120_000);
+    const nofail = await post(leader, '/switchover', { leader: leader.name, candidate: 'node3' });
+    expect(nofail.status).toBe(412);
+    expect(nofail.text).toContain('node3');
+    expect(nofail.text).toMatch(/nofailover/);
+    const wrongLeader = await post(leader, '/switchover', { leader: 'nodeX', candidate: 'node2' });
+    expect(wrongLeader.status).toBe(412);
+    expect(wrongLeader.text).toMatch(/leader name does not match/i);
+    const noCandidate = await post(leader, '/failover', {});
+    expect([noCandidate.status, noCandidate.text]).toEqual([400, 'Failover could be performed only to a specific candidate']);
+    const past = await post(leader, '/switchover', { leader: leader.name, candidate: c.members.find((m) => m !== leader && m.name !== 'node3')!.name, scheduled_at: '2001-01-01T00:00:00+00:00' });
+    expect(past.status).toBeGreaterThanOrEqual(400);
+    expect((await leader.api('/primary')).status).toBe(200);
+  });
+
+  it('switches over under a write workload, loses no acknowledged write, and the old primary follows', async () => {
+    const leader = await c.waitForPrimary(30_000);
+    const candidate = c.members.find((m) => m !== leader && m.name !== 'node3')!;
+    await leader.sql('CREATE TABLE IF NOT EXISTS sw (id bigint primary key)');
+    const w = new Workload(c);
+    const running = w.run();
+    await waitFor(() => w.acked.length > 100, { timeoutMs: 20_000, message: 'workload running' });
+    const res = await post(leader, '/switchover', { leader: leader.name, candidate: candidate.name });
+    expect([res.status, res.text]).toEqual([200, `Successfully switched over to "${candidate.name}"`]);
+    const n = w.acked.length;
+    await waitFor(() => w.acked.length > n + 100, { timeoutMs: 20_000, message: 'writes continue on the new primary' });
+    w.stop();
+    await running;
+    expect((await candidate.api('/primary')).status).toBe(200);
+    const rows = new Set((await candidate.sql<{ id: string }>('SELECT id FROM sw')).map((r) => Number(r.id)));
+    expect(w.acked.filter((id) => !rows.has(id))).toEqual([]);
+    await c.waitForReplicas([leader.name], 60_000);
+    expect((await leader.api<{ timeline: number }>('/patroni')).body.timeline).toBeGreaterThanOrEqual(2);
+    const history = (await candidate.api<unknown[][]>('/history')).body;
+    expect(history.at(-1)?.[4]).toBe(candidate.name);
+  });
+
+  it('fails over manually to a named candidate', async () => {
+    const leader = await c.waitForPrimary(30_000);
+    await c.waitForReplicas(c.members.filter((m) => m !== leader).map((m) => m.name), 60_000);
+    const target = c.members.find((m) => m !== leader && m.name !== 'node3')!;
+    const res = await post(target, '/failover', { candidate: target.name });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain(target.name);
+    expect((await target.api('/primary')).status).toBe(200);
+    await c.waitForReplicas([leader.name], 60_000);
+  });
+});

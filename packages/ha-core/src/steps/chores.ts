@@ -1,0 +1,17 @@
+import { act } from '../decision.ts';
+import type { Facts } from '../facts.ts';
+import { slotSync } from '../slots.ts';
+import type { Action } from '../types.ts';
+
+/**
+ * Renew first (the executor stops at the first failure), then the leader's bookkeeping: seed /config,
+ * match the slots to the members, and re-create /initialize if someone deleted it.
+ */
+export function leaderChores(f: Facts): Action[] {
+  const actions: Action[] = [act.renewLock()];
+  if (!f.cluster.hasConfig) actions.push(act.seedConfig());
+  const slots = slotSync(f, { drop: true });
+  if (slots !== null) actions.push(slots);
+  if (f.cluster.initialize === null && f.pg.sysid !== null && f.blocker === null) actions.push(act.claimInitialize(f.pg.sysid));
+  return actions;
+}

@@ -1,0 +1,73 @@
+import { act, decision } from '../decision.ts';
+import type { Facts } from '../facts.ts';
+import { describeMembers, rosterOf } from '../failover.ts';
+import type { FailoverRequest } from '../failover.ts';
+import { rankCandidates } from '../rank.ts';
+import type { Decision } from '../types.ts';
+import { leaderChores } from './chores.ts';
+
+/**
+ * H'. I hold the lock, run as primary, and the `failover` key asks me to hand over (Patroni's
+ * process_manual_failover_from_leader). Every outcome renews the lock first. A request that cannot be
+ * carried out is removed, with the reason, so the API caller polling the key sees it fail at once.
+ * The candidates are judged by rankCandidates(), the code the leader race and the REST API use.
+ */
+export function switchoverFromLeader(f: Facts): Decision | null {
+  const req = f.request;
+  if (req === null) return null;
+  const clear = (why: string, what = 'the request'): Decision =>
+    decision('failover_invalid', `${req.action}: ${why}; removing ${what}`, [act.renewLock(), act.clearFailover()]);
+
+  if (req.leader !== null && req.leader !== f.me) {
+    return clear(`leader name (${req.leader}) does not match (${f.me})`, 'the stale request');
+  }
+  if (req.candidate === f.me) return clear(`I am (${f.me}), the requested candidate, and already the leader`);
+  const scheduled = scheduledSwitchover(f, req, clear);
+  if (scheduled !== null) return scheduled;
+  if (f.paused && req.candidate === null) return clear('only a switchover to a named candidate is possible while the cluster is paused');
+
+  const peers = f.obs.peers;
+  if (peers === null) {
+    return decision('leader_ok', `no action. I am (${f.me}), the leader with the lock; the ${req.action} waits for the peer statuses`, leaderChores(f));
+  }
+  const ranked = rankCandidates({ candidates: rosterOf(f.cluster, peers, [f.me]), cluster: f.cluster, settings: f.settings });
+  const target = req.candidate;
+  if (target !== null) {
+    const c = ranked.find((x) => x.name === target);
+    if (c === undefined) return clear(`candidate (${target}) is not a member of the cluster`);
+    if (!c.eligible) return clear(`candidate (${target}) is not eligible: ${c.reasons.join('; ')}`);
+    return decision('switchover_demote', `${req.action}: demoting myself in favour of (${target})`, [
+      act.renewLock(),
+      act.gracefulDemote(target),
+    ]);
+  }
+  if (ranked.length === 0) return clear('the cluster has no members except the leader');
+  if (!ranked.some((c) => c.eligible)) return clear(`no good candidates have been found (${describeMembers(ranked)})`);
+  return decision('switchover_demote', `${req.action}: demoting myself in favour of the healthiest replica`, [
+    act.renewLock(),
+    act.gracefulDemote(null),
+  ]);
+}
+
+/**
+ * A scheduled request: wait for its time (the loop wakes up then), refuse it while paused, drop it when
+ * its time passed more than 1.5 loop_wait ago (Patroni: the agent was down, the moment is gone), and
+ * let it run when its time has come. null: run it now (or it is not scheduled).
+ */
+function scheduledSwitchover(f: Facts, req: FailoverRequest, clear: (why: string) => Decision): Decision | null {
+  const s = req.schedule;
+  if (s === null) return null;
+  const raw = req.scheduledAt ?? '';
+  if (!s.ok) {
+    return clear(s.error === 'no_timezone' ? `scheduled_at (${raw}) has no timezone` : `scheduled_at (${raw}) is not an ISO 8601 time`);
+  }
+  if (f.paused) return clear(`a scheduled ${req.action} cannot run while the cluster is paused`);
+  const wait = s.at - f.obs.now;
+  if (wait > 0) {
+    const to = req.candidate === null ? 'the healthiest replica' : `(${req.candidate})`;
+    return decision('switchover_scheduled', `${req.action} to ${to} scheduled at ${raw}`, leaderChores(f), wait);
+  }
+  const late = 1.5 * f.settings.loopWait;
+  if (-wait > late * 1000) return clear(`its scheduled time (${raw}) passed more than 1.5 loop_wait (${late} s) ago`);
+  return null;
+}

@@ -1,0 +1,371 @@
+import { z } from 'zod';
+import { MEMBER_STATES } from './member-status.ts';
+import { ZPendingRestartReason, ZTags } from './dcs-values.ts';
+
+/**
+ * The WebSocket protocol between keel-agent and the control plane (version 1).
+ *
+ * Connection: the agent dials `agentSocketUrl(controlplane.url)` and sends `hello` first. The server
+ * answers `welcome` (or `error` + close). Then the agent streams `snapshot` and `event` messages and
+ * the server answers `ack`. JSON text frames, one message per frame, at most MAX_MESSAGE_BYTES.
+ *
+ * Sequence numbers and duplicates:
+ * - Every snapshot and event carries `seq`, strictly increasing per member (cluster + member name).
+ *   Gaps are allowed (the agent drops snapshots when its buffer overflows; see below).
+ * - The server keeps, per member, the highest seq it has stored (`lastSeq`). A message with
+ *   seq <= lastSeq is a duplicate: it is acknowledged and not stored again.
+ * - `welcome.ackedSeq` is that lastSeq (0 when nothing was ever stored). The agent drops every
+ *   buffered message with seq <= ackedSeq and sends the rest in order.
+ * - seq keeps increasing across agent restarts without the agent writing anything to disk: it is a
+ *   hybrid logical clock, seq = max(previous seq + 1, the agent's clock in epoch milliseconds). An
+ *   agent sends far fewer than 1,000 messages a second, so a restarted agent starts above everything
+ *   its previous run numbered. Should the clock have stepped back, a welcome with ackedSeq >= the
+ *   agent's next seq makes the agent renumber its buffered, never-sent messages to continue after
+ *   ackedSeq before sending any of them.
+ * - The server therefore must not expect contiguous numbers: "seq > lastSeq" is new, anything else
+ *   a duplicate.
+ * - `ack.seq` is cumulative: everything up to and including seq is stored.
+ *
+ * Errors: the server sends `error` and closes the connection; the agent reconnects with backoff.
+ * Commands (control plane -> agent) are reserved: v1 agents answer `command_result` {ok: false}.
+ */
+
+export const AGENT_PROTOCOL_VERSION = 1;
+
+/** Largest frame either side accepts (bytes of UTF-8 JSON). Larger frames are refused as too_large. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+/** Where the control plane accepts agent WebSockets, below its base URL. */
+export const AGENT_SOCKET_PATH = '/agents/ws';
+
+/**
+ * The WebSocket URL for a control-plane base URL as written in the agent's YAML (`controlplane.url`,
+ * http or https): http -> ws, https -> wss, AGENT_SOCKET_PATH appended to the base path unless the
+ * URL already ends with it. Query and fragment are dropped (the token travels in `hello`, never in the URL).
+ */
+export function agentSocketUrl(base: string): string {
+  const u = new URL(base);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  else if (u.protocol === 'https:') u.protocol = 'wss:';
+  else if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error(`controlplane.url must be http(s) or ws(s), got ${u.protocol}`);
+  const path = u.pathname.replace(/\/+$/, '');
+  if (!path.endsWith(AGENT_SOCKET_PATH)) u.pathname = `${path}${AGENT_SOCKET_PATH}`;
+  u.search = '';
+  u.hash = '';
+  u.username = '';
+  u.password = '';
+  return u.toString();
+}
+
+const ZSeq = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const ZAt = z.iso.datetime({ offset: true });
+const ZName = z.string().min(1).max(256);
+/** WAL positions as integers (bytes), like the DCS and Patroni's REST API. */
+const ZLsn = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const ZBytes = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const ZMemberRole = z.enum(['primary', 'replica', 'standby_leader', 'uninitialized']);
+export const ZMemberState = z.enum(MEMBER_STATES);
+
+// ---------------------------------------------------------------------------------------------
+// agent -> server
+
+export const ZHello = z.object({
+  type: z.literal('hello'),
+  v: z.literal(AGENT_PROTOCOL_VERSION),
+  /** The per-cluster agent token (plain text; the server stores only its hash). Never logged. */
+  token: z.string().min(1).max(4096),
+  /** The cluster: the agent's `scope`. */
+  cluster: ZName,
+  /** The member: the agent's `name`. */
+  member: ZName,
+  agentVersion: z.string().min(1).max(64),
+  /** Random id of this agent process run; changes on every restart (informational). */
+  incarnation: z.string().min(1).max(64).optional(),
+  /** The lowest seq the agent still holds and will send after the welcome (absent: nothing buffered). */
+  resumeFrom: ZSeq.optional(),
+  /** Messages this agent run dropped from its full buffer so far (seq gaps alone do not mean drops). */
+  dropped: z.object({ snapshots: z.number().int().nonnegative(), events: z.number().int().nonnegative() }).optional(),
+});
+export type THello = z.infer<typeof ZHello>;
+
+/** One row of the cluster as this agent sees it in the DCS (members/<name>). */
+export const ZClusterMemberSummary = z.object({
+  name: ZName,
+  role: z.string().max(64),
+  state: z.string().max(64),
+  timeline: z.number().int().nullable(),
+  /** members/<name>.xlog_location. */
+  lsn: ZLsn.nullable(),
+  tags: ZTags,
+  pendingRestart: z.boolean(),
+});
+export type TClusterMemberSummary = z.infer<typeof ZClusterMemberSummary>;
+
+export const ZFailoverReadiness = z.object({
+  /** Would this member be allowed to take over now (ha-core rankCandidates on this member)? */
+  eligible: z.boolean(),
+  /** Empty when eligible: "tagged nofailover", "lag 3.2 MB exceeds maximum_lag_on_failover 1 MB", ... */
+  reasons: z.array(z.string().max(1024)).max(32),
+});
+export type TFailoverReadiness = z.infer<typeof ZFailoverReadiness>;
+
+export const ZLag = z.object({
+  /** The leader's WAL position the lag is measured against (max of /status.optime and the leader's member key). */
+  leaderLsn: ZLsn.nullable(),
+  receiveBytes: ZBytes.nullable(),
+  replayBytes: ZBytes.nullable(),
+  /** null when unknown (no leader position, or the member is not replicating). 0 on the primary. */
+  receiveSeconds: z.number().nonnegative().nullable(),
+  replaySeconds: z.number().nonnegative().nullable(),
+});
+export type TLag = z.infer<typeof ZLag>;
+
+export const ZSnapshot = z.object({
+  type: z.literal('snapshot'),
+  seq: ZSeq,
+  /** When the agent took the snapshot (end of an HA loop iteration), ISO 8601. */
+  at: ZAt,
+  role: ZMemberRole,
+  state: ZMemberState,
+  /** false when PostgreSQL does not accept connections (state says why). */
+  pgRunning: z.boolean(),
+  timeline: z.number().int().positive().nullable(),
+  /** Primary: current WAL write position. Replica: max(received, replayed). Patroni's xlog location. */
+  lsn: ZLsn.nullable(),
+  receiveLsn: ZLsn.nullable(),
+  replayLsn: ZLsn.nullable(),
+  lag: ZLag,
+  pendingRestart: z.boolean(),
+  /** {parameter: {old_value, new_value}}, Patroni's pending_restart_reason. */
+  pendingRestartReasons: ZPendingRestartReason,
+  tags: ZTags,
+  /** Epoch seconds of the last successful DCS operation (Patroni's dcs_last_seen); null: never. */
+  dcsLastSeen: z.number().int().nonnegative().nullable(),
+  /** The last DCS read of this loop succeeded. */
+  dcsOk: z.boolean(),
+  failoverReadiness: ZFailoverReadiness,
+  /** The leader lock holder as last read from the DCS; null: no leader. */
+  leader: ZName.nullable(),
+  /** The cluster as this agent last read it from the DCS (empty before the first successful read). */
+  members: z.array(ZClusterMemberSummary).max(1000),
+  lastDecision: z
+    .object({
+      verdict: z.string().min(1).max(64),
+      /** The loop's one human sentence. */
+      reason: z.string().max(4096),
+      /** The actions decided this loop, e.g. ["renewLock", "syncSlots(+pg2 -)"]. */
+      actions: z.array(z.string().max(256)).max(64),
+    })
+    .nullable(),
+  paused: z.boolean(),
+});
+export type TSnapshot = z.infer<typeof ZSnapshot>;
+
+export const AGENT_EVENT_TYPES = [
+  'role_change',
+  'failover',
+  'switchover',
+  'postgres_down',
+  'postgres_up',
+  'dcs_unreachable',
+  'dcs_back',
+  'lag_above_threshold',
+  'lag_back',
+  'pending_restart',
+] as const;
+export type TAgentEventType = (typeof AGENT_EVENT_TYPES)[number];
+
+const roleOrNull = ZMemberRole.nullable();
+/** Typed details per event type; unknown extra keys are stripped (forward compatible). */
+const eventDetails = {
+  role_change: z.object({ from: roleOrNull, to: roleOrNull }),
+  /** I promoted after winning a leaderless race (the old leader's lock expired or it released it). */
+  failover: z.object({
+    previousLeader: ZName.nullable(),
+    timeline: z.number().int().nullable(),
+    /** A /failover key named me (patronictl failover --candidate): requested, not automatic. */
+    manual: z.boolean(),
+  }),
+  /** I promoted while a /failover key with a leader named me as the candidate. */
+  switchover: z.object({ previousLeader: ZName.nullable(), timeline: z.number().int().nullable(), scheduledAt: z.string().nullable() }),
+  postgres_down: z.object({ state: ZMemberState, wasRole: roleOrNull }),
+  postgres_up: z.object({ role: roleOrNull, downSeconds: z.number().nonnegative().nullable() }),
+  dcs_unreachable: z.object({ error: z.string().max(4096) }),
+  dcs_back: z.object({ unreachableSeconds: z.number().nonnegative().nullable() }),
+  lag_above_threshold: z.object({ lagBytes: ZBytes, thresholdBytes: ZBytes }),
+  lag_back: z.object({ lagBytes: ZBytes, thresholdBytes: ZBytes }),
+  pending_restart: z.object({ reasons: ZPendingRestartReason }),
+} satisfies Record<TAgentEventType, z.ZodType>;
+
+function eventOf<K extends TAgentEventType>(event: K) {
+  return z.object({
+    type: z.literal('event'),
+    seq: ZSeq,
+    at: ZAt,
+    event: z.literal(event),
+    /** One human sentence for the incident timeline, e.g. "pg1 promoted to primary (failover from pg0)". */
+    summary: z.string().max(1024),
+    details: eventDetails[event],
+  });
+}
+
+export const ZAgentEvent = z.discriminatedUnion('event', [
+  eventOf('role_change'),
+  eventOf('failover'),
+  eventOf('switchover'),
+  eventOf('postgres_down'),
+  eventOf('postgres_up'),
+  eventOf('dcs_unreachable'),
+  eventOf('dcs_back'),
+  eventOf('lag_above_threshold'),
+  eventOf('lag_back'),
+  eventOf('pending_restart'),
+]);
+export type TAgentEvent = z.infer<typeof ZAgentEvent>;
+/** The details object of one event type. */
+export type TAgentEventDetails<K extends TAgentEventType> = Extract<TAgentEvent, { event: K }>['details'];
+
+/** Reserved: the agent's answer to a `command` (v1 agents always answer ok: false, "not supported"). */
+export const ZCommandResult = z.object({
+  type: z.literal('command_result'),
+  id: z.string().min(1).max(128),
+  ok: z.boolean(),
+  message: z.string().max(4096),
+});
+export type TCommandResult = z.infer<typeof ZCommandResult>;
+
+export const ZAgentMessage = z.discriminatedUnion('type', [ZHello, ZSnapshot, ZAgentEvent, ZCommandResult]);
+export type TAgentMessage = z.infer<typeof ZAgentMessage>;
+/** The messages that carry a seq, are buffered by the agent and acknowledged by the server. */
+export type TSequencedMessage = TSnapshot | TAgentEvent;
+
+// ---------------------------------------------------------------------------------------------
+// server -> agent
+
+export const ZWelcome = z.object({
+  type: z.literal('welcome'),
+  v: z.literal(AGENT_PROTOCOL_VERSION),
+  /** The highest seq stored for this member (0: none). The agent replays from ackedSeq + 1. */
+  ackedSeq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+});
+export type TWelcome = z.infer<typeof ZWelcome>;
+
+export const ZAck = z.object({
+  type: z.literal('ack'),
+  /** Cumulative: every message with seq <= this one is stored (or was a duplicate). */
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+});
+export type TAck = z.infer<typeof ZAck>;
+
+export const SERVER_ERROR_CODES = [
+  /** Unknown, revoked or wrong-cluster token. */
+  'unauthorized',
+  /** Not JSON, unknown message type, or a field of the wrong shape. */
+  'malformed',
+  /** Well-formed but not allowed here: hello not first, a second hello, a sequenced message before welcome. */
+  'invalid',
+  /** hello.v is a protocol version the server does not speak. */
+  'unsupported_version',
+  /** A frame above MAX_MESSAGE_BYTES. */
+  'too_large',
+  /** Another connection now speaks for the same member; this one is closed. */
+  'replaced',
+  /** The agent did not say hello in time. */
+  'timeout',
+  /** The server is shutting down; reconnect later. */
+  'shutting_down',
+  /** The server could not store the message (its database is down, ...); reconnect later. */
+  'internal',
+] as const;
+export type TServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
+
+export const ZServerError = z.object({
+  type: z.literal('error'),
+  code: z.enum(SERVER_ERROR_CODES),
+  /** A human sentence naming the problem (for a malformed message: the bad field). */
+  message: z.string().max(4096),
+});
+export type TServerError = z.infer<typeof ZServerError>;
+
+/** Reserved for later: an operation the control plane asks the agent to run. v1 agents refuse it. */
+export const ZCommand = z.object({
+  type: z.literal('command'),
+  id: z.string().min(1).max(128),
+  name: z.string().min(1).max(64),
+  args: z.record(z.string(), z.unknown()),
+});
+export type TCommand = z.infer<typeof ZCommand>;
+
+export const ZServerMessage = z.discriminatedUnion('type', [ZWelcome, ZAck, ZServerError, ZCommand]);
+export type TServerMessage = z.infer<typeof ZServerMessage>;
+
+// ---------------------------------------------------------------------------------------------
+// parsing
+
+export type TParseResult<T> =
+  | { ok: true; message: T }
+  | {
+      ok: false;
+      /** The error code the server answers with. */
+      code: Extract<TServerErrorCode, 'malformed' | 'too_large' | 'unsupported_version'>;
+      /** A human sentence naming the bad field, e.g. "lag.replayBytes: expected a number, got a string". */
+      error: string;
+    };
+
+/** Parse one text frame from an agent (the server decodes binary frames as UTF-8 first). */
+export function parseAgentMessage(raw: string): TParseResult<TAgentMessage> {
+  return parseWith(ZAgentMessage, raw, 'agent');
+}
+
+/** Parse one text frame from the server. */
+export function parseServerMessage(raw: string): TParseResult<TServerMessage> {
+  return parseWith(ZServerMessage, raw, 'server');
+}
+
+/** UTF-8 length of a string, without Node's Buffer (this package also runs in the browser). */
+export function utf8Bytes(s: string): number {
+  return new TextEncoder().encode(s).length;
+}
+
+function parseWith<T>(schema: z.ZodType<T>, raw: string, side: 'agent' | 'server'): TParseResult<T> {
+  // Every UTF-16 code unit is 1 to 3 UTF-8 bytes: measure only when the answer is in doubt.
+  const bytes = raw.length * 3 <= MAX_MESSAGE_BYTES ? 0 : raw.length > MAX_MESSAGE_BYTES ? raw.length : utf8Bytes(raw);
+  if (bytes > MAX_MESSAGE_BYTES) {
+    return { ok: false, code: 'too_large', error: `message of ${bytes} bytes exceeds the maximum of ${MAX_MESSAGE_BYTES} bytes` };
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch (e) {
+    return { ok: false, code: 'malformed', error: `message is not valid JSON: ${(e as Error).message}` };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return { ok: false, code: 'malformed', error: 'message must be a JSON object with a "type" field' };
+  }
+  const v = (data as Record<string, unknown>).v;
+  const type = (data as Record<string, unknown>).type;
+  if ((type === 'hello' || type === 'welcome') && typeof v === 'number' && v !== AGENT_PROTOCOL_VERSION) {
+    return { ok: false, code: 'unsupported_version', error: `protocol version ${v} is not supported (this ${side === 'agent' ? 'server' : 'agent'} speaks v${AGENT_PROTOCOL_VERSION})` };
+  }
+  const r = schema.safeParse(data);
+  if (r.success) return { ok: true, message: r.data };
+  return { ok: false, code: 'malformed', error: describeIssues(r.error, type) };
+}
+
+function describeIssues(error: z.ZodError, type: unknown): string {
+  const parts = error.issues.slice(0, 3).map((issue) => {
+    const path = issue.path.map(String).join('.');
+    const where = path === '' ? 'message' : path;
+    return `${where}: ${issue.message}`;
+  });
+  const more = error.issues.length > 3 ? ` (and ${error.issues.length - 3} more)` : '';
+  const typeIsBad = error.issues.some((issue) => issue.path.length === 1 && issue.path[0] === 'type');
+  const prefix = typeof type === 'string' && !typeIsBad ? `${type} message: ` : '';
+  return `${prefix}${parts.join('; ')}${more}`;
+}
+
+/** Serialize one message (the sending side's counterpart of parse*Message). */
+export function encodeMessage(message: TAgentMessage | TServerMessage): string {
+  return JSON.stringify(message);
+}
