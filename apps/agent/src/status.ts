@@ -37,7 +37,10 @@ export function nodeStatus(rt: Runtime, probe: Probe | null): TNodeStatus {
   if (rt.lastCluster && leader === null) s.cluster_unlocked = true;
   if (rt.settings.pause) s.pause = true;
   if (rt.dcsLastSeen) s.dcs_last_seen = rt.dcsLastSeen;
-  const tags = rt.config.tags ?? {};
+  // As Patroni: the boolean tags are published only when set (patronictl shows any tag it gets).
+  const tags = Object.fromEntries(
+    Object.entries(rt.config.tags ?? {}).filter(([k, v]) => !(['nofailover', 'noloadbalance', 'clonefrom', 'nosync'].includes(k) && v === false)),
+  );
   if (Object.keys(tags).length) s.tags = tags;
   const sysid = probe?.sysid ?? obs?.pg.sysid;
   if (sysid) s.database_system_identifier = sysid;

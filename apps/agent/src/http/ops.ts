@@ -104,7 +104,7 @@ export function registerOperationRoutes(app: FastifyInstance, rt: Runtime): void
     if (!rt.memory.inFlight) rt.lastProbe = await rt.pg.probe(); // decide on the live state, not the last tick's
     const blocker = restartBlocker(rt, r);
     if (blocker) return reply503(reply, `restart conditions are not satisfied: ${blocker}`);
-    const order = orderingBlocker(rt, await rt.dcs.readCluster().catch(() => rt.lastCluster));
+    const order = await orderingBlocker(rt, await rt.dcs.readCluster().catch(() => rt.lastCluster));
     if (order) return reply.code(412).type('text/plain').send(`restart refused: ${order}`);
     if (rt.memory.inFlight) return reply503(reply, `${rt.memory.inFlight.kind} is in progress; try again when it has finished`);
     const op = rt.ops.start('restart', 'restart requested');

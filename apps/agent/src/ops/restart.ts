@@ -74,9 +74,24 @@ export function restartBlocker(rt: Runtime, req: RestartRequest): string | null 
  * PostgreSQL's rule for shared-memory parameters: a standby's value must never be lower than the
  * primary's. Raising: restart replicas first. Lowering: restart the primary first.
  */
-export function orderingBlocker(rt: Runtime, snap: ClusterSnapshot | null = rt.lastCluster): string | null {
+export async function orderingBlocker(rt: Runtime, snap: ClusterSnapshot | null = rt.lastCluster): Promise<string | null> {
   const probe = rt.lastProbe;
   if (!probe?.running || !snap) return null;
+  // Member keys lag a restart that just happened elsewhere: ask those members directly.
+  const live = new Map<string, Record<string, { old_value: string; new_value: string }> | undefined>();
+  await Promise.all(
+    snap.members
+      .filter((m) => m.name !== rt.config.name && m.value.pending_restart_reason)
+      .map(async (m) => {
+        try {
+          const res = await fetch(m.value.api_url, { signal: AbortSignal.timeout(2000) });
+          const body = (await res.json()) as { pending_restart_reason?: Record<string, { old_value: string; new_value: string }> };
+          live.set(m.name, body.pending_restart_reason);
+        } catch {
+          live.set(m.name, m.value.pending_restart_reason); // unreachable: keep what the DCS says
+        }
+      }),
+  );
   const mine = new Map((probe.pendingRestart ?? []).map((p) => [p.name, p]));
   for (const name of SHARED_MEMORY_PARAMETERS) {
     const p = mine.get(name);
@@ -84,7 +99,7 @@ export function orderingBlocker(rt: Runtime, snap: ClusterSnapshot | null = rt.l
     const raising = Number(p.new_value) > Number(p.old_value);
     for (const m of snap.members) {
       if (m.name === rt.config.name) continue;
-      const other = m.value.pending_restart_reason?.[name];
+      const other = (live.has(m.name) ? live.get(m.name) : undefined)?.[name];
       if (!other) continue;
       const isPrimary = m.name === snap.leader?.name;
       if (probe.role === 'primary' && raising && !isPrimary)
