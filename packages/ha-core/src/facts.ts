@@ -71,3 +71,15 @@ export function startTimeoutReason(f: Facts): string {
   return `releasing the leader lock because PostgreSQL did not start within primary_start_timeout (${f.settings.primaryStartTimeout} s)`;
 }
 
+
+/**
+ * Where a replica streams from: the member named by my `replicatefrom` tag when it runs (cascading
+ * replication), otherwise the leader. Returns the upstream and, when it is not the leader, why.
+ */
+export function upstreamOf(f: Facts, leader: string): { name: string; cascading: boolean } {
+  const wanted = f.obs.me.tags.replicatefrom;
+  if (typeof wanted !== 'string' || wanted === f.me || wanted === leader) return { name: leader, cascading: false };
+  const m = f.cluster.members.find((x) => x.name === wanted);
+  if (!m || m.state !== 'running') return { name: leader, cascading: false };
+  return { name: wanted, cascading: true };
+}

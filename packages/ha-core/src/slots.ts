@@ -1,11 +1,28 @@
 import { slotNameForMember } from '@keel/protocol';
 import { act } from './decision.ts';
 import type { Facts } from './facts.ts';
-import type { Action } from './types.ts';
+import type { Action, ClusterMember } from './types.ts';
 
-/** One physical slot per other member (Patroni's slot_name_from_member_name), sorted, unique. */
+/** The member `m` streams from: its replicatefrom member when that one runs, else the leader. */
+function upstreamName(f: Facts, m: ClusterMember): string {
+  const wanted = m.tags.replicatefrom;
+  if (typeof wanted === 'string' && wanted !== m.name) {
+    const up = f.cluster.members.find((x) => x.name === wanted);
+    if (up && up.state === 'running') return wanted;
+  }
+  // No leader yet: slots are only computed then by a member about to take the lock, i.e. for me.
+  return f.cluster.leader ?? f.me;
+}
+
+/**
+ * One physical slot (Patroni's slot_name_from_member_name) per member that streams from me: on the
+ * leader every member without a running replicatefrom target; on a replica the members tagged
+ * replicatefrom it (cascading). Sorted, unique.
+ */
 export function desiredSlots(f: Facts): string[] {
-  const names = f.cluster.members.filter((m) => m.name !== f.me).map((m) => slotNameForMember(m.name));
+  const names = f.cluster.members
+    .filter((m) => m.name !== f.me && upstreamName(f, m) === f.me)
+    .map((m) => slotNameForMember(m.name));
   return [...new Set(names)].sort();
 }
 

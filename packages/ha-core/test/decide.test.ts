@@ -390,6 +390,46 @@ describe('I. another member holds the lock and PostgreSQL runs', () => {
     ]);
   });
 
+  it('a replica tagged replicatefrom follows that running member (cascading replication)', () => {
+    expectDecision(
+      anObservation().withLeader('b').withTags({ replicatefrom: 'c' }).asReplica().following('b'),
+      'follow_leader',
+      'following (c) as tagged replicatefrom; the leader is (b)',
+      [{ type: 'follow', leader: 'c' }],
+    );
+    expectDecision(
+      anObservation().withLeader('b').withTags({ replicatefrom: 'c' }).asReplica().following('c'),
+      'replica_ok',
+      'no action. I am (a), a secondary, and following (c), which replicates from the leader (b)',
+    );
+  });
+
+  it('a replica creates the slots of the members that cascade from it', () => {
+    const obs = anObservation()
+      .withLeader('b')
+      .asReplica()
+      .withPg({ slots: [] })
+      .following('b')
+      .withMember('c', { tags: { replicatefrom: 'a' } });
+    expectDecision(obs, 'replica_ok', 'creating replication slots for the members that replicate from me (a)', [
+      { type: 'syncSlots', create: ['c'], drop: [] },
+    ]);
+  });
+
+  it('the leader keeps no slot for a member that cascades from a running replica', () => {
+    const obs = anObservation()
+      .withLeader('a')
+      .asPrimary()
+      .withPg({ slots: ['b', 'c'] })
+      .withMember('c', { tags: { replicatefrom: 'b' } });
+    expect(decide(obs.build()).actions).toContainEqual({ type: 'syncSlots', create: [], drop: ['c'] });
+  });
+
+  it('a replica tagged replicatefrom a member that is not running follows the leader', () => {
+    const obs = anObservation().withLeader('b').withTags({ replicatefrom: 'zz' }).asReplica().following('zz');
+    expectDecision(obs, 'follow_leader', 'following new leader (b)', [{ type: 'follow', leader: 'b' }]);
+  });
+
   it('a replica following the leader does nothing', () => {
     expectDecision(
       anObservation().withLeader('b').asReplica().following('b'),

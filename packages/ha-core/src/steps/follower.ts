@@ -1,6 +1,7 @@
 import { act, decision } from '../decision.ts';
-import type { Facts } from '../facts.ts';
+import { upstreamOf, type Facts } from '../facts.ts';
 import type { Decision } from '../types.ts';
+import { slotSync } from '../slots.ts';
 import { recoverDiverged } from './diverged.ts';
 
 /** I. PostgreSQL runs and another member holds the lock. */
@@ -13,8 +14,20 @@ export function followingLeader(f: Facts): Decision | null {
     if (f.paused) return decision('paused', `PAUSE: no action. I was a primary and ${diverged}`);
     return recoverDiverged(f, leader, `I was a primary and ${diverged}`);
   }
-  if (f.memory.following !== leader) {
+  const up = upstreamOf(f, leader);
+  if (f.memory.following !== up.name) {
+    if (up.cascading) {
+      return decision('follow_leader', `following (${up.name}) as tagged replicatefrom; the leader is (${leader})`, [act.follow(up.name)]);
+    }
     return decision('follow_leader', `following new leader (${leader})`, [act.follow(leader)]);
+  }
+  // Members cascading from me stream through slots on me (created, never dropped, on a replica).
+  const slots = slotSync(f, { drop: false });
+  if (slots !== null) {
+    return decision('replica_ok', `creating replication slots for the members that replicate from me (${f.me})`, [slots]);
+  }
+  if (up.cascading) {
+    return decision('replica_ok', `no action. I am (${f.me}), a secondary, and following (${up.name}), which replicates from the leader (${leader})`);
   }
   return decision('replica_ok', `no action. I am (${f.me}), a secondary, and following a leader (${leader})`);
 }

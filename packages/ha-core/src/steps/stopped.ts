@@ -1,7 +1,6 @@
 import { formatLsn } from '@keel/protocol';
 import { act, decision } from '../decision.ts';
-import { isPrimaryRole, startTimedOut, startTimeoutReason } from '../facts.ts';
-import type { Facts } from '../facts.ts';
+import { isPrimaryRole, startTimedOut, startTimeoutReason, upstreamOf, type Facts } from '../facts.ts';
 import type { ControlState, Decision } from '../types.ts';
 import { recoverDiverged } from './diverged.ts';
 import { TAKEOVER_RETRY_MS, awaitTakeover } from './manual-failover.ts';
@@ -34,7 +33,10 @@ function followerDown(f: Facts, leader: string): Decision {
   if (f.paused) return decision('paused', 'PAUSE: no action. PostgreSQL is not running');
   if (f.memory.lastFailure?.kind === 'rewind') return recoverDiverged(f, leader, 'pg_rewind failed');
   if (wasPrimary(f)) return afterCleanShutdown(f, leader) ?? recoverDiverged(f, leader, 'I was a primary and may have diverged');
-  return decision('start_replica', `starting as a secondary following (${leader})`, [act.startReplica(leader)]);
+  const up = upstreamOf(f, leader);
+  return decision('start_replica', `starting as a secondary following (${up.name})${up.cascading ? ` as tagged replicatefrom; the leader is (${leader})` : ''}`, [
+    act.startReplica(up.name),
+  ]);
 }
 
 /**
