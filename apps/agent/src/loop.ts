@@ -100,6 +100,7 @@ export class HaLoop {
           throw e;
         }
         failure = { action: action.type, error: (e as Error).message };
+        rt.lastActionFailure = { ...failure, at: new Date().toISOString() };
         break; // order is contract: stop at the first failed action
       }
     }

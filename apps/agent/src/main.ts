@@ -113,6 +113,7 @@ async function main(): Promise<void> {
     callbacks: undefined as unknown as Callbacks,
     scheduledRestart: null,
     appliedParametersJson: null,
+    lastActionFailure: null,
   };
   rt.callbacks = new Callbacks(rt);
 

@@ -281,6 +281,8 @@ describe("J'. no leader: the requested candidate takes over", () => {
       candidate.withPeers(aPeer('a', { role: 'primary' })),
       'not_healthiest',
       'switchover: I am the requested candidate but primary (a) is still alive',
+      [],
+      100,
     );
   });
 

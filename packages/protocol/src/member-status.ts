@@ -75,5 +75,5 @@ export interface TNodeStatus {
   watchdog_failed?: boolean;
   patroni: { version: string; scope: string; name: string };
   /** Keel: the last HA decision, for humans and the control plane. */
-  keel?: { verdict: string; reason: string; loop_at: string };
+  keel?: { verdict: string; reason: string; loop_at: string; last_failure?: { action: string; error: string; at: string } };
 }

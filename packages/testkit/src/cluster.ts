@@ -387,7 +387,7 @@ export class TestCluster {
     await waitFor(
       async () => {
         for (const n of names) {
-          const r = await this.member(n).api('/replica').catch(() => null);
+          const r = await this.member(n).api('/replica?replication_state=streaming').catch(() => null);
           if (r?.status !== 200) return false;
         }
         return true;

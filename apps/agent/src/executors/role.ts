@@ -42,6 +42,12 @@ const promote: Executor<'promote'> = async (rt, _a, obs) => {
  */
 async function demoteGraceful(rt: Runtime, candidate: string | null): Promise<void> {
   const started = Date.now();
+  // Only shut down when the candidate streams from us: it must receive the shutdown checkpoint.
+  const streaming = await waitForStreaming(rt, candidate, 5000);
+  if (!streaming.ok) {
+    await rt.dcs.deleteFailover(rt.lastCluster?.failover?.modRevision).catch(() => undefined);
+    throw new Error(`switchover cancelled, still the primary: ${streaming.why}`);
+  }
   await rt.pg.query('CHECKPOINT').catch((e: Error) => rt.log.warn({ err: e.message }, 'checkpoint before switchover failed'));
   await rt.pg.stop('fast', 60);
   const cd = await rt.pg.controlData();
@@ -55,6 +61,20 @@ async function demoteGraceful(rt: Runtime, candidate: string | null): Promise<vo
   rt.memory.following = null;
   rt.log.info({ candidate, shutdownCheckpoint: cd?.checkpointLsn, ms: Date.now() - started }, 'switchover: stopped and released the leader lock');
   rt.callbacks.fire('on_role_change', 'replica');
+}
+
+/** Wait (bounded) until the candidate, or any replica when none is named, streams from us. */
+async function waitForStreaming(rt: Runtime, candidate: string | null, ms: number): Promise<{ ok: true } | { ok: false; why: string }> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const p = await rt.pg.probe();
+    const rows = (p.replication ?? []).filter((r) => r.state === 'streaming');
+    if (candidate === null ? rows.length > 0 : rows.some((r) => r.application_name === candidate)) return { ok: true };
+    if (Date.now() >= deadline) {
+      return { ok: false, why: candidate ? `candidate (${candidate}) does not stream from me` : 'no replica streams from me' };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 const demote: Executor<'demote'> = async (rt, a) => {

@@ -90,7 +90,8 @@ export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
     });
   }
 
-  app.get('/patroni', async () => nodeStatus(rt, await freshProbe()));
+  // Peers read /patroni while racing or switching over: always a live probe, never the cache.
+  app.get('/patroni', async () => nodeStatus(rt, rt.lastObservation?.pg.dataDir === 'empty' ? rt.lastProbe : await rt.pg.probe()));
 
   app.get('/cluster', async (_req, reply) => {
     const snap = await rt.dcs.readCluster().catch(() => rt.lastCluster);

@@ -110,6 +110,7 @@ async function follow(
   candidate: string | null,
   op: OperationHandle,
 ): Promise<{ ok: true; leader: string } | { ok: false; code: number; message: string }> {
+  const startedAt = new Date().toISOString();
   const deadline = Date.now() + Math.max(10, rt.settings.loopWait) * 2000;
   let sawUnlocked = false;
   let sawLocked = false;
@@ -134,7 +135,7 @@ async function follow(
       }
       if (!failoverRequest(snap.failover?.value ?? null) && leader === oldLeader && !sawUnlocked) {
         // The leader dropped the request: say why, from its own last decision.
-        const why = await leaderReason(snap, oldLeader);
+        const why = await leaderReason(snap, oldLeader, startedAt);
         op.fail(why);
         return { ok: false, code: 412, message: /^(switchover|manual failover)/.test(why) ? why : `switchover is not possible: ${why}` };
       }
@@ -145,12 +146,14 @@ async function follow(
   return { ok: false, code: 503, message: 'Switchover status unknown' };
 }
 
-async function leaderReason(snap: ClusterSnapshot, leader: string | null): Promise<string> {
+async function leaderReason(snap: ClusterSnapshot, leader: string | null, since: string): Promise<string> {
   const m = snap.members.find((x) => x.name === leader);
   if (!m) return 'the leader refused the request';
   try {
     const res = await fetch(m.value.api_url, { signal: AbortSignal.timeout(2000) });
-    const body = (await res.json()) as { keel?: { reason?: string } };
+    const body = (await res.json()) as { keel?: { reason?: string; last_failure?: { error: string; at: string } } };
+    const failure = body.keel?.last_failure;
+    if (failure && failure.at >= since) return failure.error;
     return body.keel?.reason ?? 'the leader refused the request';
   } catch {
     return 'the leader refused the request';

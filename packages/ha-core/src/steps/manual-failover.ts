@@ -48,7 +48,8 @@ function asCandidate(f: Facts, req: FailoverRequest): Decision | null {
   if (peers === null) return decision('not_healthiest', `${req.action}: I am the requested candidate but the peer statuses were not gathered`);
   const alive = peers.find((p) => p.name !== f.me && p.reachable && isPrimaryRole(p.role) && p.state === 'running');
   if (alive !== undefined) {
-    return decision('not_healthiest', `${req.action}: I am the requested candidate but primary (${alive.name}) is still alive`);
+    // The former leader is shutting down: look again in a moment rather than after loop_wait.
+    return decision('not_healthiest', `${req.action}: I am the requested candidate but primary (${alive.name}) is still alive`, [], 100);
   }
   const checkpoint = shutdownCheckpoint(req, f.cluster);
   if (!passedCheckpoint(f.pg.lsn, checkpoint)) {
