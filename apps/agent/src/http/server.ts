@@ -9,7 +9,6 @@ import { registerOperationRoutes } from './ops.ts';
 import { registerSwitchoverRoutes } from './switchover.ts';
 import { timingSafeEqual } from 'node:crypto';
 
-const PROBE_CACHE_MS = 200;
 
 /**
  * The REST API: Patroni's paths, bodies and status codes. Reads never change anything; every
@@ -29,14 +28,11 @@ export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
       done(err, undefined);
     }
   });
-  let cached: { at: number; probe: Probe } | null = null;
 
+  /** Health checks answer from a live probe: a load balancer must never see a stale "up". */
   async function freshProbe(): Promise<Probe | null> {
     if (rt.lastObservation?.pg.dataDir === 'empty') return rt.lastProbe;
-    if (cached && Date.now() - cached.at < PROBE_CACHE_MS) return cached.probe;
-    const probe = await rt.pg.probe();
-    cached = { at: Date.now(), probe };
-    return probe;
+    return rt.pg.probe();
   }
 
   /** We hold the leader lock: acquired or renewed, and not lost or released since. */
