@@ -103,6 +103,16 @@ describe('cluster operations over the REST API', () => {
     expect((await leader.api('/config')).body).toEqual(before);
   });
 
+  it('PUT /config replaces the whole configuration after the same validation', async () => {
+    const current = (await leader.api<Record<string, unknown>>('/config')).body;
+    const bad = await call(leader, 'PUT', '/config', { ...current, loop_wait: 'often' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.json)).toContain('loop_wait');
+    const res = await call(leader, 'PUT', '/config', { ...current, maximum_lag_on_failover: 2097152 });
+    expect(res.status).toBe(200);
+    expect((await replicas[0]!.api<Record<string, unknown>>('/config')).body.maximum_lag_on_failover).toBe(2097152);
+  });
+
   it('applies a reloadable parameter on every member without a restart', async () => {
     const res = await call(leader, 'PATCH', '/config', { postgresql: { parameters: { work_mem: '8MB' } } });
     expect(res.status).toBe(200);

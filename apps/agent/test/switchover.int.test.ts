@@ -93,6 +93,30 @@ describe('planned switchover and manual failover through the REST API', () => {
     expect(history.at(-1)?.[4]).toBe(candidate.name);
   });
 
+  it('schedules a switchover (shown in /cluster), cancels it with DELETE, then runs one on time', async () => {
+    const leader = await c.waitForPrimary(30_000);
+    await c.waitForReplicas(c.members.filter((m) => m !== leader).map((m) => m.name), 60_000);
+    const target = c.members.find((m) => m !== leader && m.name !== 'node3')!;
+    const del = (m: Member) => fetch(`${m.apiUrl}/switchover`, { method: 'DELETE', headers: auth });
+    expect((await del(leader)).status).toBe(404);
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const res = await post(leader, '/switchover', { leader: leader.name, candidate: target.name, scheduled_at: later });
+    expect([res.status, res.text]).toEqual([202, 'Switchover scheduled']);
+    const cl = (await leader.api<{ scheduled_switchover?: Record<string, string> }>('/cluster')).body;
+    expect(cl.scheduled_switchover).toEqual({ at: later, from: leader.name, to: target.name });
+    const again = await post(leader, '/switchover', { leader: leader.name, candidate: target.name });
+    expect(again.status).toBe(409);
+    const cancelled = await del(leader);
+    expect([cancelled.status, await cancelled.text()]).toEqual([200, 'scheduled switchover deleted']);
+    expect((await leader.api<Record<string, unknown>>('/cluster')).body.scheduled_switchover).toBeUndefined();
+
+    const soon = new Date(Date.now() + 3000).toISOString();
+    expect((await post(leader, '/switchover', { leader: leader.name, candidate: target.name, scheduled_at: soon })).status).toBe(202);
+    await waitFor(async () => (await target.api('/primary')).status === 200, { timeoutMs: 30_000, message: `${target.name} leads after the scheduled time` });
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(soon));
+    await c.waitForReplicas([leader.name], 60_000);
+  });
+
   it('fails over manually to a named candidate', async () => {
     const leader = await c.waitForPrimary(30_000);
     await c.waitForReplicas(c.members.filter((m) => m !== leader).map((m) => m.name), 60_000);

@@ -51,5 +51,12 @@ export function clusterBody(snap: ClusterSnapshot, scope: string, pause: boolean
     });
   const body: Record<string, unknown> = { members, scope };
   if (pause) body.pause = true;
+  const f = snap.failover?.value;
+  if (f?.scheduled_at) {
+    const sw: Record<string, unknown> = { at: f.scheduled_at };
+    if (f.leader) sw.from = f.leader;
+    if (f.member ?? f.candidate) sw.to = f.member ?? f.candidate;
+    body.scheduled_switchover = sw;
+  }
   return body;
 }
