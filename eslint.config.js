@@ -1,7 +1,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/.next/**', '**/dist/**', '.keel-demo/**'] },
+  { ignores: ['**/node_modules/**', '**/.next/**', '**/dist/**', '.keel-demo/**', 'apps/control-plane/generated/**', 'apps/control-plane/next-env.d.ts', '**/test-results/**', '**/playwright-report/**', '.artifacts/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -40,3 +40,6 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "keel setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
+
+# The control plane's Prisma client is generated (offline, Wasm engines), not committed.
+[ apps/control-plane/generated/prisma/client.ts -nt prisma/schema.prisma ] || npm run -s db:generate -w @keel/control-plane

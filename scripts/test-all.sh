@@ -8,7 +8,7 @@ mkdir -p .artifacts
 export NEXT_TELEMETRY_DISABLED=1
 
 checks_failed=0
-echo "== typecheck"; npx tsc -p tsconfig.json --noEmit || checks_failed=$((checks_failed + 1))
+echo "== typecheck"; npm run -s typecheck || checks_failed=$((checks_failed + 1))
 echo "== lint"; npx eslint . || checks_failed=$((checks_failed + 1))
 
 echo "== tests"

@@ -3,3 +3,4 @@ export * from './wait.ts';
 export * from './etcd.ts';
 export * from './proxy.ts';
 export * from './cluster.ts';
+export * from './controlplane.ts';

@@ -1,0 +1,57 @@
+'use client';
+/** The frame of every signed-in page: brand, navigation, live state, user, theme, sign out; the database banner. */
+import { useQuery } from '@tanstack/react-query';
+import Link from 'next/link';
+import type { ReactNode } from 'react';
+import { useTRPC } from '../lib/trpc.ts';
+import { DbBanner, LiveBanner } from './banners.tsx';
+import { ThemeSwitch } from './theme.tsx';
+import { useServerStatus } from './use-dashboard.ts';
+
+async function signOut(): Promise<void> {
+  await fetch('/api/auth/sign-out', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).catch(() => undefined);
+  window.location.assign('/sign-in');
+}
+
+export function AppShell({ live, current, children }: { live: boolean; current: 'clusters'; children: ReactNode }) {
+  const trpc = useTRPC();
+  const me = useQuery(trpc.auth.me.queryOptions());
+  const status = useServerStatus(live);
+  return (
+    <>
+      <header className="shell-header">
+        <div className="shell-header-inner">
+          <Link href="/clusters" className="brand" aria-label="Keel home">
+            <span className="brand-mark" aria-hidden="true" />
+            Keel
+          </Link>
+          <nav className="shell-nav" aria-label="Main">
+            <Link href="/clusters" aria-current={current === 'clusters' ? 'page' : undefined}>
+              Clusters
+            </Link>
+          </nav>
+          <span className="shell-spacer" />
+          <div className="shell-tools">
+            <span className="live-dot" data-live={live} role="status" aria-label={live ? 'Live updates on' : 'Live updates reconnecting'}>
+              {live ? 'Live' : 'Reconnecting'}
+            </span>
+            {me.data ? (
+              <span className="muted shell-user" title={`${me.data.email} (${me.data.role})`}>
+                {me.data.email} · {me.data.role}
+              </span>
+            ) : null}
+            <ThemeSwitch />
+            <button type="button" className="link-button" onClick={() => void signOut()}>
+              Sign out
+            </button>
+          </div>
+        </div>
+      </header>
+      <main>
+        <DbBanner database={status.database} unreachable={status.unreachable} localNow={status.localNow} />
+        <LiveBanner live={live} />
+        {children}
+      </main>
+    </>
+  );
+}

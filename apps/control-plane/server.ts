@@ -1,0 +1,124 @@
+/**
+ * The control plane's one process: Next (pages), better-auth, tRPC, the REST health check, the
+ * agents' WebSocket (/agents/ws) and the browsers' live feed (/live), on one port.
+ *
+ *   NODE_ENV=production tsx server.ts       (after `next build`; see README for the environment)
+ */
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AgentIngest } from './server/agents/ingest.ts';
+import { createAuth } from './server/auth.ts';
+import type { TAppDeps } from './server/context.ts';
+import { DbHealthMonitor } from './server/db-health.ts';
+import { getDatabase } from './server/db.ts';
+import { loadServerEnv } from './server/env.ts';
+import { createRequestHandler, createUpgradeHandler, liveAuth, type TNextHandler, type TNextUpgrade } from './server/http.ts';
+import { SignInThrottle } from './server/lib/sign-in-throttle.ts';
+import { LiveHub } from './server/live/hub.ts';
+import { log } from './server/log.ts';
+import { pruneHistory } from './server/services/prune-history.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const RETENTION_EVERY_MS = 10 * 60_000;
+
+async function startNext(dev: boolean, hostname: string, port: number): Promise<{ handle: TNextHandler; upgrade: TNextUpgrade | null }> {
+  const { default: next } = await import('next');
+  const app = next({ dev, dir: HERE, hostname, port });
+  try {
+    await app.prepare();
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (/production build/i.test(msg)) {
+      throw new Error(`there is no Next build in ${HERE}/.next: run \`npm run build -w @keel/control-plane\` first, or set KEEL_CP_NEXT=off to serve the API only`);
+    }
+    throw e;
+  }
+  const handle = app.getRequestHandler();
+  return {
+    handle: (req, res) => handle(req, res),
+    upgrade: dev ? (app.getUpgradeHandler() as TNextUpgrade) : null,
+  };
+}
+
+async function main(): Promise<void> {
+  const env = loadServerEnv();
+  const { db, pool } = getDatabase(env.DATABASE_URL);
+  const dbHealth = new DbHealthMonitor(db);
+  const throttle = new SignInThrottle({ maxFailures: env.KEEL_CP_SIGNIN_MAX_FAILURES, windowMs: env.KEEL_CP_SIGNIN_WINDOW_MINUTES * 60_000 });
+  const auth = createAuth(db, env, throttle);
+
+  let ingest: AgentIngest | null = null;
+  const deps: TAppDeps = { db, env, auth, dbHealth, presence: { isConnected: (id) => ingest?.isConnected(id) ?? false } };
+  const live = new LiveHub(liveAuth(deps, env.KEEL_CP_STALE_AFTER_SECONDS));
+  ingest = new AgentIngest({ db, pool, dbHealth, publish: (m) => live.publish(m), staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, log: (e, f) => log(e, f) });
+  dbHealth.onChange((database) => {
+    log(database.ok ? 'database_back' : 'database_unreachable', { error: database.error }, database.ok ? 'info' : 'warn');
+    live.publish({ type: 'database', database });
+  });
+  dbHealth.start();
+
+  const nextPart = env.KEEL_CP_NEXT === 'on' ? await startNext(env.NODE_ENV === 'development', env.KEEL_CP_HOST, env.KEEL_CP_PORT) : null;
+  const parts = { deps, ingest, live, next: nextPart, log };
+  const handle = createRequestHandler(parts);
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      log('request_failed', { url: req.url, error: e instanceof Error ? e.message : String(e) }, 'error');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error\n');
+    });
+  });
+  server.on('upgrade', createUpgradeHandler(parts));
+
+  const retention = async () => {
+    try {
+      const r = await pruneHistory(db, {
+        rawRetentionHours: env.KEEL_CP_RAW_RETENTION_HOURS,
+        minuteRetentionDays: env.KEEL_CP_MINUTE_RETENTION_DAYS,
+        eventRetentionDays: env.KEEL_CP_EVENT_RETENTION_DAYS,
+      });
+      if (r.samples + r.minutes + r.events > 0) log('retention', r);
+    } catch (e) {
+      if (!dbHealth.report(e)) log('retention_failed', { error: e instanceof Error ? e.message : String(e) }, 'warn');
+    }
+    throttle.prune();
+  };
+  const retentionTimer = setInterval(() => void retention(), RETENTION_EVERY_MS);
+  retentionTimer.unref();
+  setTimeout(() => void retention(), 15_000).unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(env.KEEL_CP_PORT, env.KEEL_CP_HOST, () => resolve());
+  });
+  log('listening', {
+    url: `http://${env.KEEL_CP_HOST}:${env.KEEL_CP_PORT}`,
+    pages: env.KEEL_CP_NEXT === 'on',
+    mode: env.NODE_ENV,
+    secureCookies: env.KEEL_CP_SECURE_COOKIES,
+    agents: '/agents/ws',
+    live: '/live',
+  });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log('stopping', { signal });
+    setTimeout(() => process.exit(0), 5000).unref();
+    clearInterval(retentionTimer);
+    dbHealth.stop();
+    ingest?.close();
+    live.close();
+    server.close();
+    server.closeAllConnections();
+    void db.$disconnect().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((e: unknown) => {
+  log('start_failed', { error: e instanceof Error ? e.message : String(e) }, 'error');
+  process.exit(1);
+});

@@ -1,0 +1,173 @@
+/**
+ * The agents' WebSocket endpoint (/agents/ws): accepts connections, authenticates their hello
+ * against the per-cluster tokens, stores what they send, and tells browsers (through `publish`).
+ * One live connection per member: a newer one replaces an older one.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { MAX_MESSAGE_BYTES, type TAgentEvent, type THello, type TServerErrorCode, type TSnapshot } from '@keel/protocol';
+import type pg from 'pg';
+import type { TDb } from '../db.ts';
+import type { DbHealthMonitor } from '../db-health.ts';
+import { memberView } from '../lib/member-view.ts';
+import type { TLiveMessage } from '../live/messages.ts';
+import { authenticateAgent } from '../services/authenticate-agent.ts';
+import type { TJsonValue } from '../services/get-cluster.ts';
+import type { TAgentPresence } from '../services/list-clusters.ts';
+import { storeEvent, storeSnapshot } from '../services/store-agent-message.ts';
+import { AgentConnection, type TAgentIdentity, type TConnectionHost } from './connection.ts';
+
+export interface TIngestOptions {
+  db: TDb;
+  /** The shared pg pool, for the hot path (storing snapshots and events). */
+  pool: pg.Pool;
+  dbHealth: DbHealthMonitor;
+  publish: (msg: TLiveMessage) => void;
+  staleAfterSeconds: number;
+  log: (event: string, fields: Record<string, unknown>) => void;
+  helloTimeoutMs?: number;
+}
+
+const DB_DOWN = "the control plane cannot reach its database; keep the message and retry later";
+
+interface Seen {
+  cluster: string;
+  member: string;
+  at: number;
+  staleAnnounced: boolean;
+}
+
+export class AgentIngest implements TAgentPresence, TConnectionHost {
+  // Frames up to twice the protocol's limit are read so that the agent hears "too_large" with the
+  // size; beyond that ws closes the socket itself (1009).
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES * 2, perMessageDeflate: false });
+  private readonly byMember = new Map<string, AgentConnection>();
+  private readonly all = new Set<AgentConnection>();
+  private readonly seen = new Map<string, Seen>();
+  private readonly sweeper: NodeJS.Timeout;
+  private shuttingDown = false;
+
+  constructor(private readonly opts: TIngestOptions) {
+    this.sweeper = setInterval(() => this.sweepStale(), 1000);
+    this.sweeper.unref();
+  }
+
+  get connections(): number {
+    return this.all.size;
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+      const conn = new AgentConnection(ws, this, remote, this.opts.helloTimeoutMs ?? 10_000);
+      this.all.add(conn);
+      ws.on('close', () => this.all.delete(conn));
+      if (this.shuttingDown) conn.fail('shutting_down', 'the control plane is shutting down; reconnect later');
+    });
+  }
+
+  isConnected(memberId: string): boolean {
+    return this.byMember.has(memberId);
+  }
+
+  // ---------------------------------------------------------------- TConnectionHost
+
+  async authenticate(hello: THello): Promise<{ ok: true; identity: TAgentIdentity; lastSeq: number } | { ok: false; code: TServerErrorCode; message: string }> {
+    try {
+      const r = await authenticateAgent(this.opts.db, hello);
+      if (!r.ok) return { ok: false, code: 'unauthorized', message: r.reason };
+      this.opts.dbHealth.reportOk();
+      return { ok: true, identity: { clusterId: r.clusterId, cluster: hello.cluster, memberId: r.memberId, member: hello.member }, lastSeq: r.lastSeq };
+    } catch (e) {
+      return { ok: false, ...this.describeStoreError(e) };
+    }
+  }
+
+  register(conn: AgentConnection): void {
+    const id = conn.identity;
+    if (!id) return;
+    const previous = this.byMember.get(id.memberId);
+    this.byMember.set(id.memberId, conn);
+    if (previous && previous !== conn) previous.fail('replaced', `a newer connection (${conn.remote}) now speaks for ${id.cluster}/${id.member}`);
+    this.opts.log('agent_connected', { cluster: id.cluster, member: id.member, remote: conn.remote, ackedSeq: conn.lastSeq });
+    this.opts.publish({ type: 'presence', cluster: id.cluster, member: id.member, connected: true, at: new Date().toISOString() });
+  }
+
+  unregister(conn: AgentConnection): void {
+    const id = conn.identity;
+    if (!id || this.byMember.get(id.memberId) !== conn) return;
+    this.byMember.delete(id.memberId);
+    this.opts.log('agent_disconnected', { cluster: id.cluster, member: id.member, remote: conn.remote });
+    this.opts.publish({ type: 'presence', cluster: id.cluster, member: id.member, connected: false, at: new Date().toISOString() });
+  }
+
+  async storeSnapshot(id: TAgentIdentity, s: TSnapshot): Promise<boolean> {
+    const stored = await storeSnapshot(this.opts.pool, id.memberId, s);
+    this.opts.dbHealth.reportOk();
+    if (!stored) return false;
+    const now = new Date();
+    this.seen.set(id.memberId, { cluster: id.cluster, member: id.member, at: now.getTime(), staleAnnounced: false });
+    this.opts.publish({
+      type: 'member',
+      cluster: id.cluster,
+      member: memberView(
+        { name: id.member, snapshot: s, lastSeenAt: now, lastSeq: BigInt(s.seq), agentVersion: null },
+        { now, staleAfterSeconds: this.opts.staleAfterSeconds, connected: true },
+      ),
+    });
+    return true;
+  }
+
+  async storeEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean> {
+    const stored = await storeEvent(this.opts.pool, id.memberId, e);
+    this.opts.dbHealth.reportOk();
+    if (!stored) return false;
+    this.opts.publish({
+      type: 'event',
+      cluster: id.cluster,
+      event: {
+        id: String(stored.id),
+        cluster: id.cluster,
+        member: id.member,
+        seq: e.seq,
+        type: e.event,
+        at: e.at,
+        receivedAt: stored.receivedAt.toISOString(),
+        summary: e.summary,
+        details: e.details as TJsonValue,
+      },
+    });
+    return true;
+  }
+
+  describeStoreError(error: unknown): { code: TServerErrorCode; message: string } {
+    if (this.opts.dbHealth.report(error)) return { code: 'internal', message: DB_DOWN };
+    const text = error instanceof Error ? error.message.split('\n').filter(Boolean).slice(-1)[0] ?? error.message : String(error);
+    this.opts.log('agent_store_failed', { error: text });
+    return { code: 'internal', message: `the control plane could not store it (${text})` };
+  }
+
+  log(event: string, fields: Record<string, unknown>): void {
+    this.opts.log(event, fields);
+  }
+
+  // ---------------------------------------------------------------- staleness
+
+  private sweepStale(): void {
+    const limit = Date.now() - this.opts.staleAfterSeconds * 1000;
+    for (const s of this.seen.values()) {
+      if (s.staleAnnounced || s.at > limit) continue;
+      s.staleAnnounced = true;
+      this.opts.publish({ type: 'stale', cluster: s.cluster, member: s.member, lastSeenAt: new Date(s.at).toISOString() });
+    }
+  }
+
+  /** Tell every agent to come back later, and close. */
+  close(): void {
+    this.shuttingDown = true;
+    clearInterval(this.sweeper);
+    for (const conn of this.all) conn.fail('shutting_down', 'the control plane is shutting down; reconnect later');
+    this.wss.close();
+  }
+}

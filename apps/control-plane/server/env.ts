@@ -1,0 +1,96 @@
+/**
+ * The control plane's configuration, from the environment, validated once at start (server.ts
+ * calls loadServerEnv(); the CLI scripts call loadDbEnv()). Nothing else reads process.env.
+ */
+import { z } from 'zod';
+
+const ZBool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes' || v === 'on');
+
+const ZDatabaseUrl = z
+  .string({ error: 'is required (postgresql://user:password@host:port/database)' })
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgresql:// URL')
+  .refine((v) => {
+    try {
+      return new URL(v).hostname !== '';
+    } catch {
+      return false;
+    }
+  }, 'is not a valid URL');
+
+const int = (min: number, max: number) => z.coerce.number({ error: 'must be a number' }).int('must be a whole number').min(min).max(max);
+
+export const ZDbEnv = z.object({ DATABASE_URL: ZDatabaseUrl });
+export type TDbEnv = z.infer<typeof ZDbEnv>;
+
+export const ZServerEnv = ZDbEnv.extend({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  KEEL_CP_PORT: int(1, 65535).default(3000),
+  KEEL_CP_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Signs session cookies. */
+  KEEL_CP_SECRET: z.string({ error: 'is required (at least 32 random characters, e.g. `openssl rand -base64 48`)' }).min(32, 'must be at least 32 characters'),
+  /** Secure cookies (HTTPS only). Default: true, except when NODE_ENV is development or test. */
+  KEEL_CP_SECURE_COOKIES: ZBool.optional(),
+  /** The URL people use to reach the control plane (behind a proxy); also a trusted origin. */
+  KEEL_CP_PUBLIC_URL: z.url({ error: 'must be a URL such as https://keel.example.com' }).optional(),
+  /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
+  KEEL_CP_TRUST_PROXY: ZBool.default(false),
+  /** A member whose agent sent nothing for this long is shown as stale. */
+  KEEL_CP_STALE_AFTER_SECONDS: int(2, 3600).default(30),
+  /** Raw lag samples are kept this long. */
+  KEEL_CP_RAW_RETENTION_HOURS: int(1, 24 * 31).default(24),
+  /** One-minute lag buckets are kept this long. */
+  KEEL_CP_MINUTE_RETENTION_DAYS: int(1, 3650).default(7),
+  /** Agent events are kept this long. */
+  KEEL_CP_EVENT_RETENTION_DAYS: int(1, 3650).default(90),
+  /** Sign-in throttling: this many failures per e-mail and IP ... */
+  KEEL_CP_SIGNIN_MAX_FAILURES: int(1, 1000).default(5),
+  /** ... within this many minutes answer 429 until the window has passed. */
+  KEEL_CP_SIGNIN_WINDOW_MINUTES: int(1, 24 * 60).default(15),
+  /** `off`: serve the API and WebSockets only, no pages (no `next build` needed). */
+  KEEL_CP_NEXT: z.enum(['on', 'off']).default('on'),
+});
+export type TServerEnv = Omit<z.infer<typeof ZServerEnv>, 'KEEL_CP_SECURE_COOKIES'> & { KEEL_CP_SECURE_COOKIES: boolean };
+
+type Source = Record<string, string | undefined>;
+
+/** One line per bad variable, e.g. "KEEL_CP_SECRET must be at least 32 characters". */
+function describe(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const key = i.path.map(String).join('.');
+      const msg = i.message.startsWith('Invalid input') && i.code === 'invalid_type' ? 'is required' : i.message;
+      return `  ${key} ${msg}`;
+    })
+    .join('\n');
+}
+
+/** Empty strings count as unset (docker-compose and shells like to pass them). */
+function clean(source: Source): Source {
+  return Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+}
+
+export function parseServerEnv(source: Source): TServerEnv {
+  const r = ZServerEnv.safeParse(clean(source));
+  if (!r.success) throw new Error(`invalid control-plane configuration:\n${describe(r.error)}`);
+  const secure = r.data.KEEL_CP_SECURE_COOKIES ?? !(r.data.NODE_ENV === 'development' || r.data.NODE_ENV === 'test');
+  return { ...r.data, KEEL_CP_SECURE_COOKIES: secure };
+}
+
+export function parseDbEnv(source: Source): TDbEnv {
+  const r = ZDbEnv.safeParse(clean(source));
+  if (!r.success) throw new Error(`invalid control-plane configuration:\n${describe(r.error)}`);
+  return r.data;
+}
+
+let serverEnv: TServerEnv | undefined;
+/** The server's configuration (validated on the first call, then cached). */
+export function loadServerEnv(): TServerEnv {
+  serverEnv ??= parseServerEnv(process.env);
+  return serverEnv;
+}
+
+export function loadDbEnv(): TDbEnv {
+  return parseDbEnv(process.env);
+}

@@ -1,0 +1,110 @@
+/**
+ * Browsers' live feed: a WebSocket at /live, authenticated by the session cookie (checked at the
+ * upgrade, with an Origin check against cross-site WebSocket hijacking). publish() fans a message
+ * out to every subscriber of its cluster; a subscriber that cannot keep up is dropped (it
+ * reconnects and refetches).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { TLiveMessage } from './messages.ts';
+
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+const PING_INTERVAL_MS = 30_000;
+
+interface Subscriber {
+  ws: WebSocket;
+  /** null: every cluster. */
+  cluster: string | null;
+  alive: boolean;
+}
+
+function rejectUpgrade(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ error: message });
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 503 ? 'Service Unavailable' : 'Bad Request'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+export interface TLiveAuth {
+  /** Resolve the session from the request headers; null when signed out; throws when the DB is down. */
+  authenticate(req: IncomingMessage): Promise<{ id: string } | null>;
+  /** null when the Origin is acceptable, else why not. */
+  checkOrigin(req: IncomingMessage): string | null;
+  /** The first message for a new subscriber. */
+  hello(): TLiveMessage;
+}
+
+export class LiveHub {
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
+  private readonly subscribers = new Set<Subscriber>();
+  private readonly pinger: NodeJS.Timeout;
+
+  constructor(private readonly auth: TLiveAuth) {
+    this.pinger = setInterval(() => this.ping(), PING_INTERVAL_MS);
+    this.pinger.unref();
+  }
+
+  get size(): number {
+    return this.subscribers.size;
+  }
+
+  async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const originProblem = this.auth.checkOrigin(req);
+    if (originProblem) return rejectUpgrade(socket, 403, originProblem);
+    let user: { id: string } | null;
+    try {
+      user = await this.auth.authenticate(req);
+    } catch {
+      return rejectUpgrade(socket, 503, "the control plane cannot reach its database, so it cannot check your session");
+    }
+    if (!user) return rejectUpgrade(socket, 401, 'sign in first');
+    const url = new URL(req.url ?? '/', 'http://x');
+    const cluster = url.searchParams.get('cluster');
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const sub: Subscriber = { ws, cluster: cluster || null, alive: true };
+      this.subscribers.add(sub);
+      ws.on('pong', () => (sub.alive = true));
+      ws.on('close', () => this.subscribers.delete(sub));
+      ws.on('error', () => this.subscribers.delete(sub));
+      // browsers only listen; anything they send is ignored
+      ws.send(JSON.stringify(this.auth.hello()));
+    });
+  }
+
+  publish(msg: TLiveMessage): void {
+    if (this.subscribers.size === 0) return;
+    const cluster = 'cluster' in msg ? msg.cluster : null;
+    const data = JSON.stringify(msg);
+    for (const sub of this.subscribers) {
+      if (cluster !== null && sub.cluster !== null && sub.cluster !== cluster) continue;
+      if (sub.ws.readyState !== sub.ws.OPEN) continue;
+      if (sub.ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+        sub.ws.terminate();
+        this.subscribers.delete(sub);
+        continue;
+      }
+      sub.ws.send(data);
+    }
+  }
+
+  private ping(): void {
+    for (const sub of this.subscribers) {
+      if (!sub.alive) {
+        sub.ws.terminate();
+        this.subscribers.delete(sub);
+        continue;
+      }
+      sub.alive = false;
+      sub.ws.ping();
+    }
+  }
+
+  close(): void {
+    clearInterval(this.pinger);
+    for (const sub of this.subscribers) sub.ws.close(1001, 'server shutting down');
+    this.subscribers.clear();
+    this.wss.close();
+  }
+}

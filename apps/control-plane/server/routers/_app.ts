@@ -1,0 +1,24 @@
+/** The root router. The dashboard imports only `type AppRouter`; tests and scripts use createCaller. */
+import { createCallerFactory, router } from '../trpc.ts';
+import { auditRouter } from './audit.ts';
+import { authRouter } from './auth.ts';
+import { clustersRouter } from './clusters.ts';
+import { healthRouter } from './health.ts';
+import { lagRouter } from './lag.ts';
+import { tokensRouter } from './tokens.ts';
+import { usersRouter } from './users.ts';
+
+export const appRouter = router({
+  health: healthRouter,
+  auth: authRouter,
+  clusters: clustersRouter,
+  lag: lagRouter,
+  tokens: tokensRouter,
+  users: usersRouter,
+  audit: auditRouter,
+});
+
+export type AppRouter = typeof appRouter;
+
+/** const caller = createCaller(createContext(deps, headers)); await caller.clusters.list() */
+export const createCaller = createCallerFactory(appRouter);

@@ -1,0 +1,21 @@
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { ZCreateAgentToken, createAgentToken } from '../services/create-agent-token.ts';
+import { listAgentTokens } from '../services/list-agent-tokens.ts';
+import { revokeAgentToken } from '../services/revoke-agent-token.ts';
+import { roleProcedure, router } from '../trpc.ts';
+
+const adminProcedure = roleProcedure('admin');
+
+export const tokensRouter = router({
+  list: adminProcedure.input(z.object({ scope: z.string().optional() }).optional()).query(({ ctx, input }) => listAgentTokens(ctx.db, input?.scope)),
+
+  /** Returns the token itself once; only its hash is kept. */
+  create: adminProcedure.input(ZCreateAgentToken).mutation(({ ctx, input }) => createAgentToken(ctx.db, input, { id: ctx.user.id, name: ctx.user.email })),
+
+  revoke: adminProcedure.input(z.object({ id: z.uuid() })).mutation(async ({ ctx, input }) => {
+    const r = await revokeAgentToken(ctx.db, input.id, { id: ctx.user.id, name: ctx.user.email });
+    if (!r) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such token.' });
+    return r;
+  }),
+});

@@ -1,0 +1,93 @@
+import type { TDb } from '../db.ts';
+import { summarizeCluster, type TClusterHealth } from '../lib/cluster-health.ts';
+import { memberView, type TMemberView } from '../lib/member-view.ts';
+import { MEMBER_SELECT, type TViewOptions } from './list-clusters.ts';
+
+/** JSON as stored (not `unknown`: tRPC's inferred outputs would make an `unknown` field optional). */
+export type TJsonValue = string | number | boolean | null | TJsonValue[] | { [key: string]: TJsonValue };
+
+export interface TEventView {
+  id: string;
+  cluster: string;
+  member: string;
+  seq: number;
+  type: string;
+  at: string;
+  receivedAt: string;
+  summary: string;
+  details: TJsonValue;
+}
+
+export interface TClusterDetail {
+  scope: string;
+  name: string;
+  createdAt: string;
+  health: TClusterHealth;
+  members: TMemberView[];
+  /** Newest first. */
+  recentEvents: TEventView[];
+  /** Failovers, switchovers and role changes, newest first: the cluster's timeline history. */
+  history: TEventView[];
+  staleAfterSeconds: number;
+}
+
+export const EVENT_SELECT = {
+  id: true,
+  seq: true,
+  type: true,
+  at: true,
+  receivedAt: true,
+  summary: true,
+  details: true,
+  member: { select: { name: true } },
+  cluster: { select: { scope: true } },
+} as const;
+
+export function eventView(e: {
+  id: bigint;
+  seq: bigint;
+  type: string;
+  at: Date;
+  receivedAt: Date;
+  summary: string;
+  details: unknown;
+  member: { name: string };
+  cluster: { scope: string };
+}): TEventView {
+  return {
+    id: String(e.id),
+    cluster: e.cluster.scope,
+    member: e.member.name,
+    seq: Number(e.seq),
+    type: e.type,
+    at: e.at.toISOString(),
+    receivedAt: e.receivedAt.toISOString(),
+    summary: e.summary,
+    details: e.details as TJsonValue,
+  };
+}
+
+export const HISTORY_EVENT_TYPES = ['failover', 'switchover', 'role_change'];
+
+export async function getCluster(db: TDb, scope: string, opts: TViewOptions & { events?: number }): Promise<TClusterDetail | null> {
+  const c = await db.cluster.findUnique({
+    where: { scope },
+    select: { id: true, scope: true, name: true, createdAt: true, members: { select: MEMBER_SELECT, orderBy: { name: 'asc' } } },
+  });
+  if (!c) return null;
+  const [recent, history] = await Promise.all([
+    db.event.findMany({ where: { clusterId: c.id }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: opts.events ?? 50, select: EVENT_SELECT }),
+    db.event.findMany({ where: { clusterId: c.id, type: { in: HISTORY_EVENT_TYPES } }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: 100, select: EVENT_SELECT }),
+  ]);
+  const members = c.members.map((m) => memberView(m, { now: opts.now, staleAfterSeconds: opts.staleAfterSeconds, connected: opts.presence.isConnected(m.id) }));
+  return {
+    scope: c.scope,
+    name: c.name,
+    createdAt: c.createdAt.toISOString(),
+    health: summarizeCluster(members),
+    members,
+    recentEvents: recent.map(eventView),
+    history: history.map(eventView),
+    staleAfterSeconds: opts.staleAfterSeconds,
+  };
+}

@@ -1,0 +1,34 @@
+import type { TDb } from '../db.ts';
+import { summarizeCluster, type TClusterHealth } from '../lib/cluster-health.ts';
+import { memberView, type TMemberView } from '../lib/member-view.ts';
+
+/** Which agents have their WebSocket open (the ingest knows). */
+export interface TAgentPresence {
+  isConnected(memberId: string): boolean;
+}
+
+export interface TViewOptions {
+  now: Date;
+  staleAfterSeconds: number;
+  presence: TAgentPresence;
+}
+
+export const MEMBER_SELECT = { id: true, name: true, snapshot: true, lastSeenAt: true, lastSeq: true, agentVersion: true } as const;
+
+export interface TClusterListItem {
+  scope: string;
+  name: string;
+  health: TClusterHealth;
+  members: TMemberView[];
+}
+
+export async function listClusters(db: TDb, opts: TViewOptions): Promise<TClusterListItem[]> {
+  const clusters = await db.cluster.findMany({
+    orderBy: { scope: 'asc' },
+    select: { scope: true, name: true, members: { select: MEMBER_SELECT, orderBy: { name: 'asc' } } },
+  });
+  return clusters.map((c) => {
+    const members = c.members.map((m) => memberView(m, { now: opts.now, staleAfterSeconds: opts.staleAfterSeconds, connected: opts.presence.isConnected(m.id) }));
+    return { scope: c.scope, name: c.name, health: summarizeCluster(members), members };
+  });
+}

@@ -1,0 +1,243 @@
+/**
+ * The agents' WebSocket against the real server process and a real PostgreSQL: storing, acking,
+ * reconnect and replay without loss or duplicates, refusing bad input without side effects.
+ */
+import pg from 'pg';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startControlPlane, startControlPlaneDb, waitFor, type ControlPlane, type ControlPlaneDb } from '@keel/testkit';
+import { hello, roleChange, snapshot } from './support/builders.ts';
+import { FakeAgent } from './support/fake-agent.ts';
+import { signIn, trpcAs } from './support/session.ts';
+
+let db: ControlPlaneDb;
+let cp: ControlPlane;
+let sql: pg.Client;
+let token: string;
+let otherToken: string;
+let cookie: string;
+
+async function counts(member = 'pg1', cluster = 'alpha') {
+  const r = await sql.query<{ samples: string; events: string; minutes: string; last_seq: string | null }>(
+    `SELECT (SELECT count(*) FROM state_samples s JOIN members m ON m.id = s.member_id JOIN clusters c ON c.id = m.cluster_id WHERE m.name = $1 AND c.scope = $2) AS samples,
+            (SELECT count(*) FROM events e JOIN members m ON m.id = e.member_id JOIN clusters c ON c.id = m.cluster_id WHERE m.name = $1 AND c.scope = $2) AS events,
+            (SELECT coalesce(sum(x.samples), 0) FROM state_sample_minutes x JOIN members m ON m.id = x.member_id JOIN clusters c ON c.id = m.cluster_id WHERE m.name = $1 AND c.scope = $2) AS minutes,
+            (SELECT m.last_seq FROM members m JOIN clusters c ON c.id = m.cluster_id WHERE m.name = $1 AND c.scope = $2) AS last_seq`,
+    [member, cluster],
+  );
+  const row = r.rows[0]!;
+  return { samples: Number(row.samples), events: Number(row.events), minuteSamples: Number(row.minutes), lastSeq: row.last_seq === null ? null : Number(row.last_seq) };
+}
+
+async function totalRows() {
+  const r = await sql.query<{ n: string }>('SELECT (SELECT count(*) FROM state_samples) + (SELECT count(*) FROM events) + (SELECT count(*) FROM members) AS n');
+  return Number(r.rows[0]!.n);
+}
+
+async function connectAs(t: string, cluster: string, member: string): Promise<FakeAgent> {
+  const a = await FakeAgent.connect(cp.url);
+  a.send(hello({ token: t, cluster, member }));
+  return a;
+}
+
+beforeAll(async () => {
+  db = await startControlPlaneDb();
+  cp = await startControlPlane({ databaseUrl: db.databaseUrl, build: false, env: { KEEL_CP_STALE_AFTER_SECONDS: '3' } });
+  sql = new pg.Client({ connectionString: db.databaseUrl });
+  await sql.connect();
+  token = await cp.createAgentToken('alpha');
+  otherToken = await cp.createAgentToken('beta');
+  const s = await signIn(cp.url, cp.admin.email, cp.admin.password);
+  cookie = s.cookie!;
+});
+
+afterAll(async () => {
+  await sql?.end();
+  await cp?.stop();
+  await db?.stop();
+});
+
+describe('agent ingest', () => {
+  it('stores snapshots and events from an agent with a valid token and acks the highest seq', async () => {
+    const a = await connectAs(token, 'alpha', 'pg1');
+    expect((await a.welcome()).ackedSeq).toBe(0);
+    for (let seq = 1; seq <= 5; seq++) a.send(snapshot(seq));
+    a.send(roleChange(6, 'replica', 'primary'));
+    await a.ack(6);
+    expect(await counts()).toEqual({ samples: 5, events: 1, minuteSamples: 5, lastSeq: 6 });
+
+    const detail = await trpcAs(cp.url, cookie).clusters.byScope.query({ scope: 'alpha' });
+    expect(detail.members.map((m) => [m.name, m.role, m.stale, m.connected])).toEqual([['pg1', 'replica', false, true]]);
+    expect(detail.recentEvents[0]).toMatchObject({ member: 'pg1', type: 'role_change', seq: 6 });
+    expect(detail.history.map((e) => e.type)).toEqual(['role_change']);
+    a.close();
+  });
+
+  it('loses nothing and duplicates nothing when an agent reconnects and replays', async () => {
+    const before = await counts();
+    const a = await connectAs(token, 'alpha', 'pg1');
+    // the server tells the agent what it already has
+    expect((await a.welcome()).ackedSeq).toBe(6);
+    // the agent replays 4..6 (already stored), then new ones 7..10, with a duplicate of 8 inside
+    for (const seq of [4, 5]) a.send(snapshot(seq));
+    a.send(roleChange(6, 'replica', 'primary'));
+    for (const seq of [7, 8, 8, 9]) a.send(snapshot(seq));
+    a.send(roleChange(10, 'primary', 'replica'));
+    await a.ack(10);
+    expect(await counts()).toEqual({ samples: before.samples + 3, events: before.events + 1, minuteSamples: before.minuteSamples + 3, lastSeq: 10 });
+    a.close();
+    await a.waitClosed();
+
+    // once more, with everything already acked: nothing new
+    const b = await connectAs(token, 'alpha', 'pg1');
+    expect((await b.welcome()).ackedSeq).toBe(10);
+    for (let seq = 1; seq <= 9; seq++) b.send(snapshot(seq));
+    b.send(roleChange(10, 'primary', 'replica'));
+    b.send(snapshot(11));
+    await b.ack(11);
+    expect(await counts()).toEqual({ samples: before.samples + 4, events: before.events + 1, minuteSamples: before.minuteSamples + 4, lastSeq: 11 });
+    b.close();
+  });
+
+  it('a newer connection for the same member replaces the older one', async () => {
+    const a = await connectAs(token, 'alpha', 'pg1');
+    await a.welcome();
+    const b = await connectAs(token, 'alpha', 'pg1');
+    await b.welcome();
+    expect((await a.error()).code).toBe('replaced');
+    await a.waitClosed();
+    b.send(snapshot(12));
+    await b.ack(12);
+    b.close();
+  });
+
+  it('fans a stored snapshot out to a signed-in browser within a second', async () => {
+    const browser = new WebSocket(`${cp.url.replace('http', 'ws')}/live?cluster=alpha`, { headers: { cookie, origin: cp.url } });
+    const messages: Array<{ type: string; member?: { name: string; lastSeq: number } }> = [];
+    browser.on('message', (d) => messages.push(JSON.parse(d.toString()) as (typeof messages)[number]));
+    await waitFor(() => messages.some((m) => m.type === 'hello'), { timeoutMs: 5000, message: 'the live hello' });
+
+    const a = await connectAs(token, 'alpha', 'pg1');
+    await a.welcome();
+    const sentAt = Date.now();
+    a.send(snapshot(13));
+    await waitFor(() => messages.some((m) => m.type === 'member' && m.member?.lastSeq === 13), { timeoutMs: 1000, intervalMs: 10, message: 'the member update on /live' });
+    expect(Date.now() - sentAt).toBeLessThan(1000);
+    a.close();
+    browser.close();
+  });
+
+  it('refuses /live without a session', async () => {
+    const ws = new WebSocket(`${cp.url.replace('http', 'ws')}/live`);
+    const status = await new Promise<number>((resolve) => {
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      ws.on('open', () => resolve(101));
+    });
+    expect(status).toBe(401);
+  });
+
+  it('refuses malformed JSON with an error and a close, storing nothing', async () => {
+    const before = await totalRows();
+    const a = await connectAs(token, 'alpha', 'pg1');
+    await a.welcome();
+    a.sendRaw('{"type":"snapshot", this is not json');
+    const err = await a.error();
+    expect(err.code).toBe('malformed');
+    expect(err.message).toMatch(/not valid JSON/);
+    await a.waitClosed();
+    expect(await totalRows()).toBe(before);
+  });
+
+  it('refuses a schema-invalid snapshot, naming the bad field, storing nothing; other agents carry on', async () => {
+    const other = await connectAs(otherToken, 'beta', 'pg0');
+    await other.welcome();
+    const before = await counts();
+    const a = await connectAs(token, 'alpha', 'pg1');
+    await a.welcome();
+    const bad = { ...snapshot(14), lag: { ...snapshot(14).lag, replayBytes: 'lots' } };
+    a.sendRaw(JSON.stringify(bad));
+    const err = await a.error();
+    expect(err.code).toBe('malformed');
+    expect(err.message).toMatch(/lag\.replayBytes/);
+    await a.waitClosed();
+    expect(await counts()).toEqual(before);
+
+    other.send(snapshot(1, { role: 'primary', leader: 'pg0' }));
+    await other.ack(1);
+    expect((await counts('pg0', 'beta')).samples).toBe(1);
+    other.close();
+  });
+
+  it('refuses a bad token, a token for another cluster, and a message before hello', async () => {
+    const before = await totalRows();
+
+    const a = await connectAs('keel_at_000000000000_' + 'x'.repeat(43), 'alpha', 'pg9');
+    expect(await a.error()).toMatchObject({ code: 'unauthorized', message: 'the agent token is not valid' });
+    await a.waitClosed();
+
+    const b = await connectAs(otherToken, 'alpha', 'pg9');
+    const eb = await b.error();
+    expect(eb.code).toBe('unauthorized');
+    expect(eb.message).toMatch(/is for cluster "beta", not "alpha"/);
+    await b.waitClosed();
+
+    const c = await FakeAgent.connect(cp.url);
+    c.send(snapshot(1));
+    expect(await c.error()).toMatchObject({ code: 'invalid' });
+    await c.waitClosed();
+
+    expect(await totalRows()).toBe(before);
+  });
+
+  it('refuses an oversized frame and an unknown protocol version', async () => {
+    const before = await totalRows();
+    const a = await connectAs(token, 'alpha', 'pg1');
+    await a.welcome();
+    a.sendRaw(JSON.stringify({ ...snapshot(100), lastDecision: { verdict: 'x', reason: 'y'.repeat(300 * 1024), actions: [] } }));
+    const err = await a.error();
+    expect(err.code).toBe('too_large');
+    expect(err.message).toMatch(/exceeds the maximum of 262144 bytes/);
+    await a.waitClosed();
+
+    const b = await FakeAgent.connect(cp.url);
+    b.sendRaw(JSON.stringify({ ...hello({ token, cluster: 'alpha', member: 'pg1' }), v: 2 }));
+    expect(await b.error()).toMatchObject({ code: 'unsupported_version' });
+    await b.waitClosed();
+    expect(await totalRows()).toBe(before);
+  });
+
+  it('refuses a revoked token', async () => {
+    const t = await cp.createAgentToken('alpha');
+    const api = trpcAs(cp.url, cookie);
+    const list = await api.tokens.list.query({ scope: 'alpha' });
+    const id = list.find((x) => t.includes(x.prefix))!.id;
+    await api.tokens.revoke.mutate({ id });
+    const a = await connectAs(t, 'alpha', 'pg1');
+    const err = await a.error();
+    expect(err.code).toBe('unauthorized');
+    expect(err.message).toMatch(/was revoked/);
+  });
+
+  it('serves lag history and marks a silent member stale', async () => {
+    const api = trpcAs(cp.url, cookie);
+    const series = await api.lag.series.query({ scope: 'alpha', from: new Date(Date.now() - 3600_000).toISOString() });
+    expect(series.source).toBe('raw');
+    const pg1 = series.series.find((s) => s.member === 'pg1');
+    expect(pg1?.points.reduce((n, p) => n + p.samples, 0)).toBeGreaterThan(5);
+
+    const week = await api.lag.series.query({ scope: 'alpha', from: new Date(Date.now() - 7 * 86400_000).toISOString() });
+    expect(week.source).toBe('minute');
+    expect(week.series.find((s) => s.member === 'pg1')?.points.length).toBeGreaterThan(0);
+
+    // KEEL_CP_STALE_AFTER_SECONDS=3 and pg1 has been quiet since the tests above
+    await waitFor(
+      async () => {
+        const c = await api.clusters.byScope.query({ scope: 'alpha' });
+        return c.members.find((m) => m.name === 'pg1')?.stale;
+      },
+      { timeoutMs: 10_000, message: 'pg1 to be shown stale' },
+    );
+    const list = await api.clusters.list.query();
+    expect(list.find((c) => c.scope === 'alpha')?.health.membersStale).toBe(1);
+  });
+});
