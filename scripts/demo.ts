@@ -2,22 +2,44 @@
 // for the primary, then the member table each time it changes. Ctrl-C stops every process.
 import fs from 'node:fs';
 import path from 'node:path';
-import { TestCluster, type Member } from '@keel/testkit';
+import { TestCluster, startControlPlane, startControlPlaneDb, type Member } from '@keel/testkit';
 import { renderMemberTable, type ClusterRow } from './render-table.ts';
 
 const keep = process.argv.includes('--keep');
 const base = path.resolve('.keel-demo', new Date().toISOString().replace(/[:.]/g, '-'));
 fs.mkdirSync(base, { recursive: true });
 
+const cpPort = Number(process.env.KEEL_DEMO_PORT ?? 3000);
+console.log(`keel demo: starting the control plane (its own PostgreSQL, next build when needed) on port ${cpPort}`);
+const cpDb = await startControlPlaneDb({ baseDir: path.join(base, 'control-plane-db'), keepData: true });
+const cp = await startControlPlane({ databaseUrl: cpDb.databaseUrl, port: cpPort, logPath: path.join(base, 'control-plane.log') }).catch(async (e: Error) => {
+  await cpDb.stop();
+  throw e;
+});
+const token = await cp.createAgentToken('demo');
+
 console.log(`keel demo: starting etcd and 3 agents under ${base}`);
-const cluster = await TestCluster.start({ members: 3, scope: 'demo', baseDir: base, keepData: true, ttl: 10, loopWait: 2, retryTimeout: 3 });
+const cluster = await TestCluster.start({
+  members: 3,
+  scope: 'demo',
+  baseDir: base,
+  keepData: true,
+  ttl: 10,
+  loopWait: 2,
+  retryTimeout: 3,
+  tweak: (config) => {
+    config.controlplane = { url: cp.url, token };
+  },
+});
 
 let stopping = false;
 async function shutdown(): Promise<void> {
   if (stopping) return;
   stopping = true;
-  console.log('\nkeel demo: stopping agents (each stops its PostgreSQL), then etcd ...');
+  console.log('\nkeel demo: stopping agents (each stops its PostgreSQL), then etcd and the control plane ...');
   await cluster.stop({ graceful: true });
+  await cp.stop();
+  await cpDb.stop();
   if (keep) console.log(`keel demo: data kept in ${base}`);
   else fs.rmSync(base, { recursive: true, force: true });
   console.log('keel demo: stopped, no process left behind');
@@ -29,9 +51,13 @@ process.on('SIGTERM', () => void shutdown());
 const primary = await cluster.waitForPrimary(120_000);
 await cluster.waitForReplicas(cluster.members.filter((m) => m !== primary).map((m) => m.name), 180_000);
 const su = cluster.credentials.superuser;
-console.log(`\nprimary: ${primary.name}`);
+console.log(`\ncontrol plane: ${cp.url}   sign in as ${cp.admin.email} / ${cp.admin.password}`);
+console.log(`primary: ${primary.name}`);
 console.log(`psql:    psql "postgresql://${su.username}:${su.password}@127.0.0.1:${primary.pgPort}/postgres"`);
-for (const m of cluster.members) console.log(`${m.name}: REST ${m.apiUrl}/patroni  PostgreSQL 127.0.0.1:${m.pgPort}  log ${m.logPath}`);
+for (const m of cluster.members) {
+  console.log(`${m.name}: REST ${m.apiUrl}/patroni  PostgreSQL 127.0.0.1:${m.pgPort}  agent pid ${m.agentPid}  postmaster pid ${m.postmasterPid()}  log ${m.logPath}`);
+}
+console.log(`keelctl: node apps/cli/bin/keelctl.js -c ${cluster.members[0]!.configPath} list`);
 console.log('\nTry: kill -9 the primary\'s postmaster or agent and watch the table. Ctrl-C stops everything.\n');
 
 async function fetchCluster(members: Member[]): Promise<ClusterRow[] | null> {
