@@ -55,6 +55,12 @@ describe('deriveEvents', () => {
     expect(out[2]![1]).toMatchObject({ details: { previousLeader: 'pg0', timeline: 3, manual: false }, summary: 'failover from pg0 to pg1, timeline 3' });
   });
 
+  it('automatic failover seen through within the same iteration (the usual case: the snapshot after the actions already says primary)', () => {
+    const out = run([{}, { status: primaryStatus(), cluster: leaderless, decision: race }]);
+    expect(names(out[1]!)).toEqual(['role_change', 'failover']);
+    expect(out[1]![1]).toMatchObject({ details: { previousLeader: 'pg0', manual: false } });
+  });
+
   it('switchover: promoted while a /failover key with a leader named me', () => {
     const intent: TFailoverValue = { leader: 'pg0', member: 'pg1' };
     const out = run([{}, { cluster: { leader: null, failover: intent }, decision: race }, { status: primaryStatus(), cluster: { leader: 'pg1' } }]);

@@ -12,7 +12,8 @@ import { History, RecentEvents } from './history.tsx';
 import { LagChart } from './lag-chart.tsx';
 import { withFreshness } from './live-cache.ts';
 import { MemberTable } from './member-table.tsx';
-import { syncStandbys, Topology } from './topology.tsx';
+import { Topology } from './topology.tsx';
+import { syncStandbys } from './view-model.ts';
 import { POLL_LIVE_MS, POLL_OFFLINE_MS, useLiveDashboard, useServerStatus } from './use-dashboard.ts';
 
 /** One key fact: a group named by its label ("Leader"), holding the label and the value. */

@@ -8,9 +8,9 @@ import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useId, useMemo, useState } from 'react';
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useTRPC } from '../lib/trpc.ts';
-import type { TLagSeries } from '../server/services/get-lag-series.ts';
 import { formatBytes, formatSeconds, formatTime } from './format.ts';
 import { useNow } from './use-dashboard.ts';
+import { chartRows, type TLagMetric } from './view-model.ts';
 
 export const RANGES = {
   '1h': { label: '1 h', ms: 3600_000, refreshMs: 5_000, long: 'the last hour' },
@@ -18,38 +18,8 @@ export const RANGES = {
   '7d': { label: '7 d', ms: 7 * 24 * 3600_000, refreshMs: 300_000, long: 'the last 7 days' },
 } as const;
 export type TRange = keyof typeof RANGES;
-type TMetric = 'bytes' | 'seconds';
 
 const COLORS = ['var(--chart-1)', 'var(--chart-2)', 'var(--chart-3)', 'var(--chart-4)', 'var(--chart-5)', 'var(--chart-6)'];
-
-export interface TChartData {
-  rows: Array<Record<string, number | null>>;
-  members: string[];
-  points: number;
-}
-
-/** Pure: one row per bucket time with a column per member; members without any value are left out. */
-export function chartRows(series: TLagSeries['series'], metric: TMetric, leader: string | null): TChartData {
-  const byT = new Map<number, Record<string, number | null>>();
-  const members: string[] = [];
-  let points = 0;
-  for (const s of series) {
-    const values = s.points.map((p) => ({ t: Date.parse(p.t), v: metric === 'bytes' ? p.replayBytesMax : p.replaySecondsMax }));
-    const known = values.filter((x) => x.v !== null);
-    if (known.length === 0) continue;
-    // the leader "lags" by 0 by definition: leave it out unless it lagged earlier in the range
-    if (s.member === leader && known.every((x) => x.v === 0)) continue;
-    members.push(s.member);
-    for (const { t, v } of values) {
-      const row = byT.get(t) ?? { t };
-      row[s.member] = v;
-      byT.set(t, row);
-      if (v !== null) points++;
-    }
-  }
-  members.sort();
-  return { rows: [...byT.values()].sort((a, b) => (a.t ?? 0) - (b.t ?? 0)), members, points };
-}
 
 /** Axis ticks as precise as the shown span needs. */
 function tickTime(spanMs: number) {
@@ -77,7 +47,7 @@ export function LagChart({ scope, leader }: { scope: string; leader: string | nu
   const trpc = useTRPC();
   const titleId = useId();
   const [range, setRange] = useState<TRange>('1h');
-  const [metric, setMetric] = useState<TMetric>('bytes');
+  const [metric, setMetric] = useState<TLagMetric>('bytes');
   const r = RANGES[range];
   const now = useNow(r.refreshMs);
   // `from` moves in steps of refreshMs so the query key (and the fetch) changes once per step

@@ -6,16 +6,7 @@
 import type { TMemberView } from './live-cache.ts';
 import { RoleBadge, StaleBadge } from './badges.tsx';
 import { formatAgo, formatBytes, formatLsn, formatSeconds, formatTime } from './format.ts';
-
-/** Tags worth showing: Patroni omits false booleans, and so do we. */
-export function visibleTags(tags: TMemberView['tags']): string[] {
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(tags)) {
-    if (v === false || v === undefined || v === null) continue;
-    out.push(v === true ? k : `${k}: ${String(v)}`);
-  }
-  return out.sort();
-}
+import { visibleTags } from './view-model.ts';
 
 function Lag({ bytes, seconds }: { bytes: number | null | undefined; seconds: number | null | undefined }) {
   if (bytes === null || bytes === undefined) return <span className="sub">lag –</span>;

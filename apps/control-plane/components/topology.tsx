@@ -5,65 +5,10 @@
  * list, so it reads the same to a screen reader and fits a phone.
  */
 import type { TClusterHealth } from '../server/lib/cluster-health.ts';
-import type { TMemberView } from './live-cache.ts';
 import { RoleBadge, StaleBadge } from './badges.tsx';
 import { formatBytes, formatLsn, formatSeconds, isLeaderRole } from './format.ts';
-
-export interface TTopoNode {
-  member: TMemberView;
-  children: TTopoNode[];
-}
-
-export interface TTopology {
-  root: TTopoNode | null;
-  /** Not in the tree: not reporting, not a replica, or an upstream that leads nowhere. */
-  apart: TMemberView[];
-  sync: Set<string>;
-}
-
-/** Sync standbys as the fresh members read them from the DCS (role "sync_standby" in members/<name>). */
-export function syncStandbys(members: readonly TMemberView[]): Set<string> {
-  const out = new Set<string>();
-  for (const m of members) {
-    if (m.stale) continue;
-    for (const d of m.dcsMembers) if (/^sync[_ ]standby$/i.test(d.role)) out.add(d.name);
-  }
-  return out;
-}
-
-/** Patroni's `replicatefrom` tag: the member this one streams from (cascading replication). */
-export function replicateFrom(m: TMemberView): string | null {
-  const t: unknown = m.tags.replicatefrom;
-  return typeof t === 'string' && t !== '' && t !== m.name ? t : null;
-}
-
-/** Pure: arrange members into the tree. */
-export function buildTopology(members: readonly TMemberView[], health: Pick<TClusterHealth, 'leader'>): TTopology {
-  const byName = new Map(members.map((m) => [m.name, m]));
-  const rootMember = (health.leader ? byName.get(health.leader) : undefined) ?? null;
-  const children = new Map<string, TMemberView[]>();
-  const apart: TMemberView[] = [];
-  for (const m of members) {
-    if (m === rootMember) continue;
-    if (m.stale || m.role !== 'replica' || !rootMember) {
-      apart.push(m);
-      continue;
-    }
-    const wanted = replicateFrom(m);
-    const upstream = wanted && byName.has(wanted) && !byName.get(wanted)!.stale ? wanted : rootMember.name;
-    children.set(upstream, [...(children.get(upstream) ?? []), m]);
-  }
-  const placed = new Set<string>();
-  const grow = (m: TMemberView): TTopoNode => {
-    placed.add(m.name);
-    const kids = (children.get(m.name) ?? []).filter((k) => !placed.has(k.name));
-    return { member: m, children: kids.map(grow) };
-  };
-  const root = rootMember ? grow(rootMember) : null;
-  // a replicatefrom cycle or chain that never reaches the leader: show those members apart
-  for (const m of members) if (m !== rootMember && !placed.has(m.name) && !apart.includes(m)) apart.push(m);
-  return { root, apart, sync: syncStandbys(members) };
-}
+import type { TMemberView } from './live-cache.ts';
+import { buildTopology, replicateFrom, type TTopoNode } from './view-model.ts';
 
 function NodeCard({ m, sync, nowMs }: { m: TMemberView; sync: boolean; nowMs: number }) {
   const running = m.state === 'running';

@@ -191,7 +191,9 @@ export async function ensureControlPlaneBuilt(): Promise<void> {
   const buildId = path.join(CP_DIR, '.next/BUILD_ID');
   const built = fs.existsSync(buildId) ? fs.statSync(buildId).mtimeMs : 0;
   const sources = Math.max(
-    ...['app', 'components', 'lib', 'next.config.ts', 'package.json'].map((p) => newestMtime(path.join(CP_DIR, p))),
+    ...['app', 'components', 'lib', 'server', 'next.config.ts', 'package.json'].map((p) => newestMtime(path.join(CP_DIR, p))),
+    // Browser code imports @keel/protocol too.
+    newestMtime(path.join(CP_DIR, '../../packages/protocol/src')),
   );
   if (built > sources) return;
   try {

@@ -42,6 +42,8 @@ export interface Tracked {
   dcsDownSince: number | null;
   lagAbove: boolean;
   promotion: PendingPromotion | null;
+  /** The promotion known in this iteration before it was forgotten as seen through (for deriveEvents). */
+  latestPromotion: PendingPromotion | null;
 }
 
 /** A promotion not seen through within this long is forgotten (it failed or was overtaken). */
@@ -105,8 +107,9 @@ export function track(
     pgDownSince: s.pgRunning ? null : (prev?.pgDownSince ?? (prev?.pgRunning ? cur.now : null)),
     dcsDownSince: s.dcsOk ? null : (prev?.dcsDownSince ?? cur.now),
     lagAbove,
-    // Seen through (deriveEvents reads the previous iteration's promotion): forget it.
+    // Seen through: forget it (deriveEvents still reads it through latestPromotion).
     promotion: s.pgRunning && s.role === 'primary' ? null : promotion,
+    latestPromotion: promotion,
   };
 }
 
@@ -146,7 +149,8 @@ export function deriveEvents(prev: Tracked | null, cur: Tracked): TEventBody[] {
   const before = prev.lastRunningRole;
   if (cur.pgRunning && before !== null && before !== cur.role) {
     out.push({ type: 'event', at, event: 'role_change', summary: `${me}: ${before} -> ${cur.role}`, details: { from: before, to: cur.role } });
-    const p = prev.promotion;
+    // A promotion usually completes within the iteration that decided it: read this one's first.
+    const p = cur.latestPromotion ?? prev.promotion;
     if (cur.role === 'primary' && p && p.kind !== 'leader_promote') {
       const from = p.previousLeader ? ` from ${p.previousLeader}` : '';
       const tl = cur.timeline === null ? '' : `, timeline ${cur.timeline}`;
