@@ -106,6 +106,7 @@ export class HaLoop {
     }
     await publish(rt, obs, decision.actions.length > 0).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not publish member state'));
     if (!failure) await maintain(rt).catch((e: Error) => rt.log.warn({ err: e.message }, 'maintenance failed'));
+    rt.fence?.update();
     rt.log.info(
       {
         verdict: decision.verdict,
@@ -168,6 +169,7 @@ export class HaLoop {
         rt.memory.following = null;
       }
       rt.lastLockOkAt = null;
+      rt.fence?.update();
     } catch (e) {
       rt.log.error({ err: (e as Error).message }, 'fencing stop failed');
     } finally {

@@ -7,6 +7,7 @@ import { FatalError } from './executors/role.ts';
 import { startRestApi } from './http/server.ts';
 import { createLogger } from './log.ts';
 import { HaLoop } from './loop.ts';
+import { Fence } from './fence/index.ts';
 import { startUplink } from './uplink/index.ts';
 import { Callbacks } from './callbacks.ts';
 import { reloadLocalConfig } from './http/ops.ts';
@@ -114,12 +115,16 @@ async function main(): Promise<void> {
     scheduledRestart: null,
     appliedParametersJson: null,
     lastActionFailure: null,
+    fence: null,
   };
   rt.callbacks = new Callbacks(rt);
 
   const api = await startRestApi(rt).catch((e: Error) =>
     fail(`cannot listen on restapi.listen ${config.restapi.listen.host}:${config.restapi.listen.port}: ${e.message}`, 1),
   );
+  const fence = new Fence(rt);
+  fence.start();
+  rt.fence = fence;
   const loop = new HaLoop(rt);
   // The control plane is never on the failover path: the uplink only buffers and sends.
   const uplink = startUplink(rt);
@@ -144,6 +149,7 @@ async function main(): Promise<void> {
     const wasRunning = rt.lastProbe?.running === true;
     await pg.stop('fast', 60).catch((e: Error) => log.error({ err: e.message }, 'could not stop PostgreSQL'));
     if (wasRunning) rt.callbacks.fire('on_stop', role);
+    fence.stop(); // PostgreSQL is stopped: nothing left to fence
     if (wasLeader) await dcs.releaseLeader(config.name).catch(() => undefined);
     await dcs.deleteMember(config.name).catch(() => undefined);
     await unwatch().catch(() => undefined);

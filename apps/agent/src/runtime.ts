@@ -50,6 +50,8 @@ export interface Runtime {
   scheduledRestart: ScheduledRestart | null;
   /** JSON of the PostgreSQL parameters last written, to apply DCS changes once. */
   appliedParametersJson: string | null;
+  /** The fencing process (fence/): re-armed after every tick while primary with the lock. */
+  fence: { update(): void } | null;
   /** The last action that failed in the HA loop (shown in /patroni keel.last_failure). */
   lastActionFailure: { action: string; error: string; at: string } | null;
 }

@@ -2,23 +2,29 @@ import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
 import { ActionFailed } from './index.ts';
 
-function lockOk(rt: Runtime): void {
-  rt.lastLockOkAt = Date.now();
+/**
+ * Record a successful acquisition or renewal. The time is when the call STARTED: the lease was
+ * refreshed at some point after it, so every fencing deadline computed from it is on the safe side.
+ */
+function lockOk(rt: Runtime, startedAt: number): void {
+  rt.lastLockOkAt = startedAt;
 }
 
 const acquireLock: Executor<'acquireLock'> = async (rt) => {
+  const started = Date.now();
   await rt.dcs.ensureLease(rt.settings.ttl);
   if (!(await rt.dcs.acquireLeader(rt.config.name))) throw new ActionFailed('another member acquired the leader lock first');
-  lockOk(rt);
+  lockOk(rt, started);
 };
 
 const renewLock: Executor<'renewLock'> = async (rt) => {
+  const started = Date.now();
   await rt.dcs.ensureLease(rt.settings.ttl);
   if (!(await rt.dcs.renewLeader(rt.config.name))) {
     rt.lastLockOkAt = null;
     throw new ActionFailed('the leader lock is no longer mine');
   }
-  lockOk(rt);
+  lockOk(rt, started);
 };
 
 const releaseLock: Executor<'releaseLock'> = async (rt) => {

@@ -1,0 +1,64 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Runtime } from '../runtime.ts';
+
+const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fence-process.mjs');
+
+/**
+ * The agent's side of the fencing process (fence-process.mjs). While this member runs as primary
+ * holding the lock, every tick re-arms it with a deadline before the lease can expire; when the
+ * agent cannot renew (it hangs, is stopped, dies), the fence stops PostgreSQL on its own.
+ */
+export class Fence {
+  private child: ChildProcess | null = null;
+  private armedDeadline: number | null = null;
+
+  constructor(private readonly rt: Runtime) {}
+
+  start(): void {
+    // Detached, in its own process group: a signal to the agent's group does not reach it.
+    this.child = spawn(process.execPath, [SCRIPT], { stdio: ['pipe', 'ignore', 'inherit'], detached: true });
+    this.child.on('error', (e) => this.rt.log.error({ err: e.message }, 'fence process could not start'));
+    this.child.on('exit', (code, signal) => {
+      if (!this.rt.stopping) this.rt.log.error({ code, signal }, 'fence process exited; starting a new one');
+      this.child = null;
+      if (!this.rt.stopping) setTimeout(() => this.start(), 200).unref();
+    });
+    this.child.stdin?.on('error', () => undefined);
+    this.child.unref();
+    this.armedDeadline = null;
+  }
+
+  /** Called after every tick: arm while primary with the lock, disarm otherwise. */
+  update(): void {
+    const rt = this.rt;
+    const primary = rt.lastProbe?.running === true && rt.lastProbe.role === 'primary';
+    if (primary && rt.lastLockOkAt !== null) {
+      // Later than the agent's own guard, still before the lease can expire (lastLockOkAt is taken
+      // when the renewal started, before the keepalive reached etcd).
+      const margin = Math.max(500, Math.min((rt.settings.retryTimeout * 1000) / 4, (rt.settings.ttl * 1000) / 8));
+      this.send({ op: 'arm', deadline: rt.lastLockOkAt + rt.settings.ttl * 1000 - margin, dataDir: rt.config.postgresql.data_dir });
+    } else if (this.armedDeadline !== null) {
+      this.send({ op: 'disarm' });
+    }
+  }
+
+  /** Graceful shutdown: disarm and let the process exit. */
+  stop(): void {
+    if (!this.child) return;
+    this.send({ op: 'disarm' });
+    this.child.stdin?.end();
+  }
+
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  private send(m: { op: 'arm'; deadline: number; dataDir: string } | { op: 'disarm' }): void {
+    if (!this.child?.stdin?.writable) return;
+    if (m.op === 'arm' && m.deadline === this.armedDeadline) return;
+    this.child.stdin.write(`${JSON.stringify(m)}\n`);
+    this.armedDeadline = m.op === 'arm' ? m.deadline : null;
+  }
+}
