@@ -288,8 +288,11 @@ describe('decide() invariants over every combination of the discrete inputs', ()
     ).toEqual([]);
   });
 
-  it('paused, it never starts, rewinds, clones or bootstraps PostgreSQL, and promotes only as the requested candidate', () => {
-    expect(violations(({ obs, d }) => !obs.settings.pause || !types(d).some((t) => LONG.includes(t)))).toEqual([]);
+  it('paused, it never starts, rewinds, clones or bootstraps PostgreSQL (but finishes a clean switchover by following), and promotes only as the requested candidate', () => {
+    expect(
+      violations(({ obs, d }) => !obs.settings.pause || d.verdict === 'follow_after_clean_switchover' || !types(d).some((t) => LONG.includes(t))),
+    ).toEqual([]);
+    expect(violations(({ obs, d }) => !obs.settings.pause || d.verdict !== 'follow_after_clean_switchover' || types(d).join() === 'startReplica')).toEqual([]);
     expect(
       violations(({ obs, d }) => !obs.settings.pause || !has(d, 'promote') || activeRequest(obs)?.candidate === obs.me.name),
     ).toEqual([]);

@@ -455,6 +455,11 @@ describe('G. the former primary rejoins after a clean switchover', () => {
     );
   });
 
+  it('finishes a switchover done in pause: follows the new leader (only this clean case starts PostgreSQL in pause)', () => {
+    expect(decide(oldPrimary.paused().withHistory([fork(PAST_CKPT)]).build()).verdict).toBe('follow_after_clean_switchover');
+    expect(decide(oldPrimary.paused().withHistory([fork(CKPT)]).build()).verdict).toBe('paused');
+  });
+
   it('follows through later timelines too (the history says where timeline 1 ended)', () => {
     expect(decide(oldPrimary.withLeader('b', 3).withHistory([fork(PAST_CKPT), [2, PAST_CKPT + 4096, 'no recovery target specified']]).build()).verdict).toBe(
       'follow_after_clean_switchover',

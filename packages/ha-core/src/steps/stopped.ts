@@ -30,7 +30,13 @@ function leaderDown(f: Facts): Decision {
 }
 
 function followerDown(f: Facts, leader: string): Decision {
-  if (f.paused) return decision('paused', 'PAUSE: no action. PostgreSQL is not running');
+  if (f.paused) {
+    // A switchover is allowed in pause; finishing it (the old primary following the new one, no
+    // rewind needed) is part of that manual operation, as in Patroni.
+    const clean = wasPrimary(f) ? afterCleanShutdown(f, leader) : null;
+    if (clean?.verdict === 'follow_after_clean_switchover') return clean;
+    return decision('paused', 'PAUSE: no action. PostgreSQL is not running');
+  }
   if (f.memory.lastFailure?.kind === 'rewind') return recoverDiverged(f, leader, 'pg_rewind failed');
   if (wasPrimary(f)) return afterCleanShutdown(f, leader) ?? recoverDiverged(f, leader, 'I was a primary and may have diverged');
   const up = upstreamOf(f, leader);
