@@ -13,7 +13,7 @@ async function signOut(): Promise<void> {
   window.location.assign('/sign-in');
 }
 
-export function AppShell({ live, current, children }: { live: boolean; current: 'clusters'; children: ReactNode }) {
+export function AppShell({ live, current, children }: { live: boolean; current: 'clusters' | 'admin'; children: ReactNode }) {
   const trpc = useTRPC();
   const me = useQuery(trpc.auth.me.queryOptions());
   const status = useServerStatus(live);
@@ -29,6 +29,11 @@ export function AppShell({ live, current, children }: { live: boolean; current: 
             <Link href="/clusters" aria-current={current === 'clusters' ? 'page' : undefined}>
               Clusters
             </Link>
+            {me.data?.role === 'admin' ? (
+              <Link href="/admin/tokens" aria-current={current === 'admin' ? 'page' : undefined}>
+                Admin
+              </Link>
+            ) : null}
           </nav>
           <span className="shell-spacer" />
           <div className="shell-tools">
