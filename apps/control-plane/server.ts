@@ -49,7 +49,11 @@ async function main(): Promise<void> {
   const auth = createAuth(db, env, throttle);
 
   let ingest: AgentIngest | null = null;
-  const deps: TAppDeps = { db, env, auth, dbHealth, presence: { isConnected: (id) => ingest?.isConnected(id) ?? false } };
+  const deps: TAppDeps = { db, env, auth, dbHealth, presence: {
+      isConnected: (id) => ingest?.isConnected(id) ?? false,
+      disconnectToken: (tokenId, reason) => ingest?.disconnectToken(tokenId, reason) ?? 0,
+    },
+  };
   const live = new LiveHub(liveAuth(deps, env.KEEL_CP_STALE_AFTER_SECONDS));
   ingest = new AgentIngest({ db, pool, dbHealth, publish: (m) => live.publish(m), staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, log: (e, f) => log(e, f) });
   dbHealth.onChange((database) => {

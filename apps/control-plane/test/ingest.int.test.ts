@@ -218,6 +218,20 @@ describe('agent ingest', () => {
     expect(err.message).toMatch(/was revoked/);
   });
 
+  it('revoking a token closes the agents connected with it at once', async () => {
+    const t = await cp.createAgentToken('gamma');
+    const api = trpcAs(cp.url, cookie);
+    const a = await connectAs(t, 'gamma', 'pg1');
+    await a.welcome();
+    const id = (await api.tokens.list.query({ scope: 'gamma' })).find((x) => t.includes(x.prefix))!.id;
+    const r = await api.tokens.revoke.mutate({ id });
+    expect(r.disconnected).toBe(1);
+    const err = await a.error();
+    expect(err.code).toBe('unauthorized');
+    expect(err.message).toMatch(/revoked/);
+    await a.waitClosed();
+  });
+
   it('serves lag history and marks a silent member stale', async () => {
     const api = trpcAs(cp.url, cookie);
     const series = await api.lag.series.query({ scope: 'alpha', from: new Date(Date.now() - 3600_000).toISOString() });

@@ -29,6 +29,8 @@ export interface TAgentIdentity {
   cluster: string;
   memberId: string;
   member: string;
+  /** The agent token this connection authenticated with (revoking it closes the connection). */
+  tokenId: string;
 }
 
 /** What a connection needs from the ingest (and nothing else). */

@@ -71,6 +71,17 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     return this.byMember.has(memberId);
   }
 
+  /** Close every connection that authenticated with this token (it was just revoked). */
+  disconnectToken(tokenId: string, reason: string): number {
+    let n = 0;
+    for (const conn of this.all) {
+      if (conn.identity?.tokenId !== tokenId) continue;
+      conn.fail('unauthorized', reason);
+      n++;
+    }
+    return n;
+  }
+
   // ---------------------------------------------------------------- TConnectionHost
 
   async authenticate(hello: THello): Promise<{ ok: true; identity: TAgentIdentity; lastSeq: number } | { ok: false; code: TServerErrorCode; message: string }> {
@@ -78,7 +89,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
       const r = await authenticateAgent(this.opts.db, hello);
       if (!r.ok) return { ok: false, code: 'unauthorized', message: r.reason };
       this.opts.dbHealth.reportOk();
-      return { ok: true, identity: { clusterId: r.clusterId, cluster: hello.cluster, memberId: r.memberId, member: hello.member }, lastSeq: r.lastSeq };
+      return { ok: true, identity: { clusterId: r.clusterId, cluster: hello.cluster, memberId: r.memberId, member: hello.member, tokenId: r.tokenId }, lastSeq: r.lastSeq };
     } catch (e) {
       return { ok: false, ...this.describeStoreError(e) };
     }

@@ -16,6 +16,8 @@ export const tokensRouter = router({
   revoke: adminProcedure.input(z.object({ id: z.uuid() })).mutation(async ({ ctx, input }) => {
     const r = await revokeAgentToken(ctx.db, input.id, { id: ctx.user.id, name: ctx.user.email });
     if (!r) throw new TRPCError({ code: 'NOT_FOUND', message: 'There is no such token.' });
-    return r;
+    // A revoked token stops working at once, not at the agent's next reconnect.
+    const disconnected = ctx.presence.disconnectToken?.(input.id, `the agent token was revoked at ${r.revokedAt}`) ?? 0;
+    return { ...r, disconnected };
   }),
 });

@@ -7,7 +7,7 @@ import type { TDb } from '../db.ts';
 import { agentTokenMatches, agentTokenPrefix } from '../lib/agent-token.ts';
 
 export type TAgentAuth =
-  | { ok: true; clusterId: string; memberId: string; lastSeq: number }
+  | { ok: true; clusterId: string; memberId: string; lastSeq: number; tokenId: string }
   | { ok: false; reason: string };
 
 export async function authenticateAgent(
@@ -33,5 +33,5 @@ export async function authenticateAgent(
     select: { id: true, lastSeq: true },
   });
   await db.agentToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() }, select: { id: true } });
-  return { ok: true, clusterId: row.clusterId, memberId: member.id, lastSeq: Number(member.lastSeq) };
+  return { ok: true, clusterId: row.clusterId, memberId: member.id, lastSeq: Number(member.lastSeq), tokenId: row.id };
 }

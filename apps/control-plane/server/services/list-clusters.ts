@@ -5,6 +5,8 @@ import { memberView, type TMemberView } from '../lib/member-view.ts';
 /** Which agents have their WebSocket open (the ingest knows). */
 export interface TAgentPresence {
   isConnected(memberId: string): boolean;
+  /** Close the live connections that use a revoked token; returns how many. */
+  disconnectToken?(tokenId: string, reason: string): number;
 }
 
 export interface TViewOptions {

@@ -1,7 +1,7 @@
 import type { TDb } from '../db.ts';
 import { appendAuditInTx } from './append-audit.ts';
 
-/** Revoke a token (idempotent). Agents using it are refused at their next hello. */
+/** Revoke a token (idempotent). The router also closes live connections that use it. */
 export async function revokeAgentToken(db: TDb, id: string, actor: { id: string | null; name: string }): Promise<{ revokedAt: string } | null> {
   return db.$transaction(async (tx) => {
     const t = await tx.agentToken.findUnique({ where: { id }, select: { id: true, prefix: true, revokedAt: true, cluster: { select: { scope: true } } } });
