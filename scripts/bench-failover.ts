@@ -4,8 +4,7 @@
 //
 //   npm run bench:failover -- --ttl 30 --loop-wait 10 --retry-timeout 10 --runs 3
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { TestCluster, waitFor, type Member } from '@keel/testkit';
+import { TestCluster, WriteWorkload, waitFor, type Member } from '@keel/testkit';
 
 const { values } = parseArgs({
   options: {
@@ -18,56 +17,6 @@ const { values } = parseArgs({
 const ttl = Number(values.ttl);
 const loopWait = Number(values['loop-wait']);
 const retryTimeout = Number(values['retry-timeout']);
-
-class Writer {
-  acked: number[] = [];
-  ackTimes: number[] = [];
-  private client: pg.Client | null = null;
-  private target: Member | null = null;
-  private running = true;
-  private seq = 0;
-  constructor(private readonly c: TestCluster) {}
-
-  private async connect(m: Member): Promise<pg.Client> {
-    const client = new pg.Client({
-      host: '127.0.0.1', port: m.pgPort, database: 'postgres',
-      user: this.c.credentials.superuser.username, password: this.c.credentials.superuser.password,
-      connectionTimeoutMillis: 500, statement_timeout: 2000,
-    });
-    client.on('error', () => undefined);
-    await client.connect();
-    return client;
-  }
-
-  async run(): Promise<void> {
-    let i = 0;
-    while (this.running) {
-      const id = ++this.seq;
-      try {
-        if (!this.client) {
-          const m = this.c.members[i++ % this.c.members.length]!;
-          this.client = await this.connect(m);
-          this.target = m;
-        }
-        await this.client.query('INSERT INTO bench (id) VALUES ($1)', [id]);
-        this.acked.push(id);
-        this.ackTimes.push(Date.now());
-      } catch {
-        await this.client?.end().catch(() => undefined);
-        this.client = null;
-        this.target = null;
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await this.client?.end().catch(() => undefined);
-  }
-  stop(): void {
-    this.running = false;
-  }
-  get current(): Member | null {
-    return this.target;
-  }
-}
 
 async function leaderOf(c: TestCluster, exclude: Member): Promise<string | null> {
   for (const m of c.members) {
@@ -88,8 +37,8 @@ for (let run = 1; run <= Number(values.runs); run++) {
     const primary = await c.waitForPrimary(120_000);
     await c.waitForReplicas(c.members.filter((m) => m !== primary).map((m) => m.name), 180_000);
     await primary.sql('CREATE TABLE bench (id bigint primary key, at timestamptz default clock_timestamp())');
-    const w = new Writer(c);
-    const loop = w.run();
+    const w = new WriteWorkload(c, 'bench', 5);
+    w.start();
     await waitFor(() => w.acked.length > 200, { timeoutMs: 30_000, message: 'workload running' });
     // Let the leader renew at an arbitrary point of its loop relative to the kill.
     await new Promise((r) => setTimeout(r, Math.random() * loopWait * 1000));
@@ -100,17 +49,14 @@ for (let run = 1; run <= Number(values.runs); run++) {
       const l = await leaderOf(c, primary);
       return l && l !== primary.name ? { at: Date.now(), name: l } : null;
     }, { timeoutMs: (ttl + loopWait) * 3000, intervalMs: 50, message: 'a new leader' });
-    const firstAckAfter = await waitFor(() => w.ackTimes.find((t) => t > killAt), {
+    const firstAckAfter = await waitFor(() => w.acked.find((a) => a.at > killAt)?.at, {
       timeoutMs: (ttl + loopWait) * 3000, intervalMs: 20, message: 'writes succeed again',
     });
-    const lastAckBefore = [...w.ackTimes].reverse().find((t) => t <= killAt) ?? killAt;
-    await waitFor(() => w.ackTimes.filter((t) => t > firstAckAfter).length > 50, { timeoutMs: 30_000, message: 'more writes' });
-    w.stop();
-    await loop;
+    const lastAckBefore = [...w.acked].reverse().find((a) => a.at <= killAt)?.at ?? killAt;
+    await waitFor(() => w.acked.filter((a) => a.at > firstAckAfter).length > 50, { timeoutMs: 30_000, message: 'more writes' });
+    await w.stop();
     const newPrimary = c.member(lockAt.name);
-    const rows = await newPrimary.sql<{ id: string }>('SELECT id FROM bench');
-    const present = new Set(rows.map((r) => Number(r.id)));
-    const lost = w.acked.filter((id) => !present.has(id)).length;
+    const lost = w.lost((await newPrimary.sql<{ id: string }>('SELECT id FROM bench')).map((r) => Number(r.id))).length;
     console.log(JSON.stringify({
       bench: 'failover', run, ttl, loop_wait: loopWait, retry_timeout: retryTimeout,
       lock_acquired_s: +((lockAt.at - killAt) / 1000).toFixed(3),

@@ -6,8 +6,7 @@
 //    long the replica was out of /replica.
 // One JSON line per run.   npm run bench:switchover -- --runs 5 --ttl 30 --loop-wait 10 --retry-timeout 10
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { TestCluster, waitFor, type Member } from '@keel/testkit';
+import { TestCluster, WriteWorkload, waitFor, type Member } from '@keel/testkit';
 
 const { values } = parseArgs({
   options: {
@@ -22,46 +21,6 @@ const loopWait = Number(values['loop-wait']);
 const retryTimeout = Number(values['retry-timeout']);
 const runs = Number(values.runs);
 
-class Writer {
-  acked: Array<{ id: number; at: number }> = [];
-  private stopped = false;
-  private seq = 0;
-  constructor(private readonly c: TestCluster) {}
-  async run(): Promise<void> {
-    let client: pg.Client | null = null;
-    let i = 0;
-    while (!this.stopped) {
-      const id = ++this.seq;
-      try {
-        if (!client) {
-          const m = this.c.members[i++ % this.c.members.length]!;
-          client = new pg.Client({ host: '127.0.0.1', port: m.pgPort, user: 'postgres', password: this.c.credentials.superuser.password, database: 'postgres', connectionTimeoutMillis: 300 });
-          client.on('error', () => undefined);
-          await client.connect();
-        }
-        await client.query('INSERT INTO bench (id) VALUES ($1)', [id]);
-        this.acked.push({ id, at: Date.now() });
-      } catch {
-        await client?.end().catch(() => undefined);
-        client = null;
-        continue;
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    await client?.end().catch(() => undefined);
-  }
-  stop(): void {
-    this.stopped = true;
-  }
-  /** Longest gap between consecutive acknowledgements within [from, to]. */
-  maxGap(from: number, to: number): number {
-    const ts = this.acked.map((a) => a.at).filter((t) => t >= from - 5000 && t <= to + 5000);
-    let gap = 0;
-    for (let k = 1; k < ts.length; k++) if (ts[k]! >= from && ts[k - 1]! <= to) gap = Math.max(gap, ts[k]! - ts[k - 1]!);
-    return gap;
-  }
-}
-
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
@@ -73,8 +32,8 @@ try {
   let leader = await c.waitForPrimary(120_000);
   await c.waitForReplicas(c.members.filter((m) => m !== leader).map((m) => m.name), 180_000);
   await leader.sql('CREATE TABLE bench (id bigint primary key)');
-  const w = new Writer(c);
-  const loop = w.run();
+  const w = new WriteWorkload(c, 'bench');
+  w.start();
   await waitFor(() => w.acked.length > 200, { timeoutMs: 30_000, message: 'workload running' });
   const gaps: number[] = [];
   for (let run = 1; run <= runs; run++) {
@@ -88,8 +47,7 @@ try {
     await waitFor(() => w.acked.some((a) => a.at > t1 + 500), { timeoutMs: 60_000, message: 'writes after the switchover' });
     const gapMs = w.maxGap(t0, t1 + 500);
     gaps.push(gapMs);
-    const rows = new Set((await candidate.sql<{ id: string }>('SELECT id FROM bench')).map((r) => Number(r.id)));
-    const lost = w.acked.filter((a) => a.at < t1 && !rows.has(a.id)).length;
+    const lost = w.lost((await candidate.sql<{ id: string }>('SELECT id FROM bench')).map((r) => Number(r.id)), t1).length;
     console.log(JSON.stringify({ bench: 'switchover', run, ttl, loop_wait: loopWait, retry_timeout: retryTimeout, status: res.status, answer, api_s: (t1 - t0) / 1000, write_unavailable_s: gapMs / 1000, acked_lost: lost, from: leader.name, to: candidate.name }));
     leader = candidate;
   }
@@ -119,8 +77,7 @@ try {
     await watcher;
     console.log(JSON.stringify({ bench: 'replica_restart', run, status: res.status, api_s: (t1 - t0) / 1000, replica_out_s: outMs / 1000, primary_max_write_gap_s: w.maxGap(t0, t1) / 1000, replica: replica.name }));
   }
-  w.stop();
-  await loop;
+  await w.stop();
 } finally {
   await c.stop();
 }

@@ -1,5 +1,6 @@
 import { decide } from '@keel/ha-core';
 import type { Action, Decision, LongActionKind, Observation } from '@keel/ha-core';
+import { describeAction } from './describe-action.ts';
 import { execute } from './executors/index.ts';
 import { FatalError } from './executors/role.ts';
 import { observe } from './observe.ts';
@@ -110,7 +111,7 @@ export class HaLoop {
     rt.log.info(
       {
         verdict: decision.verdict,
-        actions: decision.actions.map(describe),
+        actions: decision.actions.map(describeAction),
         role: obs.pg.running ? obs.pg.role : 'stopped',
         leader: obs.dcs.ok ? obs.dcs.cluster.leader : undefined,
         ...(failure ? { failed: failure } : {}),
@@ -179,23 +180,5 @@ export class HaLoop {
   }
 }
 
-function describe(a: Action): string {
-  switch (a.type) {
-    case 'demote':
-      return a.mode === 'graceful' ? `demote(graceful, ${a.candidate ?? 'healthiest'})` : `demote(${a.mode})`;
-    case 'clone':
-    case 'rewind':
-    case 'reinitialize':
-      return `${a.type}(${a.from})`;
-    case 'startReplica':
-      return `startReplica(${a.leader ?? 'no leader'})`;
-    case 'follow':
-      return `follow(${a.leader})`;
-    case 'syncSlots':
-      return `syncSlots(+${a.create.join(',')} -${a.drop.join(',')})`;
-    default:
-      return a.type;
-  }
-}
 
 export type { Observation };

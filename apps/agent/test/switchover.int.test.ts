@@ -1,41 +1,5 @@
-import pg from 'pg';
-import { TestCluster, waitFor, type Member } from '@keel/testkit';
+import { TestCluster, WriteWorkload, waitFor, type Member } from '@keel/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-/** Writes one row at a time to whichever member accepts it; remembers what was acknowledged. */
-class Workload {
-  acked: number[] = [];
-  failures = 0;
-  private stopped = false;
-  private seq = 0;
-  constructor(private readonly c: TestCluster) {}
-  async run(): Promise<void> {
-    let client: pg.Client | null = null;
-    let i = 0;
-    while (!this.stopped) {
-      const id = ++this.seq;
-      try {
-        if (!client) {
-          const m = this.c.members[i++ % this.c.members.length]!;
-          client = new pg.Client({ host: '127.0.0.1', port: m.pgPort, user: 'postgres', password: this.c.credentials.superuser.password, database: 'postgres', connectionTimeoutMillis: 500 });
-          client.on('error', () => undefined);
-          await client.connect();
-        }
-        await client.query('INSERT INTO sw (id) VALUES ($1)', [id]);
-        this.acked.push(id);
-      } catch {
-        this.failures++;
-        await client?.end().catch(() => undefined);
-        client = null;
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    await client?.end().catch(() => undefined);
-  }
-  stop(): void {
-    this.stopped = true;
-  }
-}
 
 describe('planned switchover and manual failover through the REST API', () => {
   let c: TestCluster;
@@ -75,18 +39,16 @@ describe('planned switchover and manual failover through the REST API', () => {
     const leader = await c.waitForPrimary(30_000);
     const candidate = c.members.find((m) => m !== leader && m.name !== 'node3')!;
     await leader.sql('CREATE TABLE IF NOT EXISTS sw (id bigint primary key)');
-    const w = new Workload(c);
-    const running = w.run();
+    const w = new WriteWorkload(c, 'sw', 5);
+    w.start();
     await waitFor(() => w.acked.length > 100, { timeoutMs: 20_000, message: 'workload running' });
     const res = await post(leader, '/switchover', { leader: leader.name, candidate: candidate.name });
     expect([res.status, res.text]).toEqual([200, `Successfully switched over to "${candidate.name}"`]);
     const n = w.acked.length;
     await waitFor(() => w.acked.length > n + 100, { timeoutMs: 20_000, message: 'writes continue on the new primary' });
-    w.stop();
-    await running;
+    await w.stop();
     expect((await candidate.api('/primary')).status).toBe(200);
-    const rows = new Set((await candidate.sql<{ id: string }>('SELECT id FROM sw')).map((r) => Number(r.id)));
-    expect(w.acked.filter((id) => !rows.has(id))).toEqual([]);
+    expect(w.lost((await candidate.sql<{ id: string }>('SELECT id FROM sw')).map((r) => Number(r.id)))).toEqual([]);
     await c.waitForReplicas([leader.name], 60_000);
     expect((await leader.api<{ timeline: number }>('/patroni')).body.timeline).toBeGreaterThanOrEqual(2);
     const history = (await candidate.api<unknown[][]>('/history')).body;

@@ -9,6 +9,7 @@ import YAML from 'yaml';
 import { startEtcd, type EtcdHandle } from './etcd.ts';
 import { freePorts } from './ports.ts';
 import { TcpProxy } from './proxy.ts';
+import { isAlive } from './processes.ts';
 import { waitFor } from './wait.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -206,20 +207,6 @@ export class Member {
   }
 }
 
-/** Alive and not a zombie (an unreaped exited process still answers kill(pid, 0)). */
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A real Keel cluster for tests, the demo and the benchmarks: one etcd and N agents (each with

@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { postgresOsUser } from './cluster.ts';
 import { freePort } from './ports.ts';
+import { isAlive } from './processes.ts';
 import { waitFor } from './wait.ts';
 
 const execFileP = promisify(execFile);
@@ -34,19 +35,6 @@ function pgBinDir(): string {
   return found;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 export interface ControlPlaneDbOptions {
   /** Where to put the data directory (default: a new temp dir, removed by stop() unless keepData). */

@@ -4,3 +4,5 @@ export * from './etcd.ts';
 export * from './proxy.ts';
 export * from './cluster.ts';
 export * from './controlplane.ts';
+export * from './workload.ts';
+export * from './processes.ts';

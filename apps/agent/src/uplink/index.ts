@@ -1,4 +1,5 @@
-import type { Action, Decision, Observation } from '@keel/ha-core';
+import { describeAction } from '../describe-action.ts';
+import type { Decision, Observation } from '@keel/ha-core';
 import { agentSocketUrl } from '@keel/protocol';
 import { KEEL_VERSION, type Runtime } from '../runtime.ts';
 import { nodeStatus } from '../status.ts';
@@ -92,21 +93,3 @@ export function startUplink(rt: Runtime, opts: UplinkOptions = {}): Uplink {
 }
 
 /** Short text of an action for lastDecision.actions, e.g. "follow(pg0)". */
-export function describeAction(a: Action): string {
-  switch (a.type) {
-    case 'demote':
-      return `demote(${a.mode})`;
-    case 'clone':
-    case 'rewind':
-    case 'reinitialize':
-      return `${a.type}(${a.from})`;
-    case 'startReplica':
-      return `startReplica(${a.leader ?? 'no leader'})`;
-    case 'follow':
-      return `follow(${a.leader})`;
-    case 'syncSlots':
-      return `syncSlots(+${a.create.join(',')} -${a.drop.join(',')})`;
-    default:
-      return a.type;
-  }
-}
