@@ -15,6 +15,8 @@ export function describeAction(a: Action): string {
       return `follow(${a.leader})`;
     case 'syncSlots':
       return `syncSlots(+${a.create.join(',')} -${a.drop.join(',')})`;
+    case 'syncStandbys':
+      return a.standbyNames === null ? 'syncStandbys(off)' : `syncStandbys(${a.names.join(',') || 'none'})`;
     default:
       return a.type;
   }

@@ -115,6 +115,7 @@ async function main(): Promise<void> {
     scheduledRestart: null,
     appliedParametersJson: null,
     lastActionFailure: null,
+    syncStandbyNames: null,
     fence: null,
   };
   rt.callbacks = new Callbacks(rt);

@@ -24,7 +24,19 @@ export function clusterView(snap: ClusterSnapshot): ClusterView {
     history: snap.history ?? [],
     failover: snap.failover?.value ?? null,
     hasConfig: snap.config !== null,
+    sync: syncView(snap),
   };
+}
+
+/** /sync as decide() reads it: sync_standby is comma-joined names (Patroni). */
+export function syncView(snap: ClusterSnapshot): ClusterView['sync'] {
+  const v = snap.sync?.value;
+  if (!v) return null;
+  const names = (v.sync_standby ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
+  return { leader: v.leader ?? null, syncStandby: names };
 }
 
 /** GET /patroni of one peer, bounded by a short timeout; unreachable peers are reported as such. */
@@ -110,7 +122,7 @@ async function probePg(rt: Runtime): Promise<PgView> {
     dataDir = 'initialized'; // non-empty without PG_VERSION: never treat as empty (never overwrite data)
   }
   if (dataDir === 'empty') {
-    return { dataDir, sysid: null, running: false, role: null, controlState: null, timeline: null, lsn: null, streaming: false, slots: [], checkpointLsn: null };
+    return { dataDir, sysid: null, running: false, role: null, controlState: null, timeline: null, lsn: null, streaming: false, slots: [], checkpointLsn: null, replication: [], syncStandbyNames: null };
   }
   const probe = await rt.pg.probe();
   rt.lastProbe = probe;
@@ -127,6 +139,10 @@ async function probePg(rt: Runtime): Promise<PgView> {
       // pg_basebackup's temporary slots are not ours to manage.
       slots: (probe.slots ?? []).filter((s) => !s.startsWith('pg_basebackup_')),
       checkpointLsn: null,
+      replication: (probe.replication ?? [])
+        .filter((r) => r.application_name !== null)
+        .map((r) => ({ name: r.application_name ?? '', state: r.state, syncState: r.sync_state, flushLsn: r.flush_lsn })),
+      syncStandbyNames: probe.synchronousStandbyNames ?? null,
     };
   }
   const cd = await rt.pg.controlData().catch(() => null);
@@ -141,6 +157,8 @@ async function probePg(rt: Runtime): Promise<PgView> {
     streaming: false,
     slots: [],
     checkpointLsn: cd?.checkpointLsn ?? null,
+    replication: [],
+    syncStandbyNames: null,
   };
 }
 

@@ -22,6 +22,18 @@ export function effectiveParameters(rt: Runtime): Gucs {
   return { ...KEEL_DEFAULT_PARAMETERS, ...dynamic, ...(rt.config.postgresql.parameters ?? {}) };
 }
 
+/**
+ * synchronous_mode owns synchronous_standby_names (as in Patroni): a primary gets what its leader loop
+ * chose (rt.syncStandbyNames), a replica none, so that it never promotes with a stale list.
+ */
+export function withSyncStandbyNames(rt: Runtime, params: Gucs, primary: boolean): Gucs {
+  if (!rt.settings.synchronousMode && rt.syncStandbyNames === null) return params;
+  const out = { ...params };
+  delete out['synchronous_standby_names'];
+  if (primary && rt.syncStandbyNames !== null) out['synchronous_standby_names'] = rt.syncStandbyNames;
+  return out;
+}
+
 /** host/port from a member's conn_url (postgres://host:port/postgres). */
 export function connOf(obs: Observation | null, member: string): { host: string; port: number } {
   const m = obs?.dcs.ok ? obs.dcs.cluster.members.find((x) => x.name === member) : undefined;
@@ -35,7 +47,7 @@ export async function writePgConfig(
   rt: Runtime,
   standby: { upstream: string | null } | null,
 ): Promise<void> {
-  rt.pg.setParameters(effectiveParameters(rt));
+  rt.pg.setParameters(withSyncStandbyNames(rt, effectiveParameters(rt), standby === null));
   if (!standby) {
     await rt.pg.writeConfig({ standby: null });
     return;

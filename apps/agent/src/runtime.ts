@@ -50,6 +50,11 @@ export interface Runtime {
   scheduledRestart: ScheduledRestart | null;
   /** JSON of the PostgreSQL parameters last written, to apply DCS changes once. */
   appliedParametersJson: string | null;
+  /**
+   * synchronous_mode: the synchronous_standby_names this agent wrote as primary (null: not managed; the
+   * configuration then leaves the parameter to the user). Only primary configurations carry it.
+   */
+  syncStandbyNames: string | null;
   /** The fencing process (fence/): re-armed after every tick while primary with the lock. */
   fence: { update(): void } | null;
   /** The last action that failed in the HA loop (shown in /patroni keel.last_failure). */

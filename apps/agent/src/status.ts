@@ -1,5 +1,7 @@
+import { isSyncStandby } from '@keel/ha-core';
 import type { Probe } from '@keel/postgres';
 import type { TMemberValue, TNodeStatus } from '@keel/protocol';
+import { syncView } from './observe.ts';
 import { scheduledRestartValue } from './ops/restart.ts';
 import { KEEL_VERSION, memberState, type Runtime } from './runtime.ts';
 
@@ -31,6 +33,7 @@ export function nodeStatus(rt: Runtime, probe: Probe | null): TNodeStatus {
         paused: probe.replayPaused ?? false,
       };
     }
+    if (probe.role === 'replica' && isSyncMember(rt)) s.sync_standby = true;
     if (probe.timeline) s.timeline = probe.timeline;
     if (probe.role === 'primary' && probe.replication?.length) s.replication = probe.replication as unknown as Array<Record<string, unknown>>;
   }
@@ -54,6 +57,13 @@ export function nodeStatus(rt: Runtime, probe: Probe | null): TNodeStatus {
     if (rt.lastActionFailure) s.keel.last_failure = rt.lastActionFailure;
   }
   return s;
+}
+
+/** synchronous_mode is on and /sync (as last read) lists this member as a synchronous standby. */
+export function isSyncMember(rt: Runtime): boolean {
+  const snap = rt.lastCluster;
+  if (!snap) return false;
+  return isSyncStandby(rt.settings, { sync: syncView(snap) }, rt.config.name);
 }
 
 export function nowPatroniTime(): string {

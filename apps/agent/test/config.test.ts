@@ -57,9 +57,9 @@ function withLine(from: string, to: string): string {
 }
 
 describe('the Patroni 3.0.2 sample (node1.generated.yml)', () => {
-  it('loads unchanged, warning only about synchronous_mode', () => {
+  it('loads unchanged, without warnings (synchronous_mode is implemented)', () => {
     const { config, warnings } = loadConfig(SAMPLE, {});
-    expect(warnings).toEqual(['bootstrap.dcs.synchronous_mode: accepted but not implemented by Keel yet; ignored']);
+    expect(warnings).toEqual([]);
     expect(config.scope).toBe('bench');
     expect(config.name).toBe('node1');
     expect(config.namespace).toBe('/service/');
@@ -336,7 +336,7 @@ describe('Patroni keys Keel does not implement yet', () => {
       + `bootstrap:
   method: initdb
   dcs:
-    synchronous_mode: on
+    synchronous_mode: quorum
     synchronous_node_count: 1
     failsafe_mode: true
     standby_cluster: {host: 1.2.3.4, port: 5432}
@@ -353,12 +353,11 @@ log:
       'ctl: accepted but not implemented by Keel yet; ignored',
       'kubernetes: accepted but not implemented by Keel yet; ignored',
       'restapi.allowlist: accepted but not implemented by Keel yet; ignored',
-      'bootstrap.dcs.synchronous_mode: accepted but not implemented by Keel yet; ignored',
-      'bootstrap.dcs.synchronous_node_count: accepted but not implemented by Keel yet; ignored',
       'bootstrap.dcs.failsafe_mode: accepted but not implemented by Keel yet; ignored',
       'bootstrap.dcs.standby_cluster: accepted but not implemented by Keel yet; ignored',
       'bootstrap.dcs.slots: accepted but not implemented by Keel yet; ignored',
       'bootstrap.dcs.ignore_slots: accepted but not implemented by Keel yet; ignored',
+      'bootstrap.dcs.synchronous_mode: quorum: accepted but not implemented by Keel yet; replication stays asynchronous',
       'bootstrap.dcs.postgresql.parameters_replica: accepted but not implemented by Keel yet; ignored',
       'postgresql.create_replica_methods: accepted but not implemented by Keel yet; ignored',
       'postgresql.wal_g: replica method section: accepted but not implemented by Keel yet; ignored',
@@ -366,7 +365,7 @@ log:
       'log.traceback_level: accepted but not implemented by Keel yet; ignored',
     ]);
     // kept for the DCS /config key, like Patroni writes it
-    expect(config.bootstrap.dcs).toMatchObject({ synchronous_mode: true, failsafe_mode: true, synchronous_node_count: 1 });
+    expect(config.bootstrap.dcs).toMatchObject({ synchronous_mode: 'quorum', failsafe_mode: true, synchronous_node_count: 1 });
   });
 
   it('warns about settings Patroni itself ignores where they are', () => {

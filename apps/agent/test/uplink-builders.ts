@@ -97,6 +97,7 @@ export function clusterView(c: ClusterSnapshot): ClusterView {
     history: c.history ?? [],
     failover: c.failover?.value ?? null,
     hasConfig: true,
+    sync: null,
   };
 }
 
@@ -114,6 +115,8 @@ export function observation(o: { now?: number; cluster?: ClusterSnapshot | null;
     streaming: running,
     slots: [],
     checkpointLsn: null,
+    replication: [],
+    syncStandbyNames: null,
   } as PgView;
   return {
     now: o.now ?? T0,

@@ -26,5 +26,7 @@ export const act = {
     Object.freeze({ type: 'syncSlots', create: Object.freeze([...create]), drop: Object.freeze([...drop]) }),
   seedConfig: (): Action => Object.freeze({ type: 'seedConfig' }),
   clearFailover: (): Action => Object.freeze({ type: 'clearFailover' }),
+  syncStandbys: (names: readonly string[], standbyNames: string | null): Action =>
+    Object.freeze({ type: 'syncStandbys', names: Object.freeze([...names]), standbyNames }),
   fatal: (message: string): Action => Object.freeze({ type: 'fatal', message }),
 } as const;

@@ -12,6 +12,9 @@ export const PATRONI_DEFAULTS: Readonly<HaSettings> = Object.freeze({
   useRewind: false,
   checkTimeline: false,
   pause: false,
+  synchronousMode: false,
+  synchronousModeStrict: false,
+  synchronousNodeCount: 1,
 });
 
 /**
@@ -44,6 +47,9 @@ export function resolveSettings(dynamicConfig: TDynamicConfig | null, defaults: 
     checkTimeline: c.check_timeline ?? base.checkTimeline,
     // Patroni writes `pause: true` to pause and `pause: null` to resume.
     pause: c.pause === undefined ? base.pause : c.pause === true,
+    synchronousMode: c.synchronous_mode === undefined ? base.synchronousMode : synchronousModeOn(c.synchronous_mode),
+    synchronousModeStrict: boolOr(c['synchronous_mode_strict'], base.synchronousModeStrict),
+    synchronousNodeCount: Math.max(1, Math.floor(numberOr(c['synchronous_node_count'], base.synchronousNodeCount))),
   };
 }
 
@@ -61,6 +67,26 @@ export function checkTiming(t: Timing): string | null {
     return `loop_wait (${t.loop_wait}) + 2*retry_timeout (${t.retry_timeout}) = ${needed} must be <= ttl (${t.ttl})`;
   }
   return null;
+}
+
+/**
+ * Patroni's synchronous_mode: a boolean or a bool-like string means priority mode on/off. 'quorum' is
+ * not implemented by Keel: it resolves to off (the configuration check warns about it).
+ */
+export function synchronousModeOn(value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (typeof value !== 'string') return false;
+  return ['on', 'true', 'yes', '1'].includes(value.trim().toLowerCase());
+}
+
+function boolOr(value: unknown, fallback: boolean): boolean {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    const v = value.trim().toLowerCase();
+    if (['on', 'true', 'yes', '1'].includes(v)) return true;
+    if (['off', 'false', 'no', '0'].includes(v)) return false;
+  }
+  return fallback;
 }
 
 function numberOr(value: unknown, fallback: number): number {

@@ -1,5 +1,6 @@
 import { byName, describeMembers, parseScheduledAt, rosterOf } from './failover.ts';
 import { rankCandidates } from './rank.ts';
+import { SYNC_MISMATCH, syncPool } from './sync.ts';
 import { promotionBlocker } from './tags.ts';
 import type { ClusterView, HaSettings, PeerView } from './types.ts';
 
@@ -12,10 +13,10 @@ export interface SwitchoverRequestInput {
   scheduledAt?: string;
   /** ms since epoch. */
   now: number;
-  cluster: Pick<ClusterView, 'leader' | 'members' | 'optime' | 'history'>;
+  cluster: Pick<ClusterView, 'leader' | 'members' | 'optime' | 'history'> & Partial<Pick<ClusterView, 'sync'>>;
   /** GET /patroni of the members (the caller's own answer included when it is not the leader). */
   peers: readonly PeerView[];
-  settings: Pick<HaSettings, 'pause' | 'maximumLagOnFailover' | 'checkTimeline'>;
+  settings: Pick<HaSettings, 'pause' | 'maximumLagOnFailover' | 'checkTimeline'> & Partial<Pick<HaSettings, 'synchronousMode'>>;
 }
 
 export interface MemberEligibility {
@@ -65,13 +66,21 @@ export function checkSwitchoverRequest(input: SwitchoverRequestInput): Switchove
 
   const current = input.cluster.leader;
   if (leader !== null && leader !== current) return refuse(412, 'leader name does not match');
+  // synchronous_mode with a running leader: only a synchronous standby may take over (the leader would
+  // refuse anyone else). Without a leader a failover bypasses the sync check (Patroni: data may be lost).
+  const syncSettings = { synchronousMode: input.settings.synchronousMode === true };
+  const syncCluster = { sync: input.cluster.sync ?? null };
+  const sync = current !== null ? syncPool(syncSettings, syncCluster, input.cluster.members) : { restricted: false, members: [] };
+  if (candidate !== null && sync.restricted && !sync.members.some((m) => m.name === candidate)) return refuse(412, SYNC_MISMATCH);
   if (candidate !== null && !input.cluster.members.some((m) => m.name === candidate)) {
     return refuse(412, `candidate (${candidate}) is not a member of the cluster`);
   }
   if (candidate !== null && candidate === current) return refuse(412, `candidate (${candidate}) is already the leader`);
   if (scheduledAt !== null) return { ok: true, action };
 
-  const others = rosterOf(input.cluster, input.peers, [current]);
+  const roster = rosterOf(input.cluster, input.peers, [current]);
+  const others = sync.restricted ? syncPool(syncSettings, syncCluster, roster).members : roster;
+  if (sync.restricted && candidate === null && others.length === 0) return refuse(412, `${action} is not possible: can not find sync_standby`);
   const pool = candidate === null ? others : others.filter((p) => p.name === candidate);
   if (pool.length === 0) return refuse(412, `${action} is not possible: cluster does not have members except leader`);
   const members = current === null && action === 'failover' ? pool.map(bareEligibility) : ranked(pool, input);

@@ -19,6 +19,12 @@ export interface HaSettings {
   useRewind: boolean;
   checkTimeline: boolean;
   pause: boolean;
+  /** synchronous_mode: on (priority mode). 'quorum' is not implemented and resolves to false. */
+  synchronousMode: boolean;
+  /** synchronous_mode_strict: never fall back to asynchronous replication. */
+  synchronousModeStrict: boolean;
+  /** synchronous_node_count (>= 1). */
+  synchronousNodeCount: number;
 }
 
 /** A member as the DCS shows it (members/<name> plus its name). */
@@ -44,6 +50,27 @@ export interface ClusterView {
   history: THistory;
   failover: TFailoverValue | null;
   hasConfig: boolean;
+  /**
+   * The /sync key (synchronous_mode): the last leader and the members that were synchronous standbys
+   * while it led. null: no key (or an unreadable one).
+   */
+  sync: SyncView | null;
+}
+
+export interface SyncView {
+  leader: string | null;
+  syncStandby: readonly string[];
+}
+
+/** One pg_stat_replication row, as the primary sees the replicas that stream from it. */
+export interface ReplicationView {
+  /** application_name: the member name. */
+  name: string;
+  /** 'streaming', 'catchup', ... */
+  state: string | null;
+  /** 'sync', 'async', 'potential', 'quorum' */
+  syncState: string | null;
+  flushLsn: number | null;
 }
 
 export type DataDirState = 'empty' | 'initialized';
@@ -78,6 +105,10 @@ export interface PgView {
    * last record this data directory wrote: a leader whose timeline forked after it has all of our WAL.
    */
   checkpointLsn: number | null;
+  /** Primary: pg_stat_replication (empty elsewhere). */
+  replication: readonly ReplicationView[];
+  /** current_setting('synchronous_standby_names') while running, else null. */
+  syncStandbyNames: string | null;
 }
 
 /**
@@ -156,6 +187,13 @@ export type Action =
   | { type: 'seedConfig' }
   /** Delete the `failover` key (a request that was carried out, or cannot be). */
   | { type: 'clearFailover' }
+  /**
+   * synchronous_mode: make synchronous_standby_names and /sync name `names` (the leader's pick, may be
+   * empty), in Patroni's order: drop members from /sync first, then set synchronous_standby_names to
+   * `standbyNames`, wait until PostgreSQL reports them 'sync', then add them to /sync. `standbyNames`
+   * null: synchronous_mode is off, stop managing synchronous_standby_names and empty /sync.
+   */
+  | { type: 'syncStandbys'; names: readonly string[]; standbyNames: string | null }
   | { type: 'fatal'; message: string };
 
 export type ActionType = Action['type'];

@@ -129,6 +129,18 @@ export class ObservationBuilder {
   withFailover(failover: TFailoverValue | null) {
     return this.withCluster({ failover });
   }
+  /** The /sync key: `leader` and its synchronous standbys (null: no key). */
+  withSync(leader: string | null, ...syncStandby: string[]) {
+    return this.withCluster({ sync: leader === null && syncStandby.length === 0 ? null : { leader, syncStandby } });
+  }
+  /** synchronous_mode on (strict when asked). */
+  syncMode(opts: { strict?: boolean; count?: number } = {}) {
+    return this.withSettings({ synchronousMode: true, synchronousModeStrict: opts.strict ?? false, synchronousNodeCount: opts.count ?? 1 });
+  }
+  /** pg_stat_replication on my primary: [name, sync_state] pairs, streaming, at LSN. */
+  withReplication(...rows: Array<[string, string]>) {
+    return this.withPgPatch({ replication: rows.map(([name, syncState]) => ({ name, state: 'streaming', syncState, flushLsn: LSN })) });
+  }
   withoutConfig() {
     return this.withCluster({ hasConfig: false });
   }
@@ -156,6 +168,8 @@ export class ObservationBuilder {
       streaming: false,
       slots: [],
       checkpointLsn: null,
+      replication: [],
+      syncStandbyNames: null,
     });
   }
   withPg(patch: Partial<PgView>) {
@@ -212,6 +226,7 @@ const DEFAULT_DRAFT: Draft = deepFreeze({
     history: [],
     failover: null,
     hasConfig: true,
+    sync: null,
   },
   pg: {
     dataDir: 'initialized',
@@ -224,6 +239,8 @@ const DEFAULT_DRAFT: Draft = deepFreeze({
     streaming: true,
     slots: [],
     checkpointLsn: null,
+    replication: [],
+    syncStandbyNames: null,
   },
   peers: undefined,
   memory: EMPTY_MEMORY,

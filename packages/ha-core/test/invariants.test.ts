@@ -167,9 +167,69 @@ function* failoverCombinations(): Generator<Case> {
                 }
 }
 
+/**
+ * synchronous_mode: a third space over who holds the lock, /sync, my PostgreSQL, the peers and a
+ * request, with the DCS up, the cluster initialized and no action in flight.
+ */
+const sLeader: Dim<Step> = [
+  ['no leader', (b) => b.withoutLeader()],
+  ['leader me', (b) => b.withLeader('a')],
+  ['leader b', (b) => b.withLeader('b', 2)],
+];
+const sSync: Dim<Step> = [
+  ['no /sync', (b) => b.withSync(null)],
+  ['/sync b -> c', (b) => b.withSync('b', 'c')],
+  ['/sync b -> a', (b) => b.withSync('b', 'a')],
+  ['/sync a -> b', (b) => b.withSync('a', 'b')],
+  ['/sync b -> none', (b) => b.withSync('b')],
+  ['/sync c -> b,a', (b) => b.withSync('c', 'b', 'a')],
+];
+const sMode: Dim<Step> = [
+  ['sync on', (b) => b.syncMode()],
+  ['sync strict', (b) => b.syncMode({ strict: true })],
+  ['sync off', same],
+];
+const sPg: Dim<Step> = [
+  ['running primary', (b) => b.asPrimary().withReplication(['b', 'sync'], ['c', 'async']).withPg({ syncStandbyNames: 'b' })],
+  ['running primary alone', (b) => b.asPrimary()],
+  ['streaming replica', (b) => b.asReplica()],
+  ['stopped', (b) => b.stopped('shut down in recovery')],
+];
+const sPeers: Dim<PeerView[]> = [
+  ['no peers', []],
+  ['b dead, c ahead', [aPeer('b', { reachable: false }), aPeer('c', { lsn: LSN + 1000 })]],
+  ['b ahead, c behind', [aPeer('b', { lsn: LSN + 1000 }), aPeer('c', { lsn: LSN - 1000 })]],
+  ['b primary alive', [aPeer('b', { role: 'primary' })]],
+];
+const sRequests: Dim<TFailoverValue | null> = [
+  ['no request', null],
+  ['switchover b -> a', { leader: 'b', member: 'a' }],
+  ['switchover a -> c', { leader: 'a', member: 'c' }],
+  ['switchover b -> healthiest', { leader: 'b' }],
+  ['failover to a', { member: 'a' }],
+];
+
+function* syncCombinations(): Generator<Case> {
+  for (const [l1, withLock] of sLeader)
+    for (const [l2, withSync] of sSync)
+      for (const [l3, withMode] of sMode)
+        for (const [l4, withPg] of sPg)
+          for (const [l5, answers] of sPeers)
+            for (const [l6, request] of sRequests)
+              for (const [l7, optime] of lag)
+                for (const [l8, p] of pause) {
+                  let b = withMode(withSync(withPg(withLock(anObservation()))));
+                  b = b.withFailover(request).withOptime(optime).withSettings({ pause: p }).withPeers(...answers);
+                  const obs = b.build();
+                  const label = [l1, l2, l3, l4, l5, l6, l7, l8].join(' / ');
+                  yield { label, obs, d: decide(obs) };
+                }
+}
+
 const baseCases = [...combinations()];
 const failoverCases = [...failoverCombinations()];
-const cases = [...baseCases, ...failoverCases];
+const syncCases = [...syncCombinations()];
+const cases = [...baseCases, ...failoverCases, ...syncCases];
 
 const types = (d: Decision): ActionType[] => d.actions.map((a: Action) => a.type);
 const has = (d: Decision, t: ActionType): boolean => types(d).includes(t);
@@ -196,6 +256,7 @@ describe('decide() invariants over every combination of the discrete inputs', ()
   it(`covers ${cases.length} combinations`, () => {
     expect(baseCases.length).toBe(2 * 4 * 3 * 2 * 5 * 3 * 2 * 2 * 2 * 5 * 2 * 2);
     expect(failoverCases.length).toBe(5 * 6 * 2 * 2 * 12 * 3 * 3 * 6);
+    expect(syncCases.length).toBe(3 * 6 * 3 * 4 * 4 * 5 * 2 * 2);
   });
 
   it('reaches the verdicts these inputs can reach, so the rules below are not vacuous', () => {
@@ -363,6 +424,45 @@ describe('decide() invariants over every combination of the discrete inputs', ()
       violations(({ obs, d }) => {
         const n = types(d).filter((t) => LONG.includes(t)).length;
         return obs.memory.inFlight === null ? n <= 1 : n === 0;
+      }),
+    ).toEqual([]);
+  });
+
+  it('in synchronous_mode nobody outside /sync (its sync standbys and its last leader) ever takes the lock', () => {
+    // The one exception is Patroni's: a manual failover (no leader named) to a requested candidate is
+    // the operator's override and bypasses the sync check.
+    expect(
+      violations(({ obs, d }) => {
+        if (!obs.dcs.ok || !obs.settings.synchronousMode || !has(d, 'acquireLock')) return true;
+        const sync = obs.dcs.cluster.sync;
+        if (sync === null || sync.leader === null) return true;
+        const req = activeRequest(obs);
+        if (req !== null && req.leader === null && req.candidate === obs.me.name) return true;
+        return sync.leader === obs.me.name || sync.syncStandby.includes(obs.me.name);
+      }),
+    ).toEqual([]);
+  });
+
+  it('in synchronous_mode a graceful demote only hands over to a sync standby', () => {
+    expect(
+      violations(({ obs, d }) => {
+        const demote = d.actions.find((a) => a.type === 'demote' && a.mode === 'graceful');
+        if (demote === undefined || !obs.dcs.ok || !obs.settings.synchronousMode) return true;
+        const sync = obs.dcs.cluster.sync;
+        if (sync === null || sync.leader === null) return true;
+        const wanted = demote.type === 'demote' && demote.mode === 'graceful' ? demote.candidate : null;
+        return wanted === null ? sync.syncStandby.length > 0 : sync.syncStandby.includes(wanted);
+      }),
+    ).toEqual([]);
+  });
+
+  it('syncStandbys comes only from the lock holder running as primary, after renewLock', () => {
+    expect(
+      violations(({ obs, d }) => {
+        const t = types(d);
+        const i = t.indexOf('syncStandbys');
+        if (i < 0) return true;
+        return leaderOf(obs) === obs.me.name && runningPrimary(obs) && t.indexOf('renewLock') === 0;
       }),
     ).toEqual([]);
   });

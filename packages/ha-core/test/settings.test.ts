@@ -13,6 +13,9 @@ describe('resolveSettings', () => {
       useRewind: false,
       checkTimeline: false,
       pause: false,
+      synchronousMode: false,
+      synchronousModeStrict: false,
+      synchronousNodeCount: 1,
     });
   });
 
@@ -26,6 +29,9 @@ describe('resolveSettings', () => {
         primary_start_timeout: 0,
         check_timeline: true,
         pause: true,
+        synchronous_mode: true,
+        synchronous_mode_strict: true,
+        synchronous_node_count: 2,
         postgresql: { use_slots: false, use_pg_rewind: true },
       }),
     ).toEqual({
@@ -38,6 +44,9 @@ describe('resolveSettings', () => {
       useRewind: true,
       checkTimeline: true,
       pause: true,
+      synchronousMode: true,
+      synchronousModeStrict: true,
+      synchronousNodeCount: 2,
     });
   });
 
@@ -45,6 +54,12 @@ describe('resolveSettings', () => {
     expect(resolveSettings({ master_start_timeout: 42 }).primaryStartTimeout).toBe(42);
     expect(resolveSettings({ master_start_timeout: 42, primary_start_timeout: 7 }).primaryStartTimeout).toBe(7);
     expect(resolveSettings({ master_start_timeout: 'soon' }).primaryStartTimeout).toBe(300);
+  });
+
+  it("reads synchronous_mode as Patroni does: on/'true' is priority mode, 'quorum' (not implemented) and off are off", () => {
+    for (const on of [true, 'on', 'true', 'ON']) expect(resolveSettings({ synchronous_mode: on }).synchronousMode).toBe(true);
+    for (const off of [false, 'off', 'false', 'quorum']) expect(resolveSettings({ synchronous_mode: off }).synchronousMode).toBe(false);
+    expect(resolveSettings({ synchronous_node_count: 0 }).synchronousNodeCount).toBe(1);
   });
 
   it('reads pause: null as resumed, as patronictl resume writes it', () => {

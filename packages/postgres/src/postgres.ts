@@ -62,6 +62,7 @@ SELECT
   pg_catalog.pg_last_wal_replay_lsn()::text AS replay_lsn,
   pg_catalog.to_char(pg_catalog.pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS replay_ts,
   CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_is_wal_replay_paused() ELSE false END AS replay_paused,
+  pg_catalog.current_setting('synchronous_standby_names') AS synchronous_standby_names,
   (SELECT pg_catalog.row_to_json(w) FROM (
      SELECT status, received_tli, sender_host, sender_port FROM pg_catalog.pg_stat_wal_receiver) w) AS wal_receiver,
   (SELECT COALESCE(pg_catalog.json_agg(r), '[]') FROM (
@@ -93,6 +94,7 @@ interface ProbeRow {
   replay_lsn: string | null;
   replay_ts: string | null;
   replay_paused: boolean;
+  synchronous_standby_names: string | null;
   wal_receiver: { status: string; received_tli: number | null; sender_host: string | null; sender_port: number | null } | null;
   replication: Array<Record<string, string | number | null>>;
   slots: Array<{ slot_name: string; active: boolean; restart_lsn: string | null }>;
@@ -136,6 +138,7 @@ function emptyProbe(): Probe {
     serverVersion: null,
     sysid: null,
     pendingRestart: [],
+    synchronousStandbyNames: null,
   };
 }
 
@@ -634,6 +637,7 @@ export class Postgres {
       out.replayLsn = lsnOrNull(row.replay_lsn);
       out.replayedTimestamp = patroniTime(row.replay_ts);
       out.replayPaused = row.replay_paused;
+      out.synchronousStandbyNames = row.synchronous_standby_names ?? null;
       const wr = row.wal_receiver;
       out.walReceiverStatus = wr?.status ?? null;
       out.streaming = wr?.status === 'streaming';

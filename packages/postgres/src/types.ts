@@ -147,6 +147,8 @@ export interface Probe {
   serverVersion: number | null;
   sysid: string | null;
   pendingRestart: PendingRestart[];
+  /** current_setting('synchronous_standby_names') (null when not running). */
+  synchronousStandbyNames: string | null;
   /** Why the probe could not connect or query (never contains secrets). */
   error?: string;
 }

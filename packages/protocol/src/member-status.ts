@@ -63,6 +63,8 @@ export interface TNodeStatus {
     replayed_timestamp?: string | null;
     paused?: boolean;
   };
+  /** synchronous_mode: this replica is listed as a synchronous standby in /sync. */
+  sync_standby?: boolean;
   timeline?: number;
   replication?: Array<Record<string, unknown>>;
   cluster_unlocked?: boolean;

@@ -38,6 +38,9 @@ export const KEEL_DYNAMIC_KEYS = [
   'primary_start_timeout',
   'master_start_timeout',
   'check_timeline',
+  'synchronous_mode',
+  'synchronous_mode_strict',
+  'synchronous_node_count',
   'postgresql',
 ] as const;
 
@@ -125,14 +128,23 @@ export function checkDynamicConfig(p: Problems, raw: unknown, path: string): TDy
   }
   if (checkTimeline !== undefined) out['check_timeline'] = checkTimeline;
   // Patroni's validate_synchronous_mode: a boolean (on/off are YAML booleans) or "quorum" (or a bool-like string)
+  // Keel implements the priority mode (on); quorum mode is kept for /config but not implemented.
   const sync = raw['synchronous_mode'];
-  if (sync !== undefined && sync !== null && typeof sync !== 'boolean') {
+  if (sync !== undefined && sync !== null) {
     const kp = join(path, 'synchronous_mode');
-    if (typeof sync !== 'string' || !SYNC_MODE_STRINGS.includes(sync.trim().toLowerCase())) {
+    if (typeof sync !== 'boolean' && (typeof sync !== 'string' || !SYNC_MODE_STRINGS.includes(sync.trim().toLowerCase()))) {
       p.error(kp, `expected on, off or quorum${got(kp, sync)}`);
-      delete out['synchronous_mode'];
+    } else {
+      out['synchronous_mode'] = sync;
+      if (typeof sync === 'string' && sync.trim().toLowerCase() === 'quorum') {
+        p.warn(kp, 'quorum: accepted but not implemented by Keel yet; replication stays asynchronous');
+      }
     }
   }
+  const strict = bool(p, raw, path, 'synchronous_mode_strict');
+  if (strict !== undefined) out['synchronous_mode_strict'] = strict;
+  const nodeCount = int(p, raw, path, 'synchronous_node_count', { min: 1 });
+  if (nodeCount !== undefined) out['synchronous_node_count'] = nodeCount;
 
   // the timing rule, with Patroni's defaults for whatever is not set
   // only when all three are valid or absent: a bad value already has its own error

@@ -3,6 +3,7 @@ import type { Runtime } from '../runtime.ts';
 import { lockExecutors } from './lock.ts';
 import { lifecycleExecutors } from './lifecycle.ts';
 import { roleExecutors } from './role.ts';
+import { syncExecutors } from './sync.ts';
 
 export type Executor<T extends ActionType> = (
   rt: Runtime,
@@ -17,6 +18,7 @@ export const executors = {
   ...lockExecutors,
   ...lifecycleExecutors,
   ...roleExecutors,
+  ...syncExecutors,
 } satisfies ExecutorMap;
 
 export async function execute(rt: Runtime, action: Action, obs: Observation): Promise<void> {

@@ -2,6 +2,7 @@ import type { THistory, THistoryEntry } from '@keel/protocol';
 import { writePgConfig } from '../pgconfig.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
+import { applyPrimarySyncConfig, claimSyncForPromotion } from '../sync-state.ts';
 
 /** A fatal condition: the agent stops (without touching PostgreSQL). */
 export class FatalError extends Error {}
@@ -24,8 +25,12 @@ const promote: Executor<'promote'> = async (rt, _a, obs) => {
     rt.lastLockOkAt = null;
     throw new Error(`not promoting: ${pre.message}; released the leader lock`);
   }
+  // synchronous_mode: /sync names me (and no standby yet) before I accept writes.
+  const sync = obs.settings.synchronousMode;
+  if (sync) await claimSyncForPromotion(rt, obs.settings.synchronousModeStrict);
   // promote() checkpoints at once, so a rewinding former primary sees the new timeline in our pg_control.
   await rt.pg.promote({ timeoutSec: 60 });
+  if (sync) await applyPrimarySyncConfig(rt).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not apply synchronous_standby_names after promotion'));
   rt.memory.following = null;
   rt.memory.formerPrimary = true;
   rt.log.info('promoted PostgreSQL to primary');
@@ -50,6 +55,7 @@ async function demoteGraceful(rt: Runtime, candidate: string | null): Promise<vo
   }
   await rt.pg.query('CHECKPOINT').catch((e: Error) => rt.log.warn({ err: e.message }, 'checkpoint before switchover failed'));
   await rt.pg.stop('fast', 60);
+  rt.syncStandbyNames = null;
   const cd = await rt.pg.controlData();
   // Publish the shutdown checkpoint before releasing the lock: candidates promote only past it.
   if (cd?.state === 'shut down') await rt.dcs.setStatus({ optime: cd.checkpointLsn });
@@ -81,6 +87,7 @@ const demote: Executor<'demote'> = async (rt, a) => {
   if (a.mode === 'graceful') return demoteGraceful(rt, a.candidate);
   const mode = 'immediate';
   await rt.pg.stop(mode, 60);
+  rt.syncStandbyNames = null;
   rt.memory.formerPrimary = true;
   rt.memory.following = null;
   if (a.mode === 'immediate') {

@@ -1,9 +1,13 @@
 import type { ClusterSnapshot } from '@keel/dcs';
+import { synchronousModeOn } from '@keel/ha-core';
+import { syncView } from '../observe.ts';
 
 /** GET /cluster, Patroni's shape, from a DCS snapshot. */
 export function clusterBody(snap: ClusterSnapshot, scope: string, pause: boolean): Record<string, unknown> {
   const leaderName = snap.leader?.name ?? null;
   const leaderMember = snap.members.find((m) => m.name === leaderName);
+  const sync = synchronousModeOn(snap.config?.value.synchronous_mode) ? syncView(snap) : null;
+  const syncStandbys = sync?.leader ? sync.syncStandby : [];
   const top = Math.max(snap.status?.optime ?? 0, leaderMember?.value.xlog_location ?? 0);
   const members = [...snap.members]
     .sort((a, b) => a.name.localeCompare(b.name))
@@ -21,7 +25,7 @@ export function clusterBody(snap: ClusterSnapshot, scope: string, pause: boolean
       const isLeader = m.name === leaderName;
       const out: Record<string, unknown> = {
         name: m.name,
-        role: isLeader ? 'leader' : 'replica',
+        role: isLeader ? 'leader' : syncStandbys.includes(m.name) ? 'sync_standby' : 'replica',
         state: v.state,
         api_url: v.api_url,
         host,

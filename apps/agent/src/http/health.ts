@@ -12,6 +12,8 @@ export interface HealthInput {
   /** ms since the HA loop last ran, and the ttl in seconds (for /liveness). */
   loopAgeMs: number;
   ttl: number;
+  /** synchronous_mode: this member is listed in /sync as a synchronous standby. */
+  syncStandby: boolean;
 }
 
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
@@ -81,17 +83,18 @@ export function healthCode(path: string, query: URLSearchParams, h: HealthInput)
     case '/standby_leader':
       return 503; // standby clusters are not implemented
     case '/replica':
+      return ok(replicaOk(h, query));
     case '/asynchronous':
     case '/async':
-      return ok(replicaOk(h, query));
+      return ok(!h.syncStandby && replicaOk(h, query));
     case '/read-only':
       return ok(isPrimaryWithLock(h) || replicaOk(h, query));
     case '/synchronous':
     case '/sync':
-      return 503; // synchronous_mode is not implemented yet
+      return ok(h.syncStandby && replicaOk(h, query));
     case '/read-only-sync':
     case '/read-only-synchronous':
-      return ok(isPrimaryWithLock(h));
+      return ok(isPrimaryWithLock(h) || (h.syncStandby && replicaOk(h, query)));
     case '/health':
       return ok(h.status.state === 'running');
     case '/liveness': {

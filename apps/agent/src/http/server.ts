@@ -1,7 +1,7 @@
 import type { Probe } from '@keel/postgres';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { KEEL_VERSION, type Runtime } from '../runtime.ts';
-import { nodeStatus } from '../status.ts';
+import { isSyncMember, nodeStatus } from '../status.ts';
 import { clusterBody } from './cluster.ts';
 import { HEALTH_PATHS, healthCode, type HealthInput } from './health.ts';
 import { renderMetrics } from './metrics.ts';
@@ -56,6 +56,7 @@ export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
       maximumLagOnFailover: rt.settings.maximumLagOnFailover,
       loopAgeMs: Date.now() - rt.lastLoopAt,
       ttl: rt.settings.ttl,
+      syncStandby: isSyncMember(rt),
     };
   }
 

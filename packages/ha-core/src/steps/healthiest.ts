@@ -3,6 +3,7 @@ import { isPrimaryRole } from '../facts.ts';
 import { lsnText } from '../failover.ts';
 import { isAhead, rankCandidates } from '../rank.ts';
 import type { RankedCandidate } from '../rank.ts';
+import { mayRaceInSyncMode, syncActive } from '../sync.ts';
 import type { PeerView } from '../types.ts';
 
 /**
@@ -15,27 +16,36 @@ import type { PeerView } from '../types.ts';
  * replica to compare with, so 4-5 are skipped and its timeline must always be >= the cluster's.
  * The former leader of a requested switchover is no rival (4-5): it does not race (manual-failover.ts).
  * A requested candidate does not get here (it takes over without comparing itself).
+ * synchronous_mode with a /sync key: only its leader and its sync standbys may race, and are compared
+ * among themselves only; a sync standby skips the lag check; the last leader is no rival (4-5).
  */
 export function whyNotHealthiest(f: Facts): string | null {
   const peers = f.obs.peers;
   if (peers === null) return 'peer statuses were not gathered';
-  const others = peers.filter((p) => p.name !== f.me);
+  // Sync mode: only the last leader and the synchronous standbys in /sync may race; a sync standby
+  // has every acknowledged transaction, so it skips the lag check.
+  const sync = syncActive(f.settings, f.cluster);
+  if (sync && !mayRaceInSyncMode(f.cluster, f.me)) return 'not a synchronous standby';
+  const others = peers.filter((p) => p.name !== f.me && (!sync || mayRaceInSyncMode(f.cluster, p.name)));
   const primary = f.pg.role === 'primary';
+  const maxLag = sync && f.cluster.sync?.syncStandby.includes(f.me) ? Number.MAX_SAFE_INTEGER : f.settings.maximumLagOnFailover;
   const ranked = rankCandidates({
     candidates: [selfAsCandidate(f), ...others],
     cluster: f.cluster,
-    settings: { maximumLagOnFailover: f.settings.maximumLagOnFailover, checkTimeline: f.settings.checkTimeline || primary },
+    settings: { maximumLagOnFailover: maxLag, checkTimeline: f.settings.checkTimeline || primary },
   });
   const mine = ranked.find((c) => c.name === f.me);
   if (mine === undefined) return 'I am not among the candidates';
   if (!mine.eligible) return mine.reasons[0] ?? 'not eligible';
 
-  const alive = others.find((p) => p.reachable && isPrimaryRole(p.role) && p.state === 'running');
+  const alive = peers.find((p) => p.name !== f.me && p.reachable && isPrimaryRole(p.role) && p.state === 'running');
   if (alive !== undefined) return `primary (${alive.name}) is still alive`;
 
   if (!primary) {
     const formerLeader = f.activeRequest?.leader ?? null;
-    const rival = ranked.find((c) => c.name !== f.me && c.name !== formerLeader && c.eligible && isAhead(c, mine));
+    // In sync mode the last leader may still answer, even be ahead: it does not disqualify me (Patroni).
+    const lastLeader = sync ? (f.cluster.sync?.leader ?? null) : null;
+    const rival = ranked.find((c) => c.name !== f.me && c.name !== formerLeader && c.name !== lastLeader && c.eligible && isAhead(c, mine));
     if (rival !== undefined) return rivalReason(rival, mine);
   }
   return null;

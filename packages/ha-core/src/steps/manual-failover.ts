@@ -4,6 +4,7 @@ import { isPrimaryRole } from '../facts.ts';
 import { describeMembers, lsnText, passedCheckpoint, rosterOf, shutdownCheckpoint, takeoverReasons } from '../failover.ts';
 import type { FailoverRequest } from '../failover.ts';
 import { slotSync } from '../slots.ts';
+import { mayRaceInSyncMode, syncActive } from '../sync.ts';
 import type { Action, Decision } from '../types.ts';
 
 /** How soon to look again while waiting for a shutdown checkpoint that is milliseconds away. */
@@ -23,10 +24,13 @@ export function manualFailover(f: Facts): Decision | null {
   const req = f.activeRequest;
   if (req === null) return null;
   if (req.leader === f.me) return f.paused || f.blocker !== null ? null : asFormerLeader(f, req);
-  if (req.candidate === f.me) return asCandidate(f, req);
+  // synchronous_mode: a switchover only ever goes to a synchronous standby (a manual failover, with no
+  // leader named, is the operator's override and bypasses the sync check, as in Patroni).
+  const syncBars = (name: string): boolean => req.leader !== null && syncActive(f.settings, f.cluster) && !mayRaceInSyncMode(f.cluster, name);
+  if (req.candidate === f.me) return syncBars(f.me) ? null : asCandidate(f, req);
   if (f.paused || f.blocker !== null) return null;
 
-  const candidate = req.candidate === null ? undefined : f.obs.peers?.find((p) => p.name === req.candidate);
+  const candidate = req.candidate === null || syncBars(req.candidate) ? undefined : f.obs.peers?.find((p) => p.name === req.candidate);
   if (candidate !== undefined && takeoverReasons(candidate, null).length === 0) {
     return notHealthiest(f, `a ${req.action} to (${candidate.name}) is requested`);
   }

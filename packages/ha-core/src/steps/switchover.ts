@@ -3,6 +3,7 @@ import type { Facts } from '../facts.ts';
 import { describeMembers, rosterOf } from '../failover.ts';
 import type { FailoverRequest } from '../failover.ts';
 import { rankCandidates } from '../rank.ts';
+import { SYNC_MISMATCH, syncPool } from '../sync.ts';
 import type { Decision } from '../types.ts';
 import { leaderChores } from './chores.ts';
 
@@ -30,8 +31,14 @@ export function switchoverFromLeader(f: Facts): Decision | null {
   if (peers === null) {
     return decision('leader_ok', `no action. I am (${f.me}), the leader with the lock; the ${req.action} waits for the peer statuses`, leaderChores(f));
   }
-  const ranked = rankCandidates({ candidates: rosterOf(f.cluster, peers, [f.me]), cluster: f.cluster, settings: f.settings });
   const target = req.candidate;
+  // synchronous_mode: only a synchronous standby may take over (Patroni's process_manual_failover_from_leader).
+  const pool = syncPool(f.settings, f.cluster, rosterOf(f.cluster, peers, [f.me]));
+  if (target !== null && pool.restricted && !pool.members.some((p) => p.name === target)) {
+    return clear(`${SYNC_MISMATCH} (${target})`);
+  }
+  const ranked = rankCandidates({ candidates: pool.members, cluster: f.cluster, settings: f.settings });
+  if (pool.restricted && target === null && ranked.length === 0) return clear('no synchronous standby can be found');
   if (target !== null) {
     const c = ranked.find((x) => x.name === target);
     if (c === undefined) return clear(`candidate (${target}) is not a member of the cluster`);
