@@ -46,8 +46,13 @@ export function connOf(obs: Observation | null, member: string): { host: string;
 export async function writePgConfig(
   rt: Runtime,
   standby: { upstream: string | null } | null,
+  opts: { syncStandbyNames?: string } = {},
 ): Promise<void> {
-  rt.pg.setParameters(withSyncStandbyNames(rt, effectiveParameters(rt), standby === null));
+  const params = withSyncStandbyNames(rt, effectiveParameters(rt), standby === null);
+  // Strict synchronous mode: a replica about to be promoted gets '*' first, so it never accepts a
+  // non-synchronous commit (PostgreSQL ignores the setting until it is a primary).
+  if (opts.syncStandbyNames !== undefined) params['synchronous_standby_names'] = opts.syncStandbyNames;
+  rt.pg.setParameters(params);
   if (!standby) {
     await rt.pg.writeConfig({ standby: null });
     return;

@@ -24,13 +24,18 @@ export async function writeSync(rt: Runtime, value: TSyncValue, rev: { current: 
 
 /**
  * Before a promotion in synchronous_mode (Patroni's enforce_primary_role): claim /sync with no standby
- * (CAS: if someone else wrote it, do not promote this tick), and start as primary with '' (or '*'
- * when strict) so that the next leader tick picks the standbys.
+ * (CAS: if someone else wrote it, do not promote this tick), and start as primary with '' (or, when
+ * strict, '*' already in place before the promotion) so that the next leader tick picks the standbys.
  */
 export async function claimSyncForPromotion(rt: Runtime, strict: boolean): Promise<void> {
   const rev = { current: rt.lastCluster?.sync?.modRevision ?? 0 };
   await writeSync(rt, syncValue(rt.config.name, []), rev);
   rt.syncStandbyNames = strict ? '*' : '';
+  if (strict) {
+    // Before the promotion, as Patroni does: the first commit as primary already waits for a standby.
+    await writePgConfig(rt, { upstream: rt.memory.following }, { syncStandbyNames: '*' });
+    await rt.pg.reload();
+  }
 }
 
 /** After the promotion: write the primary configuration (synchronous_standby_names included) and reload. */

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import pg from 'pg';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -186,5 +187,64 @@ describe('synchronous_mode on a 3-member Keel cluster', () => {
     // the new leader claims /sync and picks the remaining replica once it follows
     const after = await waitForSyncStandby(next, 60_000);
     expect(after.name).toBe(async.name);
+  });
+});
+
+// synchronous_mode_strict: with its only standby gone the primary does not acknowledge commits;
+// they complete once a standby is back. A promoted member has '*' in place before it takes writes.
+describe('synchronous_mode_strict on a 2-member Keel cluster', () => {
+  let c: TestCluster;
+
+  beforeAll(async () => {
+    c = await TestCluster.start({
+      members: 2,
+      ttl: 10,
+      loopWait: 2,
+      retryTimeout: 3,
+      tweak: (cfg) => {
+        const bootstrap = cfg.bootstrap as { dcs: Record<string, unknown> };
+        bootstrap.dcs.synchronous_mode = true;
+        bootstrap.dcs.synchronous_mode_strict = true;
+      },
+    });
+  });
+  afterAll(async () => {
+    await c?.stop();
+  });
+
+  it('blocks commits while no synchronous standby is connected, and lets them through when it is back', async () => {
+    const leader = await c.waitForPrimary(90_000);
+    const replica = c.members.find((m) => m !== leader)!;
+    await c.waitForReplicas([replica.name], 120_000);
+    await waitFor(async () => (await leader.sql<{ s: string }>("SELECT current_setting('synchronous_standby_names') AS s"))[0]!.s === replica.name, {
+      timeoutMs: 30_000,
+      message: `the leader names ${replica.name} in synchronous_standby_names`,
+    });
+    await leader.sql('CREATE TABLE strict_t (v int)');
+    await replica.stopAgent(); // stops its PostgreSQL too
+    await waitFor(async () => (await leader.sql<{ s: string }>("SELECT current_setting('synchronous_standby_names') AS s"))[0]!.s === '*', {
+      timeoutMs: 30_000,
+      message: "strict mode keeps '*' when no standby is left",
+    });
+    // A plain client without statement_timeout: a cancelled wait would commit locally.
+    const client = new pg.Client({
+      host: '127.0.0.1',
+      port: leader.pgPort,
+      user: c.credentials.superuser.username,
+      password: c.credentials.superuser.password,
+      database: 'postgres',
+    });
+    await client.connect();
+    let doneAt: number | null = null;
+    const commit = client.query('INSERT INTO strict_t VALUES (1)').then(() => {
+      doneAt = Date.now();
+    });
+    await new Promise((r) => setTimeout(r, 3000)); // a test of "still blocked", so a fixed wait
+    expect(doneAt).toBeNull();
+    replica.start();
+    await waitFor(() => doneAt !== null, { timeoutMs: 90_000, message: 'the commit completes once the standby is back' });
+    await commit;
+    await client.end();
+    expect((await replica.sql<{ v: number }>('SELECT v FROM strict_t'))[0]?.v).toBe(1);
   });
 });
