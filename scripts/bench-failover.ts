@@ -2,7 +2,7 @@
 // node (agent + postmaster), then one JSON line per run with the settings, seconds until a new
 // leader holds the lock, seconds of write unavailability, acknowledged writes lost, member promoted.
 //
-//   npm run bench:failover -- --ttl 30 --loop-wait 10 --retry-timeout 10 --runs 3
+//   npm run bench:failover -- --ttl 30 --loop-wait 10 --retry-timeout 10 --runs 3 [--sync]
 import { parseArgs } from 'node:util';
 import { TestCluster, WriteWorkload, waitFor, type Member } from '@keel/testkit';
 
@@ -12,6 +12,7 @@ const { values } = parseArgs({
     'loop-wait': { type: 'string', default: '2' },
     'retry-timeout': { type: 'string', default: '4' },
     runs: { type: 'string', default: '1' },
+    sync: { type: 'boolean', default: false },
   },
 });
 const ttl = Number(values.ttl);
@@ -32,7 +33,16 @@ async function leaderOf(c: TestCluster, exclude: Member): Promise<string | null>
 }
 
 for (let run = 1; run <= Number(values.runs); run++) {
-  const c = await TestCluster.start({ members: 3, ttl, loopWait, retryTimeout, scope: 'bench' });
+  const c = await TestCluster.start({
+    members: 3,
+    ttl,
+    loopWait,
+    retryTimeout,
+    scope: 'bench',
+    tweak: (cfg) => {
+      if (values.sync) (cfg.bootstrap as { dcs: Record<string, unknown> }).dcs.synchronous_mode = true;
+    },
+  });
   try {
     const primary = await c.waitForPrimary(120_000);
     await c.waitForReplicas(c.members.filter((m) => m !== primary).map((m) => m.name), 180_000);
@@ -58,7 +68,7 @@ for (let run = 1; run <= Number(values.runs); run++) {
     const newPrimary = c.member(lockAt.name);
     const lost = w.lost((await newPrimary.sql<{ id: string }>('SELECT id FROM bench')).map((r) => Number(r.id))).length;
     console.log(JSON.stringify({
-      bench: 'failover', run, ttl, loop_wait: loopWait, retry_timeout: retryTimeout,
+      bench: 'failover', run, synchronous_mode: values.sync, ttl, loop_wait: loopWait, retry_timeout: retryTimeout,
       lock_acquired_s: +((lockAt.at - killAt) / 1000).toFixed(3),
       write_unavailable_s: +((firstAckAfter - killAt) / 1000).toFixed(3),
       write_gap_s: +((firstAckAfter - lastAckBefore) / 1000).toFixed(3),
