@@ -234,6 +234,7 @@ describe('synchronous_mode_strict on a 2-member Keel cluster', () => {
       password: c.credentials.superuser.password,
       database: 'postgres',
     });
+    client.on('error', () => undefined);
     await client.connect();
     let doneAt: number | null = null;
     const commit = client.query('INSERT INTO strict_t VALUES (1)').then(() => {

@@ -18,6 +18,7 @@ beforeAll(async () => {
   db = await startControlPlaneDb();
   cp = await startControlPlane({ databaseUrl: db.databaseUrl, build: false });
   sql = new pg.Client({ connectionString: db.databaseUrl });
+  sql.on('error', () => undefined); // the database is stopped on purpose in some tests
   await sql.connect();
 });
 

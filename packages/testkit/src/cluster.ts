@@ -170,6 +170,9 @@ export class Member {
       connectionTimeoutMillis: 3000,
       statement_timeout: 10_000,
     });
+    // A server that dies under the connection (the point of many tests) must not become an
+    // uncaught 'error' event: the pending query rejects, which is what the caller sees.
+    client.on('error', () => undefined);
     await client.connect();
     try {
       return (await client.query<T>(text, params)).rows;
