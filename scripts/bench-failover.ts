@@ -43,6 +43,7 @@ for (let run = 1; run <= Number(values.runs); run++) {
       if (values.sync) (cfg.bootstrap as { dcs: Record<string, unknown> }).dcs.synchronous_mode = true;
     },
   });
+  const unhook = c.stopOnSignals();
   try {
     const primary = await c.waitForPrimary(120_000);
     await c.waitForReplicas(c.members.filter((m) => m !== primary).map((m) => m.name), 180_000);
@@ -75,6 +76,7 @@ for (let run = 1; run <= Number(values.runs); run++) {
       acked_writes: w.acked.length, acked_lost: lost, killed: primary.name, promoted: lockAt.name,
     }));
   } finally {
+    unhook();
     await c.stop();
   }
 }

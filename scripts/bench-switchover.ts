@@ -28,6 +28,7 @@ function median(xs: number[]): number {
 
 const c = await TestCluster.start({ members: 3, ttl, loopWait, retryTimeout, scope: 'bench-sw' });
 const auth = { authorization: `Basic ${Buffer.from(`${c.credentials.restapi.username}:${c.credentials.restapi.password}`).toString('base64')}`, 'content-type': 'application/json' };
+c.stopOnSignals();
 try {
   let leader = await c.waitForPrimary(120_000);
   await c.waitForReplicas(c.members.filter((m) => m !== leader).map((m) => m.name), 180_000);

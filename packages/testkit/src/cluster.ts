@@ -386,6 +386,22 @@ export class TestCluster {
     );
   }
 
+  /**
+   * For scripts (benchmarks): stop this cluster, by PID, when the script is interrupted (Ctrl-C,
+   * SIGTERM from `timeout`), then exit. Returns a function that removes the handlers.
+   */
+  stopOnSignals(): () => void {
+    const handler = (signal: NodeJS.Signals) => {
+      void this.stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+    };
+    process.once('SIGINT', handler);
+    process.once('SIGTERM', handler);
+    return () => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+    };
+  }
+
   /** Stop everything this cluster started, by PID. Idempotent. */
   async stop(opts: { graceful?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
