@@ -15,8 +15,13 @@ const LEVELS: Record<string, pino.Level> = {
  * Structured logs: one JSON object per line (log.type: json, the default), or a human-readable
  * line per record (log.type: plain). Secrets are redacted by path wherever they appear.
  */
+/** Patroni's log.level (DEBUG ... CRITICAL, any case) as a pino level. */
+export function pinoLevel(level: string | undefined): pino.Level {
+  return LEVELS[(level ?? 'INFO').toUpperCase()] ?? 'info';
+}
+
 export function createLogger(opts: { level?: string; type?: 'json' | 'plain'; name: string; scope: string }): Logger {
-  const level = LEVELS[(opts.level ?? 'INFO').toUpperCase()] ?? 'info';
+  const level = pinoLevel(opts.level);
   const base = { member: opts.name, scope: opts.scope };
   const redact = { paths: ['*.password', '*.*.password', 'password', 'token', '*.token'], censor: '******' };
   if (opts.type === 'plain') {

@@ -39,23 +39,27 @@ export function syncView(snap: ClusterSnapshot): ClusterView['sync'] {
   return { leader: v.leader ?? null, syncStandby: names };
 }
 
+/** A member's /patroni answer as decide() and the ranking read it. */
+export function peerFromStatus(name: string, body: Partial<TNodeStatus>): PeerView {
+  const x = body.xlog ?? {};
+  const lsn = x.location ?? Math.max(x.received_location ?? 0, x.replayed_location ?? 0);
+  return {
+    name,
+    reachable: true,
+    role: body.role ?? null,
+    state: body.state ?? null,
+    lsn: Number.isFinite(lsn) && lsn > 0 ? lsn : null,
+    timeline: body.timeline ?? null,
+    tags: body.tags ?? {},
+  };
+}
+
 /** GET /patroni of one peer, bounded by a short timeout; unreachable peers are reported as such. */
 export async function fetchPeer(name: string, apiUrl: string, timeoutMs: number): Promise<PeerView> {
   const unreachable: PeerView = { name, reachable: false, role: null, state: null, lsn: null, timeline: null, tags: {} };
   try {
     const res = await fetch(apiUrl, { signal: AbortSignal.timeout(timeoutMs) });
-    const body = (await res.json()) as Partial<TNodeStatus>;
-    const x = body.xlog ?? {};
-    const lsn = x.location ?? Math.max(x.received_location ?? 0, x.replayed_location ?? 0);
-    return {
-      name,
-      reachable: true,
-      role: body.role ?? null,
-      state: body.state ?? null,
-      lsn: Number.isFinite(lsn) && lsn > 0 ? lsn : null,
-      timeline: body.timeline ?? null,
-      tags: body.tags ?? {},
-    };
+    return peerFromStatus(name, (await res.json()) as Partial<TNodeStatus>);
   } catch {
     return unreachable;
   }
@@ -80,7 +84,7 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
   let peers: PeerView[] | null = null;
   // Peers: for the race when there is no leader, and for switchover/failover requests (PeerView).
   const wantPeers = dcsResult.ok && dcsResult.snap.initialize && (dcsResult.snap.leader === null || dcsResult.snap.failover !== null);
-  if (wantPeers && dcsResult.ok) {
+  if (wantPeers) {
     const others = dcsResult.snap.members.filter((m) => m.name !== name);
     const timeout = Math.min(2000, rt.settings.retryTimeout * 500);
     peers = await Promise.all(others.map((m) => fetchPeer(m.name, m.value.api_url, timeout)));

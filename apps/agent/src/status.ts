@@ -5,11 +5,6 @@ import { syncView } from './observe.ts';
 import { scheduledRestartValue } from './ops/restart.ts';
 import { KEEL_VERSION, memberState, type Runtime } from './runtime.ts';
 
-function patroniTime(d: Date): string {
-  // Patroni prints "2026-11-26 11:09:31.521228+00:00" style timestamps.
-  return d.toISOString().replace('T', ' ').replace('Z', '+00:00');
-}
-
 /** GET /patroni, built from a probe (fresh for REST, the loop's own for publishing). */
 export function nodeStatus(rt: Runtime, probe: Probe | null): TNodeStatus {
   const running = probe?.running === true;
@@ -66,9 +61,6 @@ export function isSyncMember(rt: Runtime): boolean {
   return isSyncStandby(rt.settings, { sync: syncView(snap) }, rt.config.name);
 }
 
-export function nowPatroniTime(): string {
-  return patroniTime(new Date());
-}
 
 /** The value of members/<name> (Patroni's format). */
 export function memberValue(rt: Runtime): TMemberValue {

@@ -5,19 +5,10 @@
  * not read y/Y/n/N as booleans, so neither does Keel.
  */
 
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Tags } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { pyYamlTags } from '@keel/protocol/pyyaml';
 import { show } from './problems.ts';
 
-const BOOL_TAG = 'tag:yaml.org,2002:bool';
-const PY_TRUE = /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/;
-const PY_FALSE = /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/;
-
-function pyYamlTags(tags: Tags): Tags {
-  return tags.map((t) => {
-    if (typeof t !== 'object' || t.tag !== BOOL_TAG || !('test' in t) || !t.test) return t;
-    return { ...t, test: t.test.test('true') ? PY_TRUE : PY_FALSE };
-  });
-}
 
 export interface YamlResult {
   value: unknown;

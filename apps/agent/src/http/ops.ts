@@ -1,15 +1,11 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ConfigError, loadConfig, validateDynamicConfig, type AgentConfig } from '../config.ts';
 import { connOf, rewriteCurrentConfig } from '../pgconfig.ts';
 import { PG_SETTINGS_SQL, validateParameters, type PgSetting } from '../ops/pg-parameters.ts';
+import { pinoLevel } from '../log.ts';
 import { orderingBlocker, parseRestartBody, restartBlocker, runRestart } from '../ops/restart.ts';
 import type { Runtime } from '../runtime.ts';
-
-/** Keel addition: `?async=true` (or `Prefer: respond-async`) answers 202 with an operation id. */
-function wantsAsync(req: FastifyRequest): boolean {
-  const q = req.query as Record<string, string | undefined>;
-  return q.async === 'true' || q.async === '1' || /respond-async/.test(String(req.headers.prefer ?? ''));
-}
+import { text, wantsAsync } from './reply.ts';
 
 /** RFC 7386 JSON merge-patch. */
 export function mergePatch(target: unknown, patch: unknown): unknown {
@@ -71,7 +67,7 @@ export async function reloadLocalConfig(rt: Runtime): Promise<{ ok: true; warnin
   const changed = immutableChanges(rt.config, next);
   if (changed.length) return { ok: false, message: `${changed.join(', ')} cannot change while the agent runs: restart keel-agent to apply` };
   rt.config = next;
-  rt.log.level = { DEBUG: 'debug', INFO: 'info', WARNING: 'warn', ERROR: 'error', CRITICAL: 'fatal' }[next.log.level] ?? 'info';
+  rt.log.level = pinoLevel(next.log.level);
   if (next.postgresql.pg_hba ?? next.bootstrap.pg_hba.length) rt.pg.setPgHba(next.postgresql.pg_hba ?? next.bootstrap.pg_hba);
   rt.lastMemberJson = null; // tags may have changed
   if (rt.lastProbe?.running && !rt.memory.inFlight) {
@@ -85,7 +81,7 @@ export async function reloadLocalConfig(rt: Runtime): Promise<{ ok: true; warnin
 }
 
 export function registerOperationRoutes(app: FastifyInstance, rt: Runtime): void {
-  const reply503 = (reply: FastifyReply, message: string) => reply.code(503).type('text/plain').send(message);
+  const reply503 = (reply: FastifyReply, message: string) => text(reply, 503, message);
 
   app.post('/restart', async (req, reply) => {
     const parsed = parseRestartBody(req.body);

@@ -87,8 +87,8 @@ export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
     });
   }
 
-  // Peers read /patroni while racing or switching over: always a live probe, never the cache.
-  app.get('/patroni', async () => nodeStatus(rt, rt.lastObservation?.pg.dataDir === 'empty' ? rt.lastProbe : await rt.pg.probe()));
+  // Peers read /patroni while racing or switching over: a live probe, like every health check.
+  app.get('/patroni', async () => nodeStatus(rt, await freshProbe()));
 
   app.get('/cluster', async (_req, reply) => {
     const snap = await rt.dcs.readCluster().catch(() => rt.lastCluster);

@@ -2,19 +2,11 @@ import type { ClusterSnapshot } from '@keel/dcs';
 import { checkSwitchoverRequest, failoverRequest, type PeerView } from '@keel/ha-core';
 import type { TFailoverValue } from '@keel/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { clusterView, fetchPeer } from '../observe.ts';
+import { clusterView, fetchPeer, peerFromStatus } from '../observe.ts';
 import type { OperationHandle } from '../ops/registry.ts';
 import type { Runtime } from '../runtime.ts';
+import { text, wantsAsync } from './reply.ts';
 import { nodeStatus } from '../status.ts';
-
-function text(reply: FastifyReply, code: number, message: string) {
-  return reply.code(code).type('text/plain').send(message);
-}
-
-function wantsAsync(req: FastifyRequest): boolean {
-  const q = req.query as Record<string, string | undefined>;
-  return q.async === 'true' || q.async === '1' || /respond-async/.test(String(req.headers.prefer ?? ''));
-}
 
 /** Every member's GET /patroni, ours from memory: the same inputs the leader will rank with. */
 async function gatherPeers(rt: Runtime, snap: ClusterSnapshot): Promise<PeerView[]> {
@@ -22,17 +14,7 @@ async function gatherPeers(rt: Runtime, snap: ClusterSnapshot): Promise<PeerView
   return Promise.all(
     snap.members.map(async (m) => {
       if (m.name !== rt.config.name) return fetchPeer(m.name, m.value.api_url, timeout);
-      const s = nodeStatus(rt, await rt.pg.probe());
-      const x = s.xlog ?? {};
-      return {
-        name: m.name,
-        reachable: true,
-        role: s.role,
-        state: s.state,
-        lsn: x.location ?? Math.max(x.received_location ?? 0, x.replayed_location ?? 0),
-        timeline: s.timeline ?? null,
-        tags: s.tags ?? {},
-      };
+      return peerFromStatus(m.name, nodeStatus(rt, await rt.pg.probe()));
     }),
   );
 }

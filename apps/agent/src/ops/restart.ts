@@ -1,4 +1,5 @@
 import type { ClusterSnapshot } from '@keel/dcs';
+import { parseScheduledAt } from '@keel/ha-core';
 import { rewriteCurrentConfig } from '../pgconfig.ts';
 import type { Runtime, ScheduledRestart } from '../runtime.ts';
 import { SHARED_MEMORY_PARAMETERS } from './pg-parameters.ts';
@@ -40,10 +41,11 @@ export function parseRestartBody(body: unknown): { ok: true; req: RestartRequest
     req.timeout = t;
   }
   if (b.schedule !== undefined) {
-    if (typeof b.schedule !== 'string' || Number.isNaN(Date.parse(b.schedule)))
-      return { ok: false, message: `schedule: expected an ISO 8601 timestamp, got ${JSON.stringify(b.schedule)}` };
-    if (!/(Z|[+-]\d\d:?\d\d)$/.test(b.schedule)) return { ok: false, message: 'schedule: timezone information is mandatory' };
-    req.schedule = b.schedule;
+    // The same strict parser the switchover schedule goes through (ISO 8601 with a timezone).
+    const parsed = typeof b.schedule === 'string' ? parseScheduledAt(b.schedule) : null;
+    if (parsed?.ok === false && parsed.error === 'no_timezone') return { ok: false, message: 'schedule: timezone information is mandatory' };
+    if (!parsed?.ok) return { ok: false, message: `schedule: expected an ISO 8601 timestamp, got ${JSON.stringify(b.schedule)}` };
+    req.schedule = b.schedule as string;
   }
   return { ok: true, req };
 }

@@ -9,19 +9,8 @@
  * differently (but reads back the same).
  */
 
-import YAML, { type Tags } from 'yaml';
-
-const BOOL_TAG = 'tag:yaml.org,2002:bool';
-/** PyYAML's booleans: unlike the `yaml` package's YAML 1.1 schema, y/Y/n/N stay strings. */
-const PY_TRUE = /^(?:[Yy]es|YES|[Tt]rue|TRUE|[Oo]n|ON)$/;
-const PY_FALSE = /^(?:[Nn]o|NO|[Ff]alse|FALSE|[Oo]ff|OFF)$/;
-
-function pyYamlTags(tags: Tags): Tags {
-  return tags.map((t) => {
-    if (typeof t !== 'object' || t.tag !== BOOL_TAG || !('test' in t) || !t.test) return t;
-    return { ...t, test: t.test.test('true') ? PY_TRUE : PY_FALSE };
-  });
-}
+import YAML from 'yaml';
+import { pyYamlTags } from '@keel/protocol/pyyaml';
 
 export interface DumpOptions {
   /** PyYAML's default_flow_style=True: everything on one line ({a: 1, b: [1, 2]}). */
