@@ -3,20 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../src/uplink/backoff.ts';
 import { OutboundBuffer, RejectedMessageError } from '../src/uplink/buffer.ts';
 import type { TEventBody } from '../src/uplink/events.ts';
-import { buildSnapshot, type TSnapshotBody } from '../src/uplink/snapshot.ts';
-import { T0, cluster, decision, observation, replicaStatus, settings } from './uplink-builders.ts';
+import type { TSnapshotBody } from '../src/uplink/snapshot.ts';
+import { T0, aReplicaSnapshot } from './uplink-builders.ts';
 
-const SNAPSHOT: TSnapshotBody = buildSnapshot({
-  now: T0,
-  me: 'pg1',
-  status: replicaStatus(),
-  obs: observation(),
-  decision: decision(),
-  cluster: cluster(),
-  settings: settings(),
-  leaderPositions: [],
-  actions: [],
-});
+const SNAPSHOT: TSnapshotBody = aReplicaSnapshot();
 
 function event(n = 0): TEventBody {
   return { type: 'event', at: new Date(T0).toISOString(), event: 'dcs_back', summary: `back ${n}`, details: { unreachableSeconds: n } };

@@ -2,6 +2,7 @@ import type { ClusterSnapshot, MemberRecord } from '@keel/dcs';
 import { PATRONI_DEFAULTS } from '@keel/ha-core';
 import type { ClusterView, Decision, HaSettings, Observation, PgView } from '@keel/ha-core';
 import type { TFailoverValue, TMemberValue, TNodeStatus } from '@keel/protocol';
+import { buildSnapshot, type TSnapshotBody } from '../src/uplink/snapshot.ts';
 
 /** Builders for the uplink's pure functions: a 3-member cluster (pg0 leader) seen by pg1. */
 
@@ -131,4 +132,19 @@ export function observation(o: { now?: number; cluster?: ClusterSnapshot | null;
 
 export function decision(verdict: Decision['verdict'] = 'replica_ok', actions: Decision['actions'] = []): Decision {
   return { verdict, reason: `test: ${verdict}`, actions };
+}
+
+/** A plain replica snapshot, as the uplink would send it (the buffer and client tests' message). */
+export function aReplicaSnapshot(): TSnapshotBody {
+  return buildSnapshot({
+    now: T0,
+    me: 'pg1',
+    status: replicaStatus(),
+    obs: observation(),
+    decision: decision(),
+    cluster: cluster(),
+    settings: settings(),
+    leaderPositions: [],
+    actions: [],
+  });
 }

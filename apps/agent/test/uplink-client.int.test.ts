@@ -9,8 +9,8 @@ import type { Runtime } from '../src/runtime.ts';
 import { UplinkClient, type UplinkClientOptions } from '../src/uplink/client.ts';
 import { startUplink } from '../src/uplink/index.ts';
 import type { TEventBody } from '../src/uplink/events.ts';
-import { buildSnapshot, type TSnapshotBody } from '../src/uplink/snapshot.ts';
-import { T0, cluster, decision, observation, replicaStatus, settings } from './uplink-builders.ts';
+import type { TSnapshotBody } from '../src/uplink/snapshot.ts';
+import { T0, aReplicaSnapshot, cluster, decision, observation, settings } from './uplink-builders.ts';
 
 /**
  * The uplink client against a small in-test control plane on real sockets. The fake server keeps its
@@ -116,17 +116,7 @@ class FakeControlPlane {
   }
 }
 
-const SNAPSHOT: TSnapshotBody = buildSnapshot({
-  now: T0,
-  me: 'pg1',
-  status: replicaStatus(),
-  obs: observation(),
-  decision: decision(),
-  cluster: cluster(),
-  settings: settings(),
-  leaderPositions: [],
-  actions: [],
-});
+const SNAPSHOT: TSnapshotBody = aReplicaSnapshot();
 
 function event(n: number): TEventBody {
   return { type: 'event', at: new Date(T0).toISOString(), event: 'dcs_back', summary: `event ${n}`, details: { unreachableSeconds: n } };
