@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
+import { test as base, expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import { e2eWorld, type TE2EWorld } from './env.ts';
 
 export const SCREENSHOTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../.artifacts/screenshots');
@@ -46,5 +46,19 @@ export const test = base.extend<TFixtures, { world: TE2EWorld }>({
     });
   },
 });
+
+/** A phone (small touch screen, light theme) signed in with the same session as `from`. */
+export async function phoneContext(browser: Browser, from: BrowserContext, baseURL: string): Promise<BrowserContext> {
+  const state = await from.storageState();
+  return browser.newContext({
+    storageState: { cookies: state.cookies, origins: [] },
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+    colorScheme: 'light',
+    baseURL,
+  });
+}
 
 export { expect };

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Page } from '@playwright/test';
 import WebSocket from 'ws';
 import { adminTrpc, signInCookie } from '../support/http.ts';
-import { expect, test } from '../support/fixtures.ts';
+import { expect, phoneContext, test } from '../support/fixtures.ts';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -138,16 +138,7 @@ test('an admin creates a token for a new cluster, sees it once, finds it by its 
   expect(String(answer?.message)).toContain('revoked');
 
   // on a phone: the list fits the screen
-  const state = await context.storageState();
-  const phone = await browser.newContext({
-    storageState: { cookies: state.cookies, origins: [] },
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-    colorScheme: 'light',
-    baseURL: world.url,
-  });
+  const phone = await phoneContext(browser, context, world.url);
   try {
     const p = await phone.newPage();
     await p.goto('/admin/tokens');

@@ -8,7 +8,7 @@
 import type { Locator, Page } from '@playwright/test';
 import { harnessClient } from '../support/harness.ts';
 import { adminTrpc, signInCookie } from '../support/http.ts';
-import { expect, test } from '../support/fixtures.ts';
+import { expect, phoneContext, test } from '../support/fixtures.ts';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -130,16 +130,7 @@ test('screenshots: cluster page in light and dark, and on a phone', async ({ pag
   await shot(page, 'cluster-dark');
 
   // a phone: same session (not the theme choice), small touch screen, light
-  const state = await page.context().storageState();
-  const phone = await browser.newContext({
-    storageState: { cookies: state.cookies, origins: [] },
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-    colorScheme: 'light',
-    baseURL: world.url,
-  });
+  const phone = await phoneContext(browser, page.context(), world.url);
   try {
     const p = await phone.newPage();
     await p.goto('/clusters');
