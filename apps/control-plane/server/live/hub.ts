@@ -14,6 +14,7 @@ const PING_INTERVAL_MS = 30_000;
 
 interface Subscriber {
   ws: WebSocket;
+  userId: string;
   /** null: every cluster. */
   cluster: string | null;
   alive: boolean;
@@ -63,7 +64,7 @@ export class LiveHub {
     const url = new URL(req.url ?? '/', 'http://x');
     const cluster = url.searchParams.get('cluster');
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const sub: Subscriber = { ws, cluster: cluster || null, alive: true };
+      const sub: Subscriber = { ws, userId: user.id, cluster: cluster || null, alive: true };
       this.subscribers.add(sub);
       ws.on('pong', () => (sub.alive = true));
       ws.on('close', () => this.subscribers.delete(sub));
@@ -87,6 +88,24 @@ export class LiveHub {
       }
       sub.ws.send(data);
     }
+  }
+
+  /** Close every feed of this user (disabled); returns how many. */
+  disconnectUser(userId: string, reason: string): number {
+    let n = 0;
+    for (const sub of this.subscribers) {
+      if (sub.userId !== userId) continue;
+      sub.ws.close(4401, reason.slice(0, 120));
+      this.subscribers.delete(sub);
+      n++;
+    }
+    return n;
+  }
+
+  /** Send a message to these users only (break-glass notices). */
+  notifyUsers(userIds: readonly string[], msg: TLiveMessage): void {
+    const data = JSON.stringify(msg);
+    for (const sub of this.subscribers) if (userIds.includes(sub.userId) && sub.ws.readyState === sub.ws.OPEN) sub.ws.send(data);
   }
 
   private ping(): void {
