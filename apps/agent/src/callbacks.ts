@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { patroniRole } from '@keel/protocol';
 import type { Runtime } from './runtime.ts';
 
 export type CallbackAction = 'on_start' | 'on_stop' | 'on_restart' | 'on_reload' | 'on_role_change';
@@ -20,7 +21,8 @@ export class Callbacks {
     const previous = this[slot];
     if (previous && previous.exitCode === null && previous.signalCode === null) previous.kill('SIGKILL');
     const argv = splitCommand(script);
-    const child = spawn(argv[0]!, [...argv.slice(1), action, role, this.rt.config.scope], { stdio: 'ignore', detached: false });
+    // Patroni 3's role names: existing callback scripts test for `master` (protocol ops.ts, patroniRole).
+    const child = spawn(argv[0]!, [...argv.slice(1), action, patroniRole(role), this.rt.config.scope], { stdio: 'ignore', detached: false });
     child.on('error', (e) => this.rt.log.warn({ callback: action, err: e.message }, 'callback could not start'));
     child.on('exit', (code, signal) => {
       if (code !== 0) this.rt.log.warn({ callback: action, code, signal }, 'callback failed');

@@ -6,7 +6,8 @@ import { FatalError } from './executors/role.ts';
 import { observe } from './observe.ts';
 import { maintain } from './maintenance.ts';
 import { publish } from './publish.ts';
-import type { Runtime } from './runtime.ts';
+import { adoptLocalConfig } from './adopt-config.ts';
+import type { LoopCommands, Runtime } from './runtime.ts';
 
 /**
  * The HA loop: observe -> decide -> execute -> publish, every loop_wait seconds or sooner when
@@ -22,9 +23,25 @@ export class HaLoop {
   /** Called at the end of every iteration (the control-plane uplink); must not throw or wait. */
   onTick: ((obs: Observation, decision: Decision) => void) | null = null;
 
-  constructor(private readonly rt: Runtime) {
+  /** The runtime with this loop's LoopCommands: build the loop before anything that sends requests. */
+  readonly rt: Runtime;
+
+  constructor(base: Omit<Runtime, keyof LoopCommands>) {
+    const rt = base as Runtime;
     rt.wake = () => this.wake();
-    rt.runLong = (kind, fn) => this.runLong(kind, fn);
+    rt.runLong = (kind, fn) => this.runLong(kind, () => fn(rt));
+    rt.refreshProbe = async () => {
+      if (rt.memory.inFlight) return rt.lastProbe; // a long action owns PostgreSQL: do not race it
+      rt.lastProbe = await rt.pg.probe();
+      return rt.lastProbe;
+    };
+    rt.scheduleRestart = (s) => {
+      rt.scheduledRestart = s;
+      rt.lastMemberJson = null;
+      if (s) setTimeout(() => this.wake(), Math.max(0, Date.parse(s.schedule) - Date.now())).unref();
+    };
+    rt.adoptLocalConfig = (next) => adoptLocalConfig(rt, next);
+    this.rt = rt;
   }
 
   start(): Promise<void> {

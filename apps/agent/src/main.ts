@@ -10,9 +10,9 @@ import { HaLoop } from './loop.ts';
 import { Fence } from './fence/index.ts';
 import { startUplink } from './uplink/index.ts';
 import { Callbacks } from './callbacks.ts';
-import { reloadLocalConfig } from './http/ops.ts';
+import { reloadLocalConfig } from './ops/reload-config.ts';
 import { OperationRegistry } from './ops/registry.ts';
-import { KEEL_VERSION, type Runtime } from './runtime.ts';
+import { KEEL_VERSION, type LoopCommands, type Runtime } from './runtime.ts';
 
 const USAGE = `usage: keel-agent <config.yml>
 
@@ -89,7 +89,8 @@ async function main(): Promise<void> {
     pgHba: pgc.pg_hba ?? config.bootstrap?.pg_hba ?? defaultPgHba(config),
   });
 
-  const rt: Runtime = {
+  // Services and state first, then the loop (it installs the LoopCommands), then what sends requests.
+  const base: Omit<Runtime, keyof LoopCommands> = {
     config,
     dcs,
     pg,
@@ -106,8 +107,6 @@ async function main(): Promise<void> {
     lastLockOkAt: null,
     lastMemberJson: null,
     lastStatusJson: null,
-    wake: () => undefined,
-    runLong: () => Promise.resolve(),
     stopping: false,
     configPath: arg,
     ops: new OperationRegistry(),
@@ -118,15 +117,16 @@ async function main(): Promise<void> {
     syncStandbyNames: null,
     fence: null,
   };
+  const loop = new HaLoop(base);
+  const rt = loop.rt;
   rt.callbacks = new Callbacks(rt);
 
-  const api = await startRestApi(rt).catch((e: Error) =>
-    fail(`cannot listen on restapi.listen ${config.restapi.listen.host}:${config.restapi.listen.port}: ${e.message}`, 1),
-  );
   const fence = new Fence(rt);
   fence.start();
   rt.fence = fence;
-  const loop = new HaLoop(rt);
+  const api = await startRestApi(rt).catch((e: Error) =>
+    fail(`cannot listen on restapi.listen ${config.restapi.listen.host}:${config.restapi.listen.port}: ${e.message}`, 1),
+  );
   // The control plane is never on the failover path: the uplink only buffers and sends.
   const uplink = startUplink(rt);
   loop.onTick = (obs, decision) => uplink.onTick(obs, decision);
@@ -166,10 +166,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown('SIGTERM', 0));
   process.on('SIGINT', () => void shutdown('SIGINT', 0));
   process.on('SIGHUP', () => {
-    void reloadLocalConfig(rt).then((r) => {
-      if (r.ok) log.info('configuration reloaded (SIGHUP)');
-      else log.error({ err: r.message }, 'reload refused, nothing changed');
-    });
+    void reloadLocalConfig(rt)
+      .then((r) => r.done)
+      .then(
+        () => log.info('configuration reloaded (SIGHUP)'),
+        (e: Error) => log.error({ err: e.message }, 'reload refused'),
+      );
   });
 
   loop.start().catch((e: Error) => {

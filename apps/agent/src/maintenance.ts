@@ -1,6 +1,5 @@
 import { effectiveParameters, rewriteCurrentConfig } from './pgconfig.ts';
-import { OperationHandle } from './ops/registry.ts';
-import { restartBlocker, runRestart } from './ops/restart.ts';
+import { restartBlocker, runRestart } from './ops/restart-member.ts';
 import type { Runtime } from './runtime.ts';
 
 /**
@@ -22,16 +21,18 @@ export async function maintain(rt: Runtime): Promise<void> {
   if (s && Date.parse(s.schedule) <= Date.now()) {
     rt.scheduledRestart = null;
     rt.lastMemberJson = null;
-    const op = rt.ops.get(s.operationId);
+    const h = rt.ops.handle(s.operationId) ?? rt.ops.start('restart', 'scheduled restart', { id: s.operationId });
     const blocker = restartBlocker(rt, s);
     if (blocker) {
       rt.log.info({ reason: blocker }, 'scheduled restart skipped: conditions are not satisfied');
-      if (op) Object.assign(op, { state: 'cancelled', error: `conditions are not satisfied: ${blocker}` });
+      h.cancel(`conditions are not satisfied: ${blocker}`);
       return;
     }
-    const h = op ? new OperationHandle(op) : rt.ops.start('restart', 'scheduled restart');
     h.setState('running');
     h.step('scheduled time reached');
-    void runRestart(rt, s, h).catch(() => undefined);
+    void runRestart(rt, s, h).then(
+      () => h.succeed('restarted successfully'),
+      (e: Error) => h.fail(e.message),
+    );
   }
 }

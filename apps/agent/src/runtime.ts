@@ -1,7 +1,7 @@
 import type { ClusterSnapshot, Dcs } from '@keel/dcs';
 import type { AgentMemory, Decision, HaSettings, LongActionKind, Observation } from '@keel/ha-core';
 import type { Postgres, Probe } from '@keel/postgres';
-import type { MemberState, TDynamicConfig } from '@keel/protocol';
+import type { MemberState, TDynamicConfig, TRestartRequest } from '@keel/protocol';
 import type { AgentConfig } from './config.ts';
 import type { Callbacks } from './callbacks.ts';
 import type { Logger } from './log.ts';
@@ -11,15 +11,25 @@ import type { OperationRegistry } from './ops/registry.ts';
 export const KEEL_VERSION = '0.1.0';
 
 /**
- * Everything the agent owns, in one place. The loop is the only writer of `memory`, `last*` and
- * `settings`; the REST API only reads. Long actions run in the background through runLong(),
- * which records them in memory.inFlight so decide() knows about them.
+ * The services every part of the agent uses, built once in main.ts before anything else runs.
  */
-export interface Runtime {
-  config: AgentConfig;
+export interface AgentServices {
   dcs: Dcs;
   pg: Postgres;
   log: Logger;
+  /** Path of the YAML this agent was started with (POST /reload and SIGHUP re-read it). */
+  configPath: string;
+  ops: OperationRegistry;
+  callbacks: Callbacks;
+}
+
+/**
+ * What the agent knows and has decided. Written only by the HA loop, its executors and the long
+ * actions they run (runLong hands them the Runtime); the REST API, the operation services and the
+ * uplink read it (OpsRuntime makes that a compile-time rule) and change it through LoopCommands.
+ */
+export interface AgentState {
+  config: AgentConfig;
   memory: AgentMemory;
   settings: HaSettings;
   dynamicConfig: TDynamicConfig | null;
@@ -37,15 +47,7 @@ export interface Runtime {
   /** The last member value written, to write members/<name> only when it changed. */
   lastMemberJson: string | null;
   lastStatusJson: string | null;
-  /** Wake the loop now (DCS watch, finished long action, failed action). */
-  wake(): void;
-  /** Start a long action in the background; the loop keeps renewing the lock meanwhile. */
-  runLong(kind: LongActionKind, fn: () => Promise<void>): Promise<void>;
   stopping: boolean;
-  /** Path of the YAML this agent was started with (POST /reload and SIGHUP re-read it). */
-  configPath: string;
-  ops: OperationRegistry;
-  callbacks: Callbacks;
   /** A restart scheduled through POST /restart {schedule}, shown in the member key. */
   scheduledRestart: ScheduledRestart | null;
   /** JSON of the PostgreSQL parameters last written, to apply DCS changes once. */
@@ -61,18 +63,39 @@ export interface Runtime {
   lastActionFailure: { action: string; error: string; at: string } | null;
 }
 
-export interface ScheduledRestart {
+/**
+ * What the operation services may ask of the HA loop (HaLoop implements it; main.ts builds the loop
+ * before the REST API and the uplink, so no request ever reaches a placeholder).
+ */
+export interface LoopCommands {
+  /** Wake the loop now (DCS watch, finished long action, failed action, a new request). */
+  wake(): void;
+  /**
+   * Start a long action in the background; the loop keeps renewing the lock meanwhile. `fn` receives
+   * the Runtime: long actions are executors and may write the state.
+   */
+  runLong(kind: LongActionKind, fn: (rt: Runtime) => Promise<void>): Promise<void>;
+  /** Probe PostgreSQL now and record it (unless a long action owns PostgreSQL: then the last probe). */
+  refreshProbe(): Promise<Probe | null>;
+  /** Set or clear the scheduled restart (shown in the member key at the next publish). */
+  scheduleRestart(s: ScheduledRestart | null): void;
+  /** Adopt a re-read local YAML (POST /reload, SIGHUP); the caller checked it. */
+  adoptLocalConfig(next: AgentConfig): Promise<void>;
+}
+
+/** The loop's and the executors' view: everything, writable. */
+export type Runtime = AgentServices & AgentState & LoopCommands;
+/** The operation services', REST API's and uplink's view: state is read-only. */
+export type OpsRuntime = AgentServices & Readonly<AgentState> & LoopCommands;
+
+export interface ScheduledRestart extends TRestartRequest {
   schedule: string;
   postmaster_start_time?: string;
-  role?: 'primary' | 'replica';
-  postgres_version?: string;
-  restart_pending?: boolean;
-  timeout?: number;
   operationId: string;
 }
 
 /** The state reported in /patroni and members/<name>, derived from the runtime. */
-export function memberState(rt: Runtime): MemberState {
+export function memberState(rt: Readonly<AgentState>): MemberState {
   const m = rt.memory;
   const obs = rt.lastObservation;
   if (m.inFlight) {

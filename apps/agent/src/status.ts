@@ -1,12 +1,12 @@
 import { isSyncStandby } from '@keel/ha-core';
 import type { Probe } from '@keel/postgres';
-import type { TMemberValue, TNodeStatus } from '@keel/protocol';
+import { patroniRole, type TMemberValue, type TNodeStatus } from '@keel/protocol';
 import { syncView } from './observe.ts';
-import { scheduledRestartValue } from './ops/restart.ts';
-import { KEEL_VERSION, memberState, type Runtime } from './runtime.ts';
+import { scheduledRestartValue } from './ops/restart-member.ts';
+import { KEEL_VERSION, memberState, type OpsRuntime } from './runtime.ts';
 
 /** GET /patroni, built from a probe (fresh for REST, the loop's own for publishing). */
-export function nodeStatus(rt: Runtime, probe: Probe | null): TNodeStatus {
+export function nodeStatus(rt: OpsRuntime, probe: Probe | null): TNodeStatus {
   const running = probe?.running === true;
   const obs = rt.lastObservation;
   const leader = rt.lastCluster?.leader?.name ?? null;
@@ -55,7 +55,7 @@ export function nodeStatus(rt: Runtime, probe: Probe | null): TNodeStatus {
 }
 
 /** synchronous_mode is on and /sync (as last read) lists this member as a synchronous standby. */
-export function isSyncMember(rt: Runtime): boolean {
+export function isSyncMember(rt: OpsRuntime): boolean {
   const snap = rt.lastCluster;
   if (!snap) return false;
   return isSyncStandby(rt.settings, { sync: syncView(snap) }, rt.config.name);
@@ -63,14 +63,14 @@ export function isSyncMember(rt: Runtime): boolean {
 
 
 /** The value of members/<name> (Patroni's format). */
-export function memberValue(rt: Runtime): TMemberValue {
+export function memberValue(rt: OpsRuntime): TMemberValue {
   const s = nodeStatus(rt, rt.lastProbe);
   const c = rt.config;
   const v: TMemberValue = {
     conn_url: `postgres://${c.postgresql.connect_address.host}:${c.postgresql.connect_address.port}/postgres`,
     api_url: `http://${c.restapi.connect_address.host}:${c.restapi.connect_address.port}/patroni`,
     state: s.state,
-    role: s.role,
+    role: patroniRole(s.role), // Patroni 3's spelling (protocol ops.ts, patroniRole)
     version: KEEL_VERSION,
   };
   const x = s.xlog;

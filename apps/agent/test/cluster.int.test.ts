@@ -68,7 +68,9 @@ describe('a 3-member Keel cluster on real etcd and PostgreSQL', () => {
       expect(await codes(replica, '/replica', method)).toBe(200);
     }
     const leaderBody = (await first.api<TNodeStatus>('/patroni')).body;
-    expect(leaderBody).toMatchObject({ state: 'running', role: 'primary', timeline: 1, patroni: { scope: c.scope, name: first.name } });
+    // Patroni 3's vocabulary where its tools read it: role `master` in /patroni and in the member key.
+    expect(leaderBody).toMatchObject({ state: 'running', role: 'master', timeline: 1, patroni: { scope: c.scope, name: first.name } });
+    expect((await first.api<TNodeStatus>('/primary')).body.role).toBe('master');
     expect(leaderBody.xlog?.location).toBeGreaterThan(0);
     expect(leaderBody.replication).toHaveLength(2);
     const replicaBody = (await replica.api<TNodeStatus>('/patroni')).body;

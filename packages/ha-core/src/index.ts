@@ -4,6 +4,7 @@ export type { RankInput, RankedCandidate } from './rank.ts';
 export { checkSwitchoverRequest } from './switchover-check.ts';
 export type { SwitchoverRequestInput, SwitchoverCheck, MemberEligibility } from './switchover-check.ts';
 export { failoverRequest, parseScheduledAt } from './failover.ts';
+export { cloneSource } from './steps/bootstrap.ts';
 export type { FailoverRequest, ParsedSchedule } from './failover.ts';
 export { resolveSettings, checkTiming, synchronousModeOn, PATRONI_DEFAULTS, KEEL_MINIMUMS } from './settings.ts';
 export { isSyncStandby, mayRaceInSyncMode, pickSyncStandbys, standbyNamesFor, syncActive, SYNC_MISMATCH, STRICT_PLACEHOLDER } from './sync.ts';

@@ -95,6 +95,9 @@ export type TFailoverRequest = TSwitchoverRequest;
 /**
  * POST /restart, Patroni's conditions. Empty body allowed. Unknown keys are refused (Patroni: "Unknown
  * filter for the scheduled restart"). `timeout` is seconds, a number or a string like "30" / "30s".
+ * `restart_pending`: Patroni 3.0.2 restarts only when a restart is pending as soon as the key is present,
+ * whatever its value (`"True"`, `true`, even `false`: ha.restart tests `'restart_pending' in data`);
+ * Keel reads it the same way, so every body Patroni accepts means what it means there.
  */
 export const ZRestartRequest = optionalBody(
   z
@@ -104,9 +107,10 @@ export const ZRestartRequest = optionalBody(
         if (!['restart_pending', 'role', 'postgres_version', 'timeout', 'schedule'].includes(k))
           ctx.addIssue({ code: 'custom', path: [k], message: `unknown restart condition: ${k}` });
     })
+    .transform((b) => ({ ...b, restart_pending: 'restart_pending' in b }))
     .pipe(
       z.object({
-        restart_pending: z.unknown().optional().transform(pythonTruthy),
+        restart_pending: z.boolean(),
         role: ZRoleFilter.optional(),
         postgres_version: z
           .string({ error: 'postgres_version: expected a version like "15.4"' })
@@ -205,10 +209,19 @@ export const ZNodeStatus = z.looseObject({
 });
 export type TNodeStatusBody = z.output<typeof ZNodeStatus>;
 
+/**
+ * The role vocabulary. Inside Keel (and towards the control plane) the primary is `primary`. Where
+ * Patroni's tools and scripts read it (GET /patroni and every health-check body, members/<name>, the
+ * callbacks' second argument) Keel writes `master`, as Patroni 3.0.2 does: Patroni 3 clients do not
+ * know `primary`, and Patroni 4 reads `master` from older members. Keel reads both spellings.
+ */
+export function patroniRole<R extends string>(role: R): R | 'master' {
+  return role === 'primary' ? 'master' : role;
+}
+
 /** `primary` for both spellings of the primary's role (Patroni 3 `master`, Patroni 4 / Keel `primary`). */
-export function normaliseRole(role: string | undefined | null): string | undefined {
-  if (role === 'master') return 'primary';
-  return role ?? undefined;
+export function normaliseRole(role: string): string {
+  return role === 'master' ? 'primary' : role;
 }
 
 // ---------------------------------------------------------------------------------------------

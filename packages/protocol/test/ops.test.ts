@@ -41,11 +41,11 @@ describe('switchover / failover bodies (Patroni: leader or master, candidate or 
 });
 
 describe('restart bodies', () => {
-  it('takes an empty body and reads restart_pending with Python truthiness', () => {
+  it('takes an empty body; restart_pending with any value means "only if pending", as in Patroni 3.0.2', () => {
     expect(parseOperationRequest(ZRestartRequest, undefined)).toEqual({ restart_pending: false });
     expect(parseOperationRequest(ZRestartRequest, '')).toEqual({ restart_pending: false });
-    for (const v of [true, 'True', 'false', 1, 'yes', [0]]) expect(parseOperationRequest(ZRestartRequest, { restart_pending: v }).restart_pending).toBe(true);
-    for (const v of [false, '', 0, null, [], {}]) expect(parseOperationRequest(ZRestartRequest, { restart_pending: v }).restart_pending).toBe(false);
+    expect(parseOperationRequest(ZRestartRequest, {})).toEqual({ restart_pending: false });
+    for (const v of [true, 'True', 'false', 1, null, false, [0]]) expect(parseOperationRequest(ZRestartRequest, { restart_pending: v }).restart_pending).toBe(true);
   });
   it('accepts master and primary for the primary, and timeouts as numbers or "30s"', () => {
     expect(parseOperationRequest(ZRestartRequest, { role: 'master' }).role).toBe('primary');

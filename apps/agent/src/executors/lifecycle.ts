@@ -57,12 +57,24 @@ const clone: Executor<'clone'> = async (rt, a, obs) => {
   rt.runLong('clone', () => cloneAndStart(rt, a.from, obs));
 };
 
+/**
+ * The one reinitialize (the loop's, after a failed rewind, and POST /reinitialize's): stop, remove the
+ * data directory, clone from `from` (ha-core's cloneSource rule picked it), start as a replica.
+ */
+export async function reinitializeFrom(rt: Runtime, from: string, obs: Observation, step: (message: string) => void = () => undefined): Promise<void> {
+  if (await rt.pg.isRunning()) {
+    step('stopping PostgreSQL (immediate)');
+    await rt.pg.stop('immediate', 60);
+    rt.callbacks.fire('on_stop', 'replica');
+  }
+  step('removing the data directory');
+  await rt.pg.removeDataDir();
+  step(`taking a base backup from ${from}`);
+  await cloneAndStart(rt, from, obs);
+}
+
 const reinitialize: Executor<'reinitialize'> = async (rt, a, obs) => {
-  rt.runLong('reinitialize', async () => {
-    if (await rt.pg.isRunning()) await rt.pg.stop('immediate', 60);
-    await rt.pg.removeDataDir();
-    await cloneAndStart(rt, a.from, obs);
-  });
+  rt.runLong('reinitialize', (w) => reinitializeFrom(w, a.from, obs));
 };
 
 /** pg_rewind from the leader (it runs crash recovery first if needed), then follow it. */

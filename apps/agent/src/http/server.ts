@@ -1,6 +1,7 @@
 import type { Probe } from '@keel/postgres';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { KEEL_VERSION, type Runtime } from '../runtime.ts';
+import { KEEL_VERSION, type OpsRuntime } from '../runtime.ts';
+import { patroniRole, type TNodeStatus } from '@keel/protocol';
 import { isSyncMember, nodeStatus } from '../status.ts';
 import { clusterBody } from './cluster.ts';
 import { HEALTH_PATHS, healthCode, type HealthInput } from './health.ts';
@@ -14,10 +15,12 @@ import { timingSafeEqual } from 'node:crypto';
  * The REST API: Patroni's paths, bodies and status codes. Reads never change anything; every
  * mutating method needs restapi.authentication (basic auth) and is refused without it.
  */
-export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
+export async function startRestApi(rt: OpsRuntime): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
-  // Patroni's clients send POST /reload and /restart with an empty body: treat it as {}.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  // Patroni reads every body as JSON whatever its content type, and patronictl 3.0.2 sends none at all:
+  // parse any non-empty body as JSON (an empty one is "no body"; the schemas say where that is allowed).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body).trim();
     if (!text) return done(null, undefined);
     try {
@@ -81,14 +84,14 @@ export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
         const query = new URLSearchParams(req.url.split('?')[1] ?? '');
         const code = healthCode(path, query, h);
         reply.code(code);
-        if (req.method === 'GET') return h.status;
+        if (req.method === 'GET') return patroniBody(h.status);
         return reply.send();
       },
     });
   }
 
   // Peers read /patroni while racing or switching over: a live probe, like every health check.
-  app.get('/patroni', async () => nodeStatus(rt, await freshProbe()));
+  app.get('/patroni', async () => patroniBody(nodeStatus(rt, await freshProbe())));
 
   app.get('/cluster', async (_req, reply) => {
     const snap = await rt.dcs.readCluster().catch(() => rt.lastCluster);
@@ -119,6 +122,11 @@ export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
 
   await app.listen({ host: rt.config.restapi.listen.host, port: rt.config.restapi.listen.port });
   return app;
+}
+
+/** GET /patroni and health-check bodies in Patroni 3's vocabulary (role `master`; see protocol patroniRole). */
+function patroniBody(s: TNodeStatus): Omit<TNodeStatus, 'role'> & { role: string } {
+  return { ...s, role: patroniRole(s.role) };
 }
 
 function checkBasicAuth(header: string | undefined, user: string, password: string): boolean {

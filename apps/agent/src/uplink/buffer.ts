@@ -1,7 +1,7 @@
 import { MAX_MESSAGE_BYTES, ZAgentMessage, encodeMessage, type TSequencedMessage } from '@keel/protocol';
 import type { TEventBody } from './events.ts';
 import type { TSnapshotBody } from './snapshot.ts';
-import type { TOperationBody } from './commands.ts';
+import type { TOperationBody } from './operation-messages.ts';
 
 export interface BufferLimits {
   /** Most messages held (sent but not acknowledged, plus not yet sent). */

@@ -14,7 +14,7 @@ import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.ts'
 import { DEFAULT_BUFFER_LIMITS, OutboundBuffer, RejectedMessageError, type BufferLimits, type BufferStats } from './buffer.ts';
 import type { TEventBody } from './events.ts';
 import type { TSnapshotBody } from './snapshot.ts';
-import { readCommandHeader, refusal, type TOperationBody } from './commands.ts';
+import { readCommandHeader, refusal, type TOperationBody } from './operation-messages.ts';
 
 /**
  * The connection's lifecycle:

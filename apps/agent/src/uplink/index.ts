@@ -1,9 +1,10 @@
 import { describeAction } from '../describe-action.ts';
 import type { Decision, Observation } from '@keel/ha-core';
 import { agentSocketUrl } from '@keel/protocol';
-import { KEEL_VERSION, type Runtime } from '../runtime.ts';
+import { KEEL_VERSION, type OpsRuntime } from '../runtime.ts';
 import { nodeStatus } from '../status.ts';
 import { UplinkClient, type UplinkClientOptions, type UplinkStats } from './client.ts';
+import { CommandHandler, runCommand } from './commands.ts';
 import { deriveEvents, track, type Tracked } from './events.ts';
 import { buildSnapshot, leaderLsn, recordLeaderPosition, type LeaderPosition } from './snapshot.ts';
 
@@ -34,7 +35,7 @@ export interface UplinkOptions {
 const DISABLED: Uplink = { onTick: () => undefined, stop: async () => undefined, stats: () => null };
 
 /** Start the link when the YAML has a `controlplane` section; otherwise a no-op. */
-export function startUplink(rt: Runtime, opts: UplinkOptions = {}): Uplink {
+export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
   const cp = rt.config.controlplane;
   if (!cp) return DISABLED;
   if (!cp.token) {
@@ -43,6 +44,8 @@ export function startUplink(rt: Runtime, opts: UplinkOptions = {}): Uplink {
   }
   const url = agentSocketUrl(cp.url);
   const log = rt.log.child({ component: 'uplink' });
+  // Commands run through the same services as the REST API; their progress goes out through the buffer.
+  const commands = new CommandHandler(runCommand(rt), (body) => client.enqueue(body), log);
   const client = new UplinkClient({
     url,
     token: cp.token,
@@ -50,6 +53,7 @@ export function startUplink(rt: Runtime, opts: UplinkOptions = {}): Uplink {
     member: rt.config.name,
     agentVersion: KEEL_VERSION,
     log,
+    onCommand: (command) => commands.handle(command),
     ...opts.client,
   });
   client.start();

@@ -1,7 +1,7 @@
 import type { ClusterSnapshot } from '@keel/dcs';
 import { rankCandidates } from '@keel/ha-core';
 import type { Decision, HaSettings, Observation } from '@keel/ha-core';
-import type { TClusterMemberSummary, TFailoverReadiness, TLag, TNodeStatus, TSnapshot } from '@keel/protocol';
+import { normaliseRole, type TClusterMemberSummary, type TFailoverReadiness, type TLag, type TNodeStatus, type TSnapshot } from '@keel/protocol';
 
 /** A snapshot before the buffer numbers it. */
 export type TSnapshotBody = Omit<TSnapshot, 'seq'>;
@@ -117,7 +117,7 @@ export function membersSummary(cluster: ClusterSnapshot | null): TClusterMemberS
   if (!cluster) return [];
   return cluster.members.map((m) => ({
     name: m.name,
-    role: m.value.role,
+    role: normaliseRole(m.value.role),
     state: m.value.state,
     timeline: m.value.timeline ?? null,
     lsn: m.value.xlog_location ?? null,

@@ -1,6 +1,6 @@
 import { act, decision } from '../decision.ts';
 import type { Facts } from '../facts.ts';
-import type { Decision } from '../types.ts';
+import type { ClusterView, Decision } from '../types.ts';
 
 /**
  * C. No /initialize and no leader: nobody has claimed the cluster. An empty data directory races to
@@ -49,16 +49,19 @@ export function emptyDataDir(f: Facts): Decision | null {
   const leader = f.otherLeader;
   if (leader === null) return decision('waiting_for_leader', 'waiting for a leader to clone from');
   if (f.paused) return decision('paused', 'PAUSE: no action. My data directory is empty');
-  const source = cloneSource(f);
+  const source = cloneSource(f.cluster, f.me);
   const reason =
     source === null ? `trying to bootstrap from leader (${leader})` : `trying to bootstrap from replica (${source}), tagged clonefrom`;
   return decision('clone', reason, [act.clone(source ?? leader)]);
 }
 
-/** A running replica tagged clonefrom (not me), first by name; null: use the leader. */
-function cloneSource(f: Facts): string | null {
-  const names = f.cluster.members
-    .filter((m) => m.name !== f.me && m.name !== f.cluster.leader && m.tags.clonefrom === true && m.state === 'running')
+/**
+ * Where a member without data clones from: a running replica tagged clonefrom (not me), first by name;
+ * null: use the leader. The one rule for the loop's clone and for POST /reinitialize.
+ */
+export function cloneSource(cluster: Pick<ClusterView, 'members' | 'leader'>, me: string): string | null {
+  const names = cluster.members
+    .filter((m) => m.name !== me && m.name !== cluster.leader && m.tags.clonefrom === true && m.state === 'running')
     .map((m) => m.name)
     .sort();
   return names[0] ?? null;

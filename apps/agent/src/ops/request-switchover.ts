@@ -1,0 +1,133 @@
+import type { ClusterSnapshot } from '@keel/dcs';
+import { checkSwitchoverRequest, failoverRequest, type PeerView } from '@keel/ha-core';
+import { normaliseRole, OperationError, type TFailoverValue, type TSwitchoverRequest } from '@keel/protocol';
+import { clusterView, fetchPeer, peerFromStatus } from '../observe.ts';
+import type { OpsRuntime } from '../runtime.ts';
+import { nodeStatus } from '../status.ts';
+import { begin, type OperationMeta, type Outcome, type Running } from './operation.ts';
+import type { OperationHandle } from './registry.ts';
+
+/** Every member's GET /patroni, ours from a live probe: the same inputs the leader will rank with. */
+async function gatherPeers(rt: OpsRuntime, snap: ClusterSnapshot): Promise<PeerView[]> {
+  const timeout = Math.min(2000, rt.settings.retryTimeout * 500);
+  return Promise.all(
+    snap.members.map(async (m) => {
+      if (m.name !== rt.config.name) return fetchPeer(m.name, m.value.api_url, timeout);
+      return peerFromStatus(m.name, nodeStatus(rt, await rt.pg.probe()));
+    }),
+  );
+}
+
+/**
+ * POST /switchover, POST /failover and the control plane's switchover/failover: check with the ranking
+ * code the HA loop uses, write the `failover` intent key, wake the loop, and follow it until the new
+ * leader runs (Patroni's 200), is scheduled (202), or the time is up (503 "Switchover status unknown").
+ */
+export function requestSwitchover(rt: OpsRuntime, kind: 'switchover' | 'failover', req: TSwitchoverRequest, meta: OperationMeta = {}): Promise<Running> {
+  const { leader, candidate, scheduled_at: scheduledAt } = req;
+  const first = `${kind} requested: ${leader ?? 'the leader'} -> ${candidate ?? 'the healthiest replica'}${scheduledAt ? ` at ${scheduledAt}` : ''}`;
+  return begin(rt, kind, meta, first, async (op) => {
+    const snap = await rt.dcs.readCluster().catch(() => null);
+    if (!snap) throw new OperationError('unavailable', 'the DCS is unreachable');
+    const pending = failoverRequest(snap.failover?.value ?? null);
+    if (pending) throw new OperationError('conflict', `a ${pending.leader ? 'switchover' : 'failover'} is already requested${pending.scheduledAt ? ` for ${pending.scheduledAt}` : ''}; DELETE /switchover first`);
+    const peers = await gatherPeers(rt, snap);
+    const check = checkSwitchoverRequest({ kind, leader, candidate, scheduledAt, now: Date.now(), cluster: clusterView(snap), peers, settings: rt.settings });
+    if (!check.ok) throw new OperationError(codeOf(check.status), check.message);
+
+    const value: TFailoverValue = {};
+    if (leader) value.leader = leader;
+    if (candidate) value.member = candidate;
+    if (scheduledAt) value.scheduled_at = scheduledAt;
+    const written = await rt.dcs.setFailover(value, snap.failover?.modRevision ?? 0).catch(() => null);
+    if (written === null) throw new OperationError('unavailable', 'the DCS is unreachable: the request was not written');
+    if (!written) throw new OperationError('conflict', 'another switchover request was written at the same time');
+    rt.wake();
+    const action = check.action;
+    const title = action === 'switchover' ? 'Switchover' : 'Failover';
+    if (scheduledAt) return { httpStatus: 202, message: `${title} scheduled`, scheduled: true, data: { scheduledAt } };
+    op.step(`${action} request written to the DCS`);
+    return { done: follow(rt, snap.leader?.name ?? null, candidate ?? null, action, op) };
+  });
+}
+
+/** DELETE /switchover (patronictl flush switchover): remove a pending request. */
+export function cancelSwitchover(rt: OpsRuntime, meta: OperationMeta = {}): Promise<Running> {
+  return begin(rt, 'cancel_switchover', meta, 'cancel the scheduled switchover', async () => {
+    const snap = await rt.dcs.readCluster().catch(() => null);
+    if (!snap) throw new OperationError('unavailable', 'the DCS is unreachable');
+    const pending = failoverRequest(snap.failover?.value ?? null);
+    if (!pending || !snap.failover) throw new OperationError('not_found', 'No scheduled switchover');
+    const ok = await rt.dcs.deleteFailover(snap.failover.modRevision).catch(() => null);
+    if (ok === null) throw new OperationError('unavailable', 'the DCS is unreachable');
+    if (!ok) throw new OperationError('conflict', 'the switchover request changed meanwhile; read it again');
+    return { httpStatus: 200, message: 'scheduled switchover deleted' };
+  });
+}
+
+function codeOf(status: number): OperationError['code'] {
+  switch (status) {
+    case 400:
+      return 'invalid';
+    case 409:
+      return 'conflict';
+    case 412:
+      return 'precondition_failed';
+    case 422:
+      return 'unprocessable';
+    case 500:
+      return 'refused';
+    default:
+      return 'unavailable';
+  }
+}
+
+/** Watch the DCS until the new leader runs as primary, the request is dropped, or time is up. */
+async function follow(rt: OpsRuntime, oldLeader: string | null, candidate: string | null, action: string, op: OperationHandle): Promise<Outcome> {
+  const startedAt = new Date().toISOString();
+  const deadline = Date.now() + Math.max(10, rt.settings.loopWait) * 2000;
+  let sawUnlocked = false;
+  let sawLocked = false;
+  while (Date.now() < deadline) {
+    const snap = await rt.dcs.readCluster().catch(() => null);
+    if (snap) {
+      const leader = snap.leader?.name ?? null;
+      if (leader === null && !sawUnlocked && oldLeader) {
+        sawUnlocked = true;
+        op.step(`${oldLeader} stopped and released the leader lock`);
+      }
+      if (leader && leader !== oldLeader && (!candidate || leader === candidate)) {
+        if (!sawLocked) {
+          sawLocked = true;
+          op.step(`${leader} holds the leader lock`);
+        }
+        const m = snap.members.find((x) => x.name === leader);
+        if (m && normaliseRole(m.value.role) === 'primary' && m.value.state === 'running' && !failoverRequest(snap.failover?.value ?? null)) {
+          op.step(`${leader} runs as the primary`);
+          return { httpStatus: 200, message: `Successfully ${action === 'switchover' ? 'switched over' : 'failed over'} to "${leader}"`, data: { leader } };
+        }
+      }
+      if (!failoverRequest(snap.failover?.value ?? null) && leader === oldLeader && !sawUnlocked) {
+        // The leader dropped the request: say why, from its own last decision.
+        const why = await leaderReason(snap, oldLeader, startedAt);
+        throw new OperationError('precondition_failed', /^(switchover|manual failover)/.test(why) ? why : `switchover is not possible: ${why}`);
+      }
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new OperationError('unavailable', 'Switchover status unknown');
+}
+
+async function leaderReason(snap: ClusterSnapshot, leader: string | null, since: string): Promise<string> {
+  const m = snap.members.find((x) => x.name === leader);
+  if (!m) return 'the leader refused the request';
+  try {
+    const res = await fetch(m.value.api_url, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.json()) as { keel?: { reason?: string; last_failure?: { error: string; at: string } } };
+    const failure = body.keel?.last_failure;
+    if (failure && failure.at >= since) return failure.error;
+    return body.keel?.reason ?? 'the leader refused the request';
+  } catch {
+    return 'the leader refused the request';
+  }
+}
