@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
+import '../admin/admin.css';
 
 export const metadata: Metadata = { title: 'Clusters' };
 

@@ -1,0 +1,9 @@
+import type { Metadata } from 'next';
+import type { ReactNode } from 'react';
+import '../admin/admin.css';
+
+export const metadata: Metadata = { title: 'API tokens' };
+
+export default function ApiTokensLayoutLayout({ children }: { children: ReactNode }) {
+  return children;
+}
