@@ -9,7 +9,9 @@ import { useLiveDashboard } from '../use-dashboard.ts';
 
 type TOp = { id: string; cluster: string; type: string; status: string; reason: string; ticket: string | null; requestedBy: string; createdAt: string; validApprovals: number; requiredApprovals: number };
 
-function Table({ ops, label }: { ops: TOp[]; label: string }) {
+function Table({ ops, label, error }: { ops: TOp[] | undefined; label: string; error: string | null }) {
+  if (error) return <p className="form-error" role="alert">{error}</p>;
+  if (!ops) return <p className="muted">Loading…</p>;
   if (ops.length === 0) return <p className="muted">None.</p>;
   return (
     <div className="table-wrap">
@@ -44,11 +46,11 @@ export function OperationsList() {
       <div className="page-head"><h1>Operations</h1></div>
       <section className="card" aria-labelledby="queue-title">
         <h2 id="queue-title">Waiting for approval</h2>
-        <Table ops={waiting.data ?? []} label="Waiting for approval" />
+        <Table ops={waiting.data} error={waiting.error?.message ?? null} label="Waiting for approval" />
       </section>
       <section className="card" aria-labelledby="recent-title">
         <h2 id="recent-title">Recent</h2>
-        <Table ops={recent.data ?? []} label="Recent operations" />
+        <Table ops={recent.data} error={recent.error?.message ?? null} label="Recent operations" />
       </section>
     </AppShell>
   );

@@ -11,7 +11,8 @@ import { harnessClient } from '../support/harness.ts';
 import { adminTrpc, signInCookie } from '../support/http.ts';
 import { expect, test } from '../support/fixtures.ts';
 
-test.describe.configure({ mode: 'serial' });
+// a real switchover and a real failover on a loaded machine: minutes, not the default 60 s
+test.describe.configure({ mode: 'serial', timeout: 300_000 });
 
 const PASSWORD = `Ops-${randomBytes(9).toString('base64url')}`;
 const OPERATOR = 'e2e-operator@keel.test';
@@ -62,7 +63,7 @@ test('an operator requests a switchover, cannot approve it; an approver approves
 
     await ap.page.goto('/operations');
     const queued = ap.page.getByRole('table', { name: 'Waiting for approval' }).getByRole('row').filter({ hasText: 'e2e: move the primary before patching' });
-    await expect(queued).toContainText(OPERATOR);
+    await expect(queued).toContainText(OPERATOR, { timeout: 30_000 });
     await queued.getByRole('link', { name: 'switchover' }).click();
     await expect(ap.page).toHaveURL(new RegExp(`/operations/${id}$`));
     await ap.page.getByRole('button', { name: 'Approve' }).click();
