@@ -38,13 +38,15 @@ async function requestSwitchover(page: Page, scope: string, reason: string): Pro
   await page.goto(`/clusters/${scope}`);
   const form = page.getByRole('form', { name: 'Request an operation' });
   await expect(form).toBeVisible({ timeout: 30_000 });
-  await form.getByLabel('Operation').selectOption('switchover');
-  await form.getByLabel('Reason (required)').fill(reason);
-  await form.getByLabel('Ticket (optional)').fill('CHG-42');
+  await form.scrollIntoViewIfNeeded();
+  // a loaded machine runs three PostgreSQL, their agents and the control plane beside the browser
+  await form.getByLabel('Operation').selectOption('switchover', { timeout: 30_000 });
+  await form.getByLabel('Reason (required)').fill(reason, { timeout: 30_000 });
+  await form.getByLabel('Ticket (optional)').fill('CHG-42', { timeout: 30_000 });
   // the preview: candidates with eligible / why not, computed before anything is stored
   const preview = form.getByRole('region', { name: 'Preview' });
   await expect(preview.getByRole('table', { name: 'Candidates' }).getByRole('row').filter({ hasText: 'yes' })).not.toHaveCount(0, { timeout: 30_000 });
-  await form.getByRole('button', { name: 'Request switchover' }).click();
+  await form.getByRole('button', { name: 'Request switchover' }).click({ timeout: 30_000 });
   await expect(page).toHaveURL(/\/operations\/[0-9a-f-]{36}$/, { timeout: 30_000 });
   return page.url().split('/').pop()!;
 }
