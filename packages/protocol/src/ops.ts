@@ -200,9 +200,9 @@ export const ZNodeStatus = z.looseObject({
   patroni: z.looseObject({ version: z.string(), scope: z.string(), name: z.string().optional() }),
   keel: z
     .looseObject({
-      verdict: z.string(),
-      reason: z.string(),
-      loop_at: z.string(),
+      verdict: z.string().optional(),
+      reason: z.string().optional(),
+      loop_at: z.string().optional(),
       last_failure: z.object({ action: z.string(), error: z.string(), at: z.string() }).optional(),
     })
     .optional(),
@@ -287,6 +287,25 @@ export function parseOperationRequest<T extends z.ZodType>(schema: T, body: unkn
   const r = schema.safeParse(body);
   if (!r.success) throw new OperationError('invalid', describeRequestError(r.error));
   return r.data;
+}
+
+/**
+ * Build a request body for a client (keelctl, the control plane): the body is checked with the same
+ * schema the agent parses it with and returned as written (an OperationError('invalid') names a problem).
+ */
+export function buildOperationRequest<T extends z.ZodType>(schema: T, body: z.input<T>): z.input<T> {
+  parseOperationRequest(schema, body);
+  return body;
+}
+
+/** Parse a peer's GET /patroni body; null when it is not one. */
+export function parseNodeStatus(text: string): TNodeStatusBody | null {
+  try {
+    const r = ZNodeStatus.safeParse(JSON.parse(text));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
 }
 
 export const OPERATION_KINDS = [
