@@ -3,6 +3,7 @@ import type { ClusterMember, ClusterView, Observation, PeerView, PgView } from '
 import { resolveSettings } from '@keel/ha-core';
 import type { TNodeStatus } from '@keel/protocol';
 import type { Runtime } from './runtime.ts';
+import { watchdogProblem } from './watchdog.ts';
 
 /** Map a DCS snapshot to what decide() needs. */
 export function clusterView(snap: ClusterSnapshot): ClusterView {
@@ -100,7 +101,7 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
 
   const obs: Observation = {
     now: now(),
-    me: { name, tags: rt.config.tags ?? {} },
+    me: { name, tags: rt.config.tags ?? {}, watchdogProblem: watchdogProblem(rt.config) },
     settings: rt.settings,
     dcs: dcsResult.ok ? { ok: true, cluster: clusterView(dcsResult.snap) } : { ok: false, error: dcsResult.error },
     pg,
