@@ -24,7 +24,7 @@ const TARGETS = {
     out: 'apps/agent/dist/keel-agent.mjs',
     sources: ['apps/agent/src', 'packages/protocol/src', 'packages/ha-core/src', 'packages/dcs/src', 'packages/postgres/src'],
     // The fence is not Node: a shell script the agent spawns from next to its bundle.
-    copy: [['apps/agent/src/fence/fence-process.mjs', 'apps/agent/dist/fence-process.mjs']],
+    copy: [['apps/agent/src/fence/keel-fence.sh', 'apps/agent/dist/keel-fence.sh']],
   },
   cli: {
     entry: 'apps/cli/src/main.ts',
