@@ -3,3 +3,4 @@ export * from './dcs-keys.ts';
 export * from './dcs-values.ts';
 export * from './member-status.ts';
 export * from './agent-messages.ts';
+export * from './peer.ts';
