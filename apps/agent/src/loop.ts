@@ -113,6 +113,7 @@ export class HaLoop {
 
     let failure: { action: Action['type']; error: string } | null = null;
     for (const action of decision.actions) {
+      const endAction = rt.beginAction(); // the REST API's shared probe is not reused across an action
       try {
         await execute(rt, action, obs);
       } catch (e) {
@@ -123,6 +124,8 @@ export class HaLoop {
         failure = { action: action.type, error: (e as Error).message };
         rt.lastActionFailure = { ...failure, at: new Date().toISOString() };
         break; // order is contract: stop at the first failed action
+      } finally {
+        endAction();
       }
     }
     await publish(rt, obs, decision.actions.length > 0).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not publish member state'));
@@ -151,7 +154,8 @@ export class HaLoop {
     const since = Date.now();
     rt.memory.inFlight = { kind, since };
     rt.log.info({ action: kind }, `${kind} started`);
-    const done = fn().then(
+    const endAction = rt.beginAction();
+    const done = fn().finally(endAction).then(
       () => {
         rt.memory.inFlight = null;
         rt.memory.lastFailure = null; // a success ends any backoff

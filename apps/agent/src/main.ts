@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { EtcdDcs } from '@keel/dcs';
 import { resolveSettings } from '@keel/ha-core';
-import { Postgres } from '@keel/postgres';
-import { ConfigError, loadConfig, type AgentConfig } from './config.ts';
+import { Postgres, type Credentials } from '@keel/postgres';
+import { ConfigError, loadConfig, type AgentConfig, type PgUser } from './config.ts';
 import { FatalError } from './executors/role.ts';
 import { startRestApi } from './http/server.ts';
 import { createLogger } from './log.ts';
@@ -13,6 +13,8 @@ import { Callbacks } from './callbacks.ts';
 import { reloadLocalConfig } from './http/ops.ts';
 import { OperationRegistry } from './ops/registry.ts';
 import { KEEL_VERSION, type Runtime } from './runtime.ts';
+import { PeerClient } from './peers.ts';
+import { clientTls, etcdTls, restApiTls, TlsSetupError } from './tls.ts';
 import { memberValue } from './status.ts';
 
 const USAGE = `usage: keel-agent <config.yml>
@@ -64,14 +66,24 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.log?.level, type: config.log?.type, name: config.name, scope: config.scope });
   for (const w of warnings) log.warn({ config: arg }, w);
 
+  // Certificates and keys: read now, so a missing or unusable one stops the agent before anything runs.
+  let tls: { rest: ReturnType<typeof restApiTls>; client: ReturnType<typeof clientTls>; etcd: ReturnType<typeof etcdTls> };
+  try {
+    tls = { rest: restApiTls(config), client: clientTls(config), etcd: etcdTls(config) };
+  } catch (e) {
+    if (e instanceof TlsSetupError) fail(`invalid TLS configuration in ${arg}: ${e.message}`, 2);
+    throw e;
+  }
+
   const settings = resolveSettings(config.bootstrap?.dcs ?? null);
   const dcs = new EtcdDcs({
-    hosts: config.etcd3.hosts,
+    hosts: { hosts: config.etcd3.hosts, protocol: config.etcd3.protocol },
     namespace: config.namespace,
     scope: config.scope,
     callTimeoutMs: settings.retryTimeout * 1000,
     username: config.etcd3.username,
     password: config.etcd3.password,
+    ...(tls.etcd ? { tls: tls.etcd } : {}),
   });
   const pgc = config.postgresql;
   const pg = new Postgres({
@@ -95,6 +107,7 @@ async function main(): Promise<void> {
     dcs,
     pg,
     log,
+    peers: new PeerClient(tls.client, (fields, message) => log.warn(fields, message)),
     memory: { inFlight: null, lastFailure: null, pgDownSince: null, following: null, formerPrimary: false },
     settings,
     dynamicConfig: null,
@@ -103,6 +116,19 @@ async function main(): Promise<void> {
     lastProbe: null,
     lastDecision: null,
     lastLoopAt: Date.now(),
+    actions: { epoch: 0, busy: 0 },
+    beginAction() {
+      const a = this.actions;
+      a.epoch++;
+      a.busy++;
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        a.epoch++;
+        a.busy--;
+      };
+    },
     dcsLastSeen: 0,
     lastLockOkAt: null,
     lastMemberJson: null,
@@ -121,7 +147,7 @@ async function main(): Promise<void> {
   };
   rt.callbacks = new Callbacks(rt);
 
-  const api = await startRestApi(rt).catch((e: Error) =>
+  const api = await startRestApi(rt, tls.rest).catch((e: Error) =>
     fail(`cannot listen on restapi.listen ${config.restapi.listen.host}:${config.restapi.listen.port}: ${e.message}`, 1),
   );
   const fence = new Fence(rt);
@@ -182,6 +208,7 @@ async function main(): Promise<void> {
     await pg.close().catch(() => undefined);
     await uplink.stop().catch(() => undefined);
     await api.close().catch(() => undefined);
+    await rt.peers.close();
     log.info('stopped');
     log.flush?.();
     setTimeout(() => process.exit(code), 50);
@@ -206,8 +233,11 @@ async function main(): Promise<void> {
   });
 }
 
-function credentials(u: { username: string; password?: string }): { username: string; password: string } {
-  return { username: u.username, password: u.password ?? '' };
+/** A role from postgresql.authentication: its name, password and libpq parameters (sslmode, sslcert, ...). */
+function credentials(u: PgUser): Credentials {
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(u)) if (k !== 'username' && k !== 'password' && v !== undefined) params[k] = v;
+  return { username: u.username, password: u.password ?? '', ...(Object.keys(params).length ? { params } : {}) };
 }
 
 /** Loopback-only access when neither postgresql.pg_hba nor bootstrap.pg_hba is configured. */

@@ -6,6 +6,7 @@ import type { AgentConfig } from './config.ts';
 import type { Callbacks } from './callbacks.ts';
 import type { Logger } from './log.ts';
 import type { OperationRegistry } from './ops/registry.ts';
+import type { PeerClient } from './peers.ts';
 
 /** Keel's version, reported where Patroni reports its own. */
 export const KEEL_VERSION = '0.1.0';
@@ -20,6 +21,8 @@ export interface Runtime {
   dcs: Dcs;
   pg: Postgres;
   log: Logger;
+  /** Calls to other members' REST APIs (api_url checked, TLS as configured, answers parsed). */
+  peers: PeerClient;
   memory: AgentMemory;
   settings: HaSettings;
   dynamicConfig: TDynamicConfig | null;
@@ -30,6 +33,14 @@ export interface Runtime {
   lastProbe: Probe | null;
   lastDecision: Decision | null;
   lastLoopAt: number;
+  /**
+   * The agent's own actions on PostgreSQL (the loop's actions, long actions): `epoch` changes when one
+   * begins or ends, `busy` counts those running. The REST API reuses a probe result only while neither
+   * moved, so no health answer predates a change the agent made itself.
+   */
+  actions: { epoch: number; busy: number };
+  /** Marks an action as running; call the returned function once when it ends. */
+  beginAction(): () => void;
   /** Epoch seconds of the last successful DCS operation (Patroni's dcs_last_seen). */
   dcsLastSeen: number;
   /** Epoch ms of the last successful leader-lock renewal or acquisition (fencing guard). */
