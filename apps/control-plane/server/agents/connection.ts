@@ -207,8 +207,12 @@ export class AgentConnection {
     switch (msg.type) {
       case 'hello':
         return this.fail('invalid', 'hello was already received on this connection');
-      case 'command_result':
-        this.host.log('agent_command_result', { ...this.who(), id: msg.id, ok: msg.ok });
+      case 'operation_progress':
+      case 'operation_result':
+        // Operations are not stored yet (issue 11 part 2): acknowledge them so the agent moves on.
+        if (msg.seq <= this.lastSeq) return;
+        this.host.log('agent_operation', { ...this.who(), id: msg.operationId, op: msg.op, type: msg.type });
+        this.lastSeq = Math.max(this.lastSeq, msg.seq);
         return;
       case 'snapshot':
       case 'event': {
