@@ -55,7 +55,15 @@ async function main(): Promise<void> {
     },
   };
   const live = new LiveHub(liveAuth(deps, env.KEEL_CP_STALE_AFTER_SECONDS));
-  ingest = new AgentIngest({ db, pool, dbHealth, publish: (m) => live.publish(m), staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, log: (e, f) => log(e, f) });
+  ingest = new AgentIngest({
+    db,
+    pool,
+    dbHealth,
+    publish: (m) => live.publish(m),
+    staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS,
+    log: (e, f) => log(e, f),
+    limits: { maxSkewMs: env.KEEL_CP_MAX_CLOCK_SKEW_SECONDS * 1000, messagesPerSecond: env.KEEL_CP_AGENT_MESSAGES_PER_SECOND, burstMessages: env.KEEL_CP_AGENT_BURST_MESSAGES },
+  });
   dbHealth.onChange((database) => {
     log(database.ok ? 'database_back' : 'database_unreachable', { error: database.error }, database.ok ? 'info' : 'warn');
     live.publish({ type: 'database', database });

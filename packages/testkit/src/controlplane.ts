@@ -159,8 +159,11 @@ export interface ControlPlane {
   pid: number;
   logPath: string;
   admin: { email: string; password: string };
-  /** Create a per-cluster agent token (creates the cluster when missing); returns the plain token. */
-  createAgentToken(scope: string): Promise<string>;
+  /**
+   * Create an agent token for one member, or an explicit list of members, of a cluster (creates the
+   * cluster when missing); returns the plain token.
+   */
+  createAgentToken(scope: string, members: string | string[]): Promise<string>;
   /** SIGTERM the server (SIGKILL after 10 s) and wait for it to exit. */
   stop(): Promise<void>;
 }
@@ -308,8 +311,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     pid,
     logPath,
     admin,
-    async createAgentToken(scope: string) {
-      const printed = await runCpScript('scripts/create-agent-token.ts', ['--cluster', scope, '--quiet'], { DATABASE_URL: databaseUrl });
+    async createAgentToken(scope: string, members: string | string[]) {
+      const memberArgs = (Array.isArray(members) ? members : [members]).flatMap((m) => ['--member', m]);
+      const printed = await runCpScript('scripts/create-agent-token.ts', ['--cluster', scope, ...memberArgs, '--quiet'], { DATABASE_URL: databaseUrl });
       return printed.trim();
     },
     stop,

@@ -7,3 +7,4 @@ export * from './controlplane.ts';
 export * from './workload.ts';
 export * from './processes.ts';
 export * from './haproxy.ts';
+export * from './certs.ts';
