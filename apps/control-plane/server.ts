@@ -2,7 +2,9 @@
  * The control plane's one process: Next (pages), better-auth, tRPC, the REST health check, the
  * agents' WebSocket (/agents/ws) and the browsers' live feed (/live), on one port.
  *
- *   NODE_ENV=production tsx server.ts       (after `next build`; see README for the environment)
+ *   npm run build && npm run start    (production: next build, then dist/server.mjs, the esbuild
+ *                                      bundle of this file from scripts/build.mjs; see README)
+ *   npm run dev                        (development: tsx server.ts)
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -19,7 +21,9 @@ import { LiveHub } from './server/live/hub.ts';
 import { log } from './server/log.ts';
 import { pruneHistory } from './server/services/prune-history.ts';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
+// The app's directory (where .next is): this file's, or its parent's when running the bundle in dist/.
+const HERE_FILE_DIR = path.dirname(fileURLToPath(import.meta.url));
+const HERE = path.basename(HERE_FILE_DIR) === 'dist' ? path.dirname(HERE_FILE_DIR) : HERE_FILE_DIR;
 const RETENTION_EVERY_MS = 10 * 60_000;
 
 async function startNext(dev: boolean, hostname: string, port: number): Promise<{ handle: TNextHandler; upgrade: TNextUpgrade | null }> {

@@ -150,6 +150,11 @@ export interface ControlPlaneOptions {
    * true). Without a build the server starts in API-only mode (no pages).
    */
   build?: boolean;
+  /**
+   * How the server runs: `tsx` (default, server.ts) or `built` (dist/server.mjs, the bundle of
+   * `npm run build`, as `npm run start` runs it in production; build it first).
+   */
+  serverRuntime?: 'tsx' | 'built';
 }
 
 export interface ControlPlane {
@@ -248,7 +253,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const port = options.port ?? (await freePort());
   const logPath = options.logPath ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keel-cp-')), 'control-plane.log');
   const out = fs.openSync(logPath, 'a');
-  const child: ChildProcess = spawn(process.execPath, ['--import', TSX_LOADER, path.join(CP_DIR, 'server.ts')], {
+  const serverArgs = options.serverRuntime === 'built' ? [path.join(CP_DIR, 'dist/server.mjs')] : ['--import', TSX_LOADER, path.join(CP_DIR, 'server.ts')];
+  const child: ChildProcess = spawn(process.execPath, serverArgs, {
     cwd: CP_DIR,
     stdio: ['ignore', out, out],
     detached: true,
