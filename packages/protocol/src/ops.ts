@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ZPendingRestartReason, ZTags } from './dcs-values.ts';
+import { parsePatroniBool, ZPendingRestartReason, ZTags } from './dcs-values.ts';
 import { MEMBER_STATES } from './member-status.ts';
 
 /**
@@ -27,15 +27,6 @@ export function pythonTruthy(v: unknown): boolean {
   if (Array.isArray(v)) return v.length > 0;
   if (typeof v === 'object') return Object.keys(v).length > 0;
   return true;
-}
-
-/** Patroni's parse_bool: on/true/yes/1 and off/false/no/0 (any case); anything else is null. */
-export function parsePatroniBool(v: unknown): boolean | null {
-  if (v === undefined || v === null) return null;
-  const s = (v === true ? 'true' : v === false ? 'false' : String(v)).toLowerCase();
-  if (['on', 'true', 'yes', '1'].includes(s)) return true;
-  if (['off', 'false', 'no', '0'].includes(s)) return false;
-  return null;
 }
 
 /** "15.4" -> 150004, "9.6.24" -> 90624 (Patroni's postgres_version_to_int); null when unparsable. */
