@@ -2,7 +2,9 @@
  * The control plane's one process: Next (pages), better-auth, tRPC, the REST health check, the
  * agents' WebSocket (/agents/ws) and the browsers' live feed (/live), on one port.
  *
- *   NODE_ENV=production tsx server.ts       (after `next build`; see README for the environment)
+ *   npm run build && npm run start    (production: next build, then dist/server.mjs, the esbuild
+ *                                      bundle of this file from scripts/build.mjs; see README)
+ *   npm run dev                        (development: tsx server.ts)
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -23,7 +25,9 @@ import { checkDatabaseRole } from './server/services/check-database-role.ts';
 import { OperationRunner } from './server/services/operation-runner.ts';
 import { signAuditDigest } from './server/services/sign-audit-digest.ts';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
+// The app's directory (where .next is): this file's, or its parent's when running the bundle in dist/.
+const HERE_FILE_DIR = path.dirname(fileURLToPath(import.meta.url));
+const HERE = path.basename(HERE_FILE_DIR) === 'dist' ? path.dirname(HERE_FILE_DIR) : HERE_FILE_DIR;
 const RETENTION_EVERY_MS = 10 * 60_000;
 
 async function startNext(dev: boolean, hostname: string, port: number): Promise<{ handle: TNextHandler; upgrade: TNextUpgrade | null }> {
@@ -84,6 +88,7 @@ async function main(): Promise<void> {
   live = new LiveHub(liveAuth(deps, env.KEEL_CP_STALE_AFTER_SECONDS));
   ingest = new AgentIngest({
     db, pool, dbHealth, publish: (m) => live?.publish(m), staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, log: (e, f) => log(e, f),
+    limits: { maxSkewMs: env.KEEL_CP_MAX_CLOCK_SKEW_SECONDS * 1000, messagesPerSecond: env.KEEL_CP_AGENT_MESSAGES_PER_SECOND, burstMessages: env.KEEL_CP_AGENT_BURST_MESSAGES },
     onOperationMessage: (id, m) => runner.onMessage(id.memberId, m),
   });
   const recovered = await runner.recover();

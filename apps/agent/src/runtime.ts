@@ -6,6 +6,7 @@ import type { AgentConfig } from './config.ts';
 import type { Callbacks } from './callbacks.ts';
 import type { Logger } from './log.ts';
 import type { OperationRegistry } from './ops/registry.ts';
+import type { PeerClient } from './peers.ts';
 
 /** Keel's version, reported where Patroni reports its own. */
 export const KEEL_VERSION = '0.1.0';
@@ -17,6 +18,8 @@ export interface AgentServices {
   dcs: Dcs;
   pg: Postgres;
   log: Logger;
+  /** Calls to other members' REST APIs (api_url checked, TLS as configured, answers parsed). */
+  peers: PeerClient;
   /** Path of the YAML this agent was started with (POST /reload and SIGHUP re-read it). */
   configPath: string;
   ops: OperationRegistry;
@@ -40,6 +43,12 @@ export interface AgentState {
   lastProbe: Probe | null;
   lastDecision: Decision | null;
   lastLoopAt: number;
+  /**
+   * The agent's own actions on PostgreSQL (the loop's actions, long actions): `epoch` changes when one
+   * begins or ends, `busy` counts those running. The REST API reuses a probe result only while neither
+   * moved, so no health answer predates a change the agent made itself.
+   */
+  actions: { epoch: number; busy: number };
   /** Epoch seconds of the last successful DCS operation (Patroni's dcs_last_seen). */
   dcsLastSeen: number;
   /** Epoch ms of the last successful leader-lock renewal or acquisition (fencing guard). */
@@ -81,6 +90,8 @@ export interface LoopCommands {
   scheduleRestart(s: ScheduledRestart | null): void;
   /** Adopt a re-read local YAML (POST /reload, SIGHUP); the caller checked it. */
   adoptLocalConfig(next: AgentConfig): Promise<void>;
+  /** Marks an action on PostgreSQL as running (state.actions); call the returned function once when it ends. */
+  beginAction(): () => void;
 }
 
 /** The loop's and the executors' view: everything, writable. */
@@ -94,8 +105,13 @@ export interface ScheduledRestart extends TRestartRequest {
   operationId: string;
 }
 
-/** The state reported in /patroni and members/<name>, derived from the runtime. */
-export function memberState(rt: Readonly<AgentState>): MemberState {
+/**
+ * The state reported in /patroni and members/<name>, for a PostgreSQL that `probe` (fresh for REST,
+ * the loop's own for publishing) shows not running, or with no probe yet. A postmaster the last
+ * loop saw running but the probe does not is `unknown` at once (Patroni's answer when its status
+ * query fails), never the last loop's `running`: health checks answer 503 without waiting a tick.
+ */
+export function memberState(rt: Readonly<AgentState>, probe: Probe | null): MemberState {
   const m = rt.memory;
   const obs = rt.lastObservation;
   if (m.inFlight) {
@@ -114,7 +130,8 @@ export function memberState(rt: Readonly<AgentState>): MemberState {
         return 'starting';
     }
   }
-  if (obs?.pg.running) return 'running';
+  if (probe?.running) return 'running';
+  if (obs?.pg.running) return 'unknown';
   if (m.lastFailure) {
     switch (m.lastFailure.kind) {
       case 'bootstrap':

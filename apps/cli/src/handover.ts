@@ -1,3 +1,5 @@
+import { ZSwitchoverRequest } from '@keel/protocol';
+import { requestBody } from './bodies.ts';
 /**
  * switchover and failover (patronictl's _do_failover_or_switchover): check the request against the
  * cluster read from etcd, ask what is missing (or refuse without a terminal), then POST /switchover or
@@ -84,10 +86,11 @@ export async function handover(ctl: Ctl, requested: 'switchover' | 'failover', o
     }
   }
 
-  const body: Record<string, string> = {};
-  if (action === 'switchover' && leader) body.leader = leader;
-  if (candidate) body.candidate = candidate;
-  if (scheduledAt) body.scheduled_at = scheduledAt;
+  const body = requestBody(ZSwitchoverRequest, {
+    ...(action === 'switchover' && leader ? { leader } : {}),
+    ...(candidate ? { candidate } : {}),
+    ...(scheduledAt ? { scheduled_at: scheduledAt } : {}),
+  });
 
   const to = snap.members.find((m) => m.name === leaderName && m.value.api_url) ?? snap.members.find((m) => m.name === candidate && m.value.api_url);
   if (!to) throw failed(`cannot find a member to send the ${action} to: ${leaderName ? `the leader ${leaderName}` : 'the candidate'} publishes no REST API address`);

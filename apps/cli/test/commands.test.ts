@@ -287,7 +287,7 @@ describe('reinit, reload, flush, version', () => {
 
   it('version prints the client version and each member\'s agent and PostgreSQL versions', async () => {
     const ctl = fake(cluster().build(), (r) =>
-      r.member === 'node3' ? unreachable('cannot reach the agent of node3') : { status: 200, text: JSON.stringify({ patroni: { version: '0.1.0' }, server_version: 150018, keel: {} }) },
+      r.member === 'node3' ? unreachable('cannot reach the agent of node3') : { status: 200, text: JSON.stringify({ state: 'running', role: 'replica', patroni: { version: '0.1.0', scope: 'demo' }, server_version: 150018, keel: {} }) },
     );
     expect(await keelctl(['version'], ctl)).toBe(0);
     expect(ctl.outLines).toEqual(['keelctl version 0.1.0', '', 'node1: Keel 0.1.0 PostgreSQL 15.18', 'node2: Keel 0.1.0 PostgreSQL 15.18', 'node3: failed to get version: cannot reach the agent of node3']);

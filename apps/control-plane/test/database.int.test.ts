@@ -50,7 +50,7 @@ describe('migrations', () => {
 
 describe('audit log', () => {
   it('records the CLI actions, chained, and the database refuses UPDATE, DELETE and TRUNCATE', async () => {
-    await cp.createAgentToken('gamma');
+    await cp.createAgentToken('gamma', 'pg0');
     const rows = await sql.query<{ action: string; actor: string }>('SELECT action, actor FROM audit_log ORDER BY id');
     expect(rows.rows).toEqual(expect.arrayContaining([{ action: 'user.create', actor: 'cli' }, { action: 'agent_token.create', actor: 'cli' }]));
 
@@ -79,7 +79,7 @@ describe('audit log', () => {
 
 describe('losing the database', () => {
   it('says so in health and the API, refuses agents with a clear error, and recovers', async () => {
-    const token = await cp.createAgentToken('delta');
+    const token = await cp.createAgentToken('delta', 'pg0');
     const s = await signIn(cp.url, cp.admin.email, cp.admin.password);
     const api = trpcAs(cp.url, s.cookie);
     await sql.end();

@@ -24,7 +24,14 @@ import { OPERATION_ERROR_CODES, OPERATION_KINDS, ZCommand, ZOperationId, ZOperat
  *   agent's next seq makes the agent renumber its buffered, never-sent messages to continue after
  *   ackedSeq before sending any of them.
  * - The server therefore must not expect contiguous numbers: "seq > lastSeq" is new, anything else
- *   a duplicate.
+ *   a duplicate (another connection of the same member may have stored it meanwhile).
+ * - Within one connection the agent sends each seq once, in increasing order, all above
+ *   welcome.ackedSeq; a seq that is not above the previous one on the connection (or ackedSeq) is a
+ *   replay and refused (`invalid`). A seq more than the server's allowed clock skew ahead of the
+ *   server's clock in epoch milliseconds, or an `at` that far in the future, is refused too (it
+ *   would make everything after it look like a duplicate).
+ * - `cluster` and `member` on a snapshot or event are optional; when present they must name the
+ *   hello's cluster and member (a token speaks only for the members it was issued for).
  * - `ack.seq` is cumulative: everything up to and including seq is stored.
  *
  * Errors: the server sends `error` and closes the connection; the agent reconnects with backoff.
@@ -143,9 +150,16 @@ export const ZLag = z.object({
 });
 export type TLag = z.infer<typeof ZLag>;
 
+/** Optional on sequenced messages: when present, must be the hello's (the server refuses others). */
+const ZSender = {
+  cluster: ZName.optional(),
+  member: ZName.optional(),
+};
+
 export const ZSnapshot = z.object({
   type: z.literal('snapshot'),
   seq: ZSeq,
+  ...ZSender,
   /** When the agent took the snapshot (end of an HA loop iteration), ISO 8601. */
   at: ZAt,
   role: ZMemberRole,
@@ -224,6 +238,7 @@ function eventOf<K extends TAgentEventType>(event: K) {
   return z.object({
     type: z.literal('event'),
     seq: ZSeq,
+    ...ZSender,
     at: ZAt,
     event: z.literal(event),
     /** One human sentence for the incident timeline, e.g. "pg1 promoted to primary (failover from pg0)". */
@@ -307,7 +322,7 @@ export const ZAck = z.object({
 export type TAck = z.infer<typeof ZAck>;
 
 export const SERVER_ERROR_CODES = [
-  /** Unknown, revoked or wrong-cluster token. */
+  /** Unknown, revoked or wrong-cluster token, or a token not issued for this member; a message naming another member or cluster. */
   'unauthorized',
   /** Not JSON, unknown message type, or a field of the wrong shape. */
   'malformed',
@@ -325,6 +340,8 @@ export const SERVER_ERROR_CODES = [
   'shutting_down',
   /** The server could not store the message (its database is down, ...); reconnect later. */
   'internal',
+  /** The connection sent more messages than the server's per-connection rate limit allows. */
+  'rate_limited',
 ] as const;
 export type TServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
 

@@ -4,3 +4,4 @@ export * from './dcs-values.ts';
 export * from './member-status.ts';
 export * from './agent-messages.ts';
 export * from './ops.ts';
+export * from './peer.ts';

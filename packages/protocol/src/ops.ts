@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ZPendingRestartReason, ZTags } from './dcs-values.ts';
+import { parsePatroniBool, ZPendingRestartReason, ZTags } from './dcs-values.ts';
 import { MEMBER_STATES } from './member-status.ts';
 
 /**
@@ -27,15 +27,6 @@ export function pythonTruthy(v: unknown): boolean {
   if (Array.isArray(v)) return v.length > 0;
   if (typeof v === 'object') return Object.keys(v).length > 0;
   return true;
-}
-
-/** Patroni's parse_bool: on/true/yes/1 and off/false/no/0 (any case); anything else is null. */
-export function parsePatroniBool(v: unknown): boolean | null {
-  if (v === undefined || v === null) return null;
-  const s = (v === true ? 'true' : v === false ? 'false' : String(v)).toLowerCase();
-  if (['on', 'true', 'yes', '1'].includes(s)) return true;
-  if (['off', 'false', 'no', '0'].includes(s)) return false;
-  return null;
 }
 
 /** "15.4" -> 150004, "9.6.24" -> 90624 (Patroni's postgres_version_to_int); null when unparsable. */
@@ -200,9 +191,9 @@ export const ZNodeStatus = z.looseObject({
   patroni: z.looseObject({ version: z.string(), scope: z.string(), name: z.string().optional() }),
   keel: z
     .looseObject({
-      verdict: z.string(),
-      reason: z.string(),
-      loop_at: z.string(),
+      verdict: z.string().optional(),
+      reason: z.string().optional(),
+      loop_at: z.string().optional(),
       last_failure: z.object({ action: z.string(), error: z.string(), at: z.string() }).optional(),
     })
     .optional(),
@@ -287,6 +278,25 @@ export function parseOperationRequest<T extends z.ZodType>(schema: T, body: unkn
   const r = schema.safeParse(body);
   if (!r.success) throw new OperationError('invalid', describeRequestError(r.error));
   return r.data;
+}
+
+/**
+ * Build a request body for a client (keelctl, the control plane): the body is checked with the same
+ * schema the agent parses it with and returned as written (an OperationError('invalid') names a problem).
+ */
+export function buildOperationRequest<T extends z.ZodType>(schema: T, body: z.input<T>): z.input<T> {
+  parseOperationRequest(schema, body);
+  return body;
+}
+
+/** Parse a peer's GET /patroni body; null when it is not one. */
+export function parseNodeStatus(text: string): TNodeStatusBody | null {
+  try {
+    const r = ZNodeStatus.safeParse(JSON.parse(text));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
 }
 
 export const OPERATION_KINDS = [

@@ -169,6 +169,11 @@ export interface ControlPlaneOptions {
    * true). Without a build the server starts in API-only mode (no pages).
    */
   build?: boolean;
+  /**
+   * How the server runs: `tsx` (default, server.ts) or `built` (dist/server.mjs, the bundle of
+   * `npm run build`, as `npm run start` runs it in production; build it first).
+   */
+  serverRuntime?: 'tsx' | 'built';
 }
 
 export interface ControlPlane {
@@ -178,8 +183,11 @@ export interface ControlPlane {
   pid: number;
   logPath: string;
   admin: { email: string; password: string };
-  /** Create a per-cluster agent token (creates the cluster when missing); returns the plain token. */
-  createAgentToken(scope: string): Promise<string>;
+  /**
+   * Create an agent token for one member, or an explicit list of members, of a cluster (creates the
+   * cluster when missing); returns the plain token.
+   */
+  createAgentToken(scope: string, members: string | string[]): Promise<string>;
   /** SIGTERM the server (SIGKILL after 10 s) and wait for it to exit. */
   stop(): Promise<void>;
 }
@@ -271,7 +279,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const port = options.port ?? (await freePort());
   const logPath = options.logPath ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keel-cp-')), 'control-plane.log');
   const out = fs.openSync(logPath, 'a');
-  const child: ChildProcess = spawn(process.execPath, ['--import', TSX_LOADER, path.join(CP_DIR, 'server.ts')], {
+  const serverArgs = options.serverRuntime === 'built' ? [path.join(CP_DIR, 'dist/server.mjs')] : ['--import', TSX_LOADER, path.join(CP_DIR, 'server.ts')];
+  const child: ChildProcess = spawn(process.execPath, serverArgs, {
     cwd: CP_DIR,
     stdio: ['ignore', out, out],
     detached: true,
@@ -335,8 +344,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     pid,
     logPath,
     admin,
-    async createAgentToken(scope: string) {
-      const printed = await runCpScript('scripts/create-agent-token.ts', ['--cluster', scope, '--quiet'], { DATABASE_URL: databaseUrl });
+    async createAgentToken(scope: string, members: string | string[]) {
+      const memberArgs = (Array.isArray(members) ? members : [members]).flatMap((m) => ['--member', m]);
+      const printed = await runCpScript('scripts/create-agent-token.ts', ['--cluster', scope, ...memberArgs, '--quiet'], { DATABASE_URL: databaseUrl });
       return printed.trim();
     },
     stop,

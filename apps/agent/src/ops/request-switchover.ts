@@ -12,7 +12,7 @@ async function gatherPeers(rt: OpsRuntime, snap: ClusterSnapshot): Promise<PeerV
   const timeout = Math.min(2000, rt.settings.retryTimeout * 500);
   return Promise.all(
     snap.members.map(async (m) => {
-      if (m.name !== rt.config.name) return fetchPeer(m.name, m.value.api_url, timeout);
+      if (m.name !== rt.config.name) return fetchPeer(rt.peers, m.name, m.value.api_url, timeout);
       return peerFromStatus(m.name, nodeStatus(rt, await rt.pg.probe()));
     }),
   );
@@ -109,7 +109,7 @@ async function follow(rt: OpsRuntime, oldLeader: string | null, candidate: strin
       }
       if (!failoverRequest(snap.failover?.value ?? null) && leader === oldLeader && !sawUnlocked) {
         // The leader dropped the request: say why, from its own last decision.
-        const why = await leaderReason(snap, oldLeader, startedAt);
+        const why = await leaderReason(rt, snap, oldLeader, startedAt);
         throw new OperationError('precondition_failed', /^(switchover|manual failover)/.test(why) ? why : `switchover is not possible: ${why}`);
       }
     }
@@ -118,12 +118,13 @@ async function follow(rt: OpsRuntime, oldLeader: string | null, candidate: strin
   throw new OperationError('unavailable', 'Switchover status unknown');
 }
 
-async function leaderReason(snap: ClusterSnapshot, leader: string | null, since: string): Promise<string> {
+async function leaderReason(rt: OpsRuntime, snap: ClusterSnapshot, leader: string | null, since: string): Promise<string> {
   const m = snap.members.find((x) => x.name === leader);
   if (!m) return 'the leader refused the request';
   try {
-    const res = await fetch(m.value.api_url, { signal: AbortSignal.timeout(2000) });
-    const body = (await res.json()) as { keel?: { reason?: string; last_failure?: { error: string; at: string } } };
+    const answer = await rt.peers.status(m.name, m.value.api_url, 2000);
+    if (!answer.ok) return 'the leader refused the request';
+    const body = answer.body;
     const failure = body.keel?.last_failure;
     if (failure && failure.at >= since) return failure.error;
     return body.keel?.reason ?? 'the leader refused the request';

@@ -1,3 +1,5 @@
+import { ZConfigPatch } from '@keel/protocol';
+import { requestBody } from '../bodies.ts';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -121,7 +123,7 @@ export async function editConfig(ctl: Ctl, o: EditConfigOptions, sources: EditSo
   for (const m of members) {
     let r;
     try {
-      r = await ctl.request(target(m), 'PATCH', 'config', { body: patch });
+      r = await ctl.request(target(m), 'PATCH', 'config', { body: requestBody(ZConfigPatch, patch) });
     } catch (e) {
       if (!(e instanceof CliError) || e.exitCode !== EXIT.unreachable) throw e;
       ctl.io.err(`Warning: ${e.message}; trying another member`);

@@ -1,3 +1,5 @@
+import { ZConfigPatch } from '@keel/protocol';
+import { requestBody } from '../bodies.ts';
 import type { Command } from 'commander';
 import type { Register } from '../command.ts';
 import { bodyText, type Ctl } from '../context.ts';
@@ -22,7 +24,7 @@ export async function togglePause(ctl: Ctl, paused: boolean, o: { cluster?: stri
   for (const m of members) {
     let r;
     try {
-      r = await ctl.request(target(m), 'PATCH', 'config', { body: { pause: paused || null } });
+      r = await ctl.request(target(m), 'PATCH', 'config', { body: requestBody(ZConfigPatch, { pause: paused || null }) });
     } catch (e) {
       if (!(e instanceof CliError) || e.exitCode !== EXIT.unreachable) throw e;
       ctl.io.err(`Warning: ${e.message}; trying another member`);

@@ -1,3 +1,5 @@
+import { parseNodeStatus, ZReinitializeRequest } from '@keel/protocol';
+import { requestBody } from '../bodies.ts';
 import type { Command } from 'commander';
 import type { MemberRecord } from '@keel/dcs';
 import { forceOption, type Register } from '../command.ts';
@@ -24,7 +26,7 @@ interface NodeStatus {
 async function status(ctl: Ctl, m: MemberRecord): Promise<NodeStatus | null> {
   try {
     const r = await ctl.request(target(m), 'GET', 'patroni', { timeoutMs: 5000 });
-    return JSON.parse(r.text) as NodeStatus;
+    return parseNodeStatus(r.text);
   } catch {
     return null;
   }
@@ -43,8 +45,7 @@ export async function reinit(ctl: Ctl, args: readonly string[], o: ReinitOptions
   const waitOn: Array<{ m: MemberRecord; before: NodeStatus | null }> = [];
   for (const m of members) {
     const before = o.wait ? await status(ctl, m) : null;
-    const body: Record<string, boolean> = { force: o.force ?? false };
-    if (o.fromLeader) body.from_leader = true;
+    const body = requestBody(ZReinitializeRequest, { force: o.force ?? false, ...(o.fromLeader ? { from_leader: true } : {}) });
     for (;;) {
       const r = await ctl.request(target(m), 'POST', 'reinitialize', { body });
       const text = bodyText(r.text);

@@ -1,3 +1,5 @@
+import { ZRestartRequest } from '@keel/protocol';
+import { requestBody } from '../bodies.ts';
 import { Option, type Command } from 'commander';
 import { forceOption, type Register } from '../command.ts';
 import { bodyText, type Ctl } from '../context.ts';
@@ -30,7 +32,7 @@ export function restartBody(o: RestartOptions, scheduledAt: string | null): Reco
     if (!(t > 0) || !Number.isFinite(t)) throw usageError(`--timeout ${o.timeout}: expected a number of seconds > 0`);
     body.timeout = t;
   }
-  return body;
+  return requestBody(ZRestartRequest, body);
 }
 
 const RESTART_TIMEOUT_MS = 600_000;

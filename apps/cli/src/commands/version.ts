@@ -1,3 +1,4 @@
+import { parseNodeStatus } from '@keel/protocol';
 import type { Command } from 'commander';
 import type { Register } from '../command.ts';
 import type { Ctl } from '../context.ts';
@@ -24,7 +25,8 @@ export async function version(ctl: Ctl, args: readonly string[]): Promise<void> 
     if (!m.value.api_url || (names.length > 0 && !names.includes(m.name))) continue;
     try {
       const res = await ctl.request(target(m), 'GET', 'patroni', { timeoutMs: 5000 });
-      const data = JSON.parse(res.text) as { patroni?: { version?: string }; server_version?: number; keel?: unknown };
+      const data = parseNodeStatus(res.text);
+      if (!data) throw new Error(`not a /patroni body (status ${res.status})`);
       const product = data.keel !== undefined ? 'Keel' : 'Patroni';
       const pg = typeof data.server_version === 'number' && data.server_version > 0 ? ` PostgreSQL ${formatPgVersion(data.server_version)}` : '';
       ctl.io.out(`${m.name}: ${product} ${data.patroni?.version ?? '?'}${pg}`);
