@@ -46,7 +46,7 @@ async function leaderSeen(exclude?: string): Promise<string> {
 beforeAll(async () => {
   db = await startControlPlaneDb();
   cp = await startControlPlane({ databaseUrl: db.databaseUrl, build: false });
-  const agentToken = await cp.createAgentToken('ops');
+  const agentToken = await cp.createAgentToken('ops', ['node1', 'node2', 'node3']);
   cluster = await TestCluster.start({
     scope: 'ops', members: 3, ttl: TTL, loopWait: LOOP_WAIT, retryTimeout: 3,
     tweak: (config) => {

@@ -76,7 +76,7 @@ beforeAll(async () => {
   cp = await startControlPlane({ databaseUrl: db.databaseUrl, build: false });
   const admin = trpcAs(cp.url, (await signIn(cp.url, cp.admin.email, cp.admin.password)).cookie);
   for (const scope of ['alpha', 'beta']) {
-    const token = await cp.createAgentToken(scope);
+    const token = await cp.createAgentToken(scope, ['pg0', 'pg1']);
     await connectAgent(token, scope, 'pg0', 'primary');
     await connectAgent(token, scope, 'pg1', 'replica');
   }
