@@ -60,8 +60,10 @@ describe('planning operations', () => {
     });
     expect(p.refusal).toBeNull();
     expect(p.risk).toEqual({ touchesPrimary: true, needsRestart: true, changesTiming: true });
-    const bad = plan({ type: 'config_patch', params: { patch: { ttl: 10, loop_wait: 5, retry_timeout: 5 } } });
-    expect(bad.refusal).toBe('refused: loop_wait (5) + 2*retry_timeout (5) = 15 must be <= ttl (10)');
+    // a timing-rule violation is shown as the agents will adjust it (ha-core adjustTiming), like Patroni
+    const adjusted = plan({ type: 'config_patch', params: { patch: { ttl: 10, loop_wait: 5, retry_timeout: 5 } } });
+    expect(adjusted.refusal).toBeNull();
+    expect(adjusted.patch?.timing).toEqual({ ttl: 10, loopWait: 1, retryTimeout: 4, worstCaseFailoverSeconds: 11, problem: null });
     expect(plan({ type: 'config_patch', params: { patch: { ttl: 60 } } }).refusal).toMatch(/must set ttl, loop_wait and retry_timeout together/);
     expect(plan({ type: 'config_patch', params: { patch: { postgresql: { parameters: { work_mem: '8MB' } } } } }).risk).toEqual({ touchesPrimary: false, needsRestart: false, changesTiming: false });
   });
