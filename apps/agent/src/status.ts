@@ -11,7 +11,8 @@ export function nodeStatus(rt: OpsRuntime, probe: Probe | null): TNodeStatus {
   const obs = rt.lastObservation;
   const leader = rt.lastCluster?.leader?.name ?? null;
   const s: TNodeStatus = {
-    state: running ? 'running' : memberState(rt, probe),
+    // A long action (restart, reinitialize) is reported while it runs, even before PostgreSQL stopped (patronictl reinit --wait).
+    state: running && !rt.memory.inFlight ? 'running' : memberState(rt, probe),
     role: running ? (probe.role === 'primary' ? 'primary' : 'replica') : obs?.pg.dataDir === 'empty' ? 'uninitialized' : 'replica',
     patroni: { version: KEEL_VERSION, scope: rt.config.scope, name: rt.config.name },
   };
