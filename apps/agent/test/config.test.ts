@@ -160,10 +160,12 @@ describe('addresses', () => {
     expect(url.config.etcd3).toEqual({ hosts: ['e1:2399'], protocol: 'http', username: 'u', password: 'pw' });
   });
 
-  it('accepts etcd3 https with a warning', () => {
-    const { config, warnings } = parse(minimal().replace('  hosts: 10.0.0.9:2379', '  hosts: 10.0.0.9:2379\n  protocol: https'));
-    expect(config.etcd3.protocol).toBe('https');
-    expect(warnings).toEqual(['etcd3.protocol: https is accepted but TLS to etcd is not implemented by Keel yet']);
+  it('takes etcd3 https with a CA and a client certificate', () => {
+    const { config, warnings } = parse(
+      minimal().replace('  hosts: 10.0.0.9:2379', '  hosts: 10.0.0.9:2379\n  protocol: https\n  cacert: /etc/keel/ca.pem\n  cert: /etc/keel/etcd.pem\n  key: /etc/keel/etcd.key'),
+    );
+    expect(config.etcd3).toMatchObject({ protocol: 'https', cacert: '/etc/keel/ca.pem', cert: '/etc/keel/etcd.pem', key: '/etc/keel/etcd.key' });
+    expect(warnings).toEqual([]);
   });
 });
 
@@ -338,8 +340,7 @@ watchdog:
 
 describe('Patroni keys Keel does not implement yet', () => {
   it('accepts them with a warning naming each', () => {
-    const text = minimal('citus: {group: 0, database: citus}\nctl: {insecure: true}\nkubernetes: {labels: {app: x}}\n')
-      .replace('  listen: 10.0.0.1:8008', '  listen: 10.0.0.1:8008\n  allowlist: [10.0.0.0/8]')
+    const text = minimal('citus: {group: 0, database: citus}\nkubernetes: {labels: {app: x}}\n')
       .replace('  data_dir:', '  create_replica_methods: [basebackup]\n  basebackup: [{max-rate: 100M}]\n  data_dir:')
       + `bootstrap:
   method: initdb
@@ -357,9 +358,7 @@ log:
     const { config, warnings } = parse(text);
     expect(warnings).toEqual([
       'citus: accepted but not implemented by Keel yet; ignored',
-      'ctl: accepted but not implemented by Keel yet; ignored',
       'kubernetes: accepted but not implemented by Keel yet; ignored',
-      'restapi.allowlist: accepted but not implemented by Keel yet; ignored',
       'bootstrap.dcs.max_timelines_history: accepted but not implemented by Keel yet; ignored',
       'bootstrap.dcs.postgresql.parameters_replica: accepted but not implemented by Keel yet; ignored',
       'postgresql.basebackup: accepted but not implemented by Keel yet; ignored',
@@ -414,18 +413,9 @@ log:
     expect(config.postgresql.parameters).toEqual({ work_mem: '8MB' });
   });
 
-  it('warns about deprecated bootstrap.users and TLS settings', () => {
-    const text = minimal('bootstrap:\n  users:\n    admin: {password: x, options: [createdb]}\n').replace(
-      '  listen: 10.0.0.1:8008',
-      '  listen: 10.0.0.1:8008\n  certfile: /etc/ssl/a.pem\n  keyfile: /etc/ssl/a.key',
-    );
-    const { config, warnings } = parse(text);
-    expect(warnings).toEqual([
-      'restapi.certfile: accepted but TLS is not implemented by Keel yet; the REST API serves plain http',
-      'restapi.keyfile: accepted but TLS is not implemented by Keel yet; the REST API serves plain http',
-      'bootstrap.users: deprecated in Patroni (removed in 4.0) and not implemented by Keel; ignored',
-    ]);
-    expect(config.restapi.certfile).toBe('/etc/ssl/a.pem');
+  it('warns about deprecated bootstrap.users', () => {
+    const { warnings } = parse(minimal('bootstrap:\n  users:\n    admin: {password: x, options: [createdb]}\n'));
+    expect(warnings).toEqual(['bootstrap.users: deprecated in Patroni (removed in 4.0) and not implemented by Keel; ignored']);
   });
 
   it('treats postgresql.parameters, tags and authentication maps as free-form', () => {
@@ -612,5 +602,65 @@ describe('validateDynamicConfig (for PATCH /config)', () => {
     expect(validateDynamicConfig({ failsafe_mode: 'yes' }).errors).toEqual([
       'failsafe_mode: Keel does not implement failsafe_mode yet; remove it (a primary that loses the DCS would stop instead of staying up)',
     ]);
+  });
+});
+
+describe('security settings (fail closed)', () => {
+  const rest = (lines: string) => withLine('  listen: 10.0.0.1:8008', `  listen: 10.0.0.1:8008\n${lines}`);
+
+  it('serves https and publishes an https api_url when restapi.certfile is set', () => {
+    const { config, warnings } = parse(
+      rest('  certfile: /etc/keel/rest.pem\n  keyfile: /etc/keel/rest.key\n  keyfile_password: pw-123\n  cafile: /etc/keel/ca.pem\n  verify_client: required\n  allowlist: [10.0.0.0/8, 127.0.0.1, db1.example.com]\n  allowlist_include_members: true\n  https_extra_headers: {Strict-Transport-Security: max-age=31536000}'),
+    );
+    expect(warnings).toEqual([]);
+    expect(config.restapi).toMatchObject({
+      api_url: 'https://10.0.0.1:8008/patroni',
+      certfile: '/etc/keel/rest.pem',
+      keyfile: '/etc/keel/rest.key',
+      cafile: '/etc/keel/ca.pem',
+      verify_client: 'required',
+      allowlist: ['10.0.0.0/8', '127.0.0.1', 'db1.example.com'],
+      allowlist_include_members: true,
+      https_extra_headers: { 'Strict-Transport-Security': 'max-age=31536000' },
+    });
+  });
+
+  it('refuses security settings it could only ignore', () => {
+    const { list } = problems(rest('  keyfile: /k.pem\n  cafile: /ca.pem\n  verify_client: optional'));
+    expect(list).toEqual([
+      'restapi.keyfile: has no effect without restapi.certfile (the REST API would serve plain http): set certfile or remove it',
+      'restapi.cafile: has no effect without restapi.certfile (the REST API would serve plain http): set certfile or remove it',
+      'restapi.verify_client: optional needs TLS: set restapi.certfile, keyfile and cafile',
+    ]);
+    expect(problems(rest('  certfile: /c.pem\n  verify_client: required')).list).toEqual([
+      'restapi.verify_client: required needs restapi.cafile (the CA that signs the client certificates)',
+    ]);
+    expect(problems(rest('  certfile: /c.pem\n  cafile: /ca.pem\n  verify_client: sometimes')).list).toEqual([
+      'restapi.verify_client: expected none, optional or required, got "sometimes"',
+    ]);
+    expect(problems(rest('  allowlist: [10.0.0.0/33, "bad host!"]')).list).toEqual([
+      'restapi.allowlist[0]: expected an IP address, a network like 10.0.0.0/8 or a host name, got "10.0.0.0/33"',
+      'restapi.allowlist[1]: expected an IP address, a network like 10.0.0.0/8 or a host name, got "bad host!"',
+    ]);
+    expect(problems(withLine('  hosts: 10.0.0.9:2379', '  hosts: 10.0.0.9:2379\n  cacert: /ca.pem')).list).toEqual([
+      'etcd3.cacert: is set but etcd is reached over plain http: set etcd3.protocol: https (or https:// urls), or remove it',
+    ]);
+    expect(problems(minimal('ctl: {insecure: true, cacert: /ca.pem, keyfile: /k.pem}\n')).list).toEqual([
+      'ctl.keyfile: has no effect without ctl.certfile: set certfile or remove it',
+      'ctl.insecure: contradicts ctl.cacert (insecure skips the verification cacert is for): remove one',
+    ]);
+  });
+
+  it('reads the ctl section and the PATRONI_ variables for TLS', () => {
+    const { config } = parse(minimal('ctl:\n  authentication: {username: admin, password: pw}\n  certfile: /c.pem\n  keyfile: /k.pem\n  cacert: /ca.pem\n'), {
+      PATRONI_RESTAPI_CERTFILE: '/r.pem',
+      PATRONI_RESTAPI_CAFILE: '/rca.pem',
+      PATRONI_RESTAPI_VERIFY_CLIENT: 'optional',
+      PATRONI_RESTAPI_ALLOWLIST: '10.1.0.0/16,10.2.0.1',
+      PATRONI_RESTAPI_ALLOWLIST_INCLUDE_MEMBERS: 'true',
+      PATRONI_CTL_INSECURE: 'false',
+    });
+    expect(config.ctl).toEqual({ authentication: { username: 'admin', password: 'pw' }, insecure: false, certfile: '/c.pem', keyfile: '/k.pem', cacert: '/ca.pem' });
+    expect(config.restapi).toMatchObject({ certfile: '/r.pem', cafile: '/rca.pem', verify_client: 'optional', allowlist: ['10.1.0.0/16', '10.2.0.1'], allowlist_include_members: true });
   });
 });

@@ -161,21 +161,45 @@ export interface PostgresqlConfInput {
   serverVersion?: number | null;
 }
 
+/** libpq parameters a role may carry (Patroni passes these from postgresql.authentication.<role>). */
+export const ROLE_LIBPQ_PARAMETERS = [
+  'sslmode',
+  'sslcert',
+  'sslkey',
+  'sslpassword',
+  'sslrootcert',
+  'sslcrl',
+  'sslcrldir',
+  'sslnegotiation',
+  'gssencmode',
+  'channel_binding',
+] as const;
+
+/** A role's libpq parameters, in a fixed order, unknown names left out (they never reach a conninfo). */
+export function roleParams(params: Readonly<Record<string, string>> | undefined): Array<[string, string | undefined]> {
+  return ROLE_LIBPQ_PARAMETERS.map((k) => [k, params?.[k]]);
+}
+
 export function primaryConninfo(input: {
   upstream: HostPort;
   user: string;
   pgpassPath: string;
   applicationName: string;
+  /** The replication role's libpq parameters; Patroni's defaults (prefer) fill sslmode, gssencmode, channel_binding. */
+  params?: Readonly<Record<string, string>>;
 }): string {
+  const p = { sslmode: 'prefer', gssencmode: 'prefer', channel_binding: 'prefer', ...input.params };
+  const rest = roleParams(p).filter(([k]) => !['sslmode', 'gssencmode', 'channel_binding'].includes(k));
   return buildConninfo([
     ['user', input.user],
     ['passfile', input.pgpassPath],
     ['host', input.upstream.host],
     ['port', input.upstream.port],
-    ['sslmode', 'prefer'],
+    ['sslmode', p.sslmode],
     ['application_name', input.applicationName],
-    ['gssencmode', 'prefer'],
-    ['channel_binding', 'prefer'],
+    ['gssencmode', p.gssencmode],
+    ['channel_binding', p.channel_binding],
+    ...rest,
   ]);
 }
 
@@ -208,6 +232,7 @@ export function renderPostgresqlConf(input: PostgresqlConfInput): string {
         primaryConninfo({
           upstream: input.standby.primaryConninfo,
           user: input.replication.username,
+          ...(input.replication.params ? { params: input.replication.params } : {}),
           pgpassPath: input.pgpassPath,
           applicationName: input.memberName,
         }),
@@ -230,14 +255,30 @@ export function escapePgpassField(value: string): string {
   return value.replace(/([:\\])/g, '\\$1');
 }
 
-/** One wildcard line per user (host, port, database: *), first occurrence of a user name wins. */
-export function renderPgpass(users: ReadonlyArray<Credentials | undefined>): string {
+/** One .pgpass entry: the password of `user` for one server (host:port) and one database. */
+export interface PgpassEntry {
+  server: HostPort;
+  /** "replication" for replication connections (walreceiver, pg_basebackup), else the database name. */
+  database: string;
+  user: Credentials;
+}
+
+/**
+ * One line per entry, host, port and database named (never "*"): the file only lets the password go to
+ * the server Keel is about to connect to, not to whatever host a connection string might name later.
+ * The first entry for the same host, port, database and user wins.
+ */
+export function renderPgpass(entries: readonly PgpassEntry[]): string {
   const seen = new Set<string>();
   const lines: string[] = [];
-  for (const u of users) {
-    if (!u || seen.has(u.username)) continue;
-    seen.add(u.username);
-    lines.push(`*:*:*:${escapePgpassField(u.username)}:${escapePgpassField(u.password)}`);
+  for (const e of entries) {
+    const raw = [e.server.host, String(e.server.port), e.database, e.user.username];
+    if (raw.some((f) => f === '*' || f === '')) throw new Error(`a .pgpass line must name its host, port, database and user, got ${JSON.stringify(raw.join(':'))}`);
+    const fields = raw.map(escapePgpassField);
+    const key = fields.join(':');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    lines.push(`${key}:${escapePgpassField(e.user.password)}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -58,6 +58,12 @@ describe('libpq conninfo', () => {
       'user=replicator passfile=/var/lib/keel/pgpass host=10.0.0.1 port=5432 sslmode=prefer application_name=node1 gssencmode=prefer channel_binding=prefer',
     );
   });
+  it("puts the replication role's TLS parameters into primary_conninfo", () => {
+    const params = { sslmode: 'verify-ca', sslcert: '/etc/keel/repl.crt', sslkey: '/etc/keel/repl.key', sslrootcert: '/etc/keel/ca.crt', bogus: 'x' };
+    expect(primaryConninfo({ upstream: { host: '10.0.0.1', port: 5432 }, user: 'replicator', pgpassPath: '/p', applicationName: 'node1', params })).toBe(
+      'user=replicator passfile=/p host=10.0.0.1 port=5432 sslmode=verify-ca application_name=node1 gssencmode=prefer channel_binding=prefer sslcert=/etc/keel/repl.crt sslkey=/etc/keel/repl.key sslrootcert=/etc/keel/ca.crt',
+    );
+  });
 });
 
 describe('renderPostgresqlConf', () => {
@@ -192,15 +198,16 @@ describe('.pgpass', () => {
     expect(escapePgpassField('plain')).toBe('plain');
     expect(() => escapePgpassField('a\nb')).toThrow();
   });
-  it('writes one wildcard line per distinct user', () => {
+  it('writes one line per server, database and role, never a wildcard', () => {
+    const repl = { username: 'replicator', password: 'r:1' };
     expect(
       renderPgpass([
-        { username: 'replicator', password: 'r:1' },
-        { username: 'postgres', password: 's\\2' },
-        undefined,
-        { username: 'postgres', password: 'other' },
+        { server: { host: '10.0.0.1', port: 5432 }, database: 'replication', user: repl },
+        { server: { host: '::1', port: 5433 }, database: 'postgres', user: { username: 'postgres', password: 's\\2' } },
+        { server: { host: '10.0.0.1', port: 5432 }, database: 'replication', user: { ...repl, password: 'other' } },
       ]),
-    ).toBe('*:*:*:replicator:r\\:1\n*:*:*:postgres:s\\\\2\n');
+    ).toBe('10.0.0.1:5432:replication:replicator:r\\:1\n\\:\\:1:5433:postgres:postgres:s\\\\2\n');
+    expect(() => renderPgpass([{ server: { host: '*', port: 5432 }, database: 'replication', user: repl }])).toThrow(/must name its host/);
   });
 });
 

@@ -18,6 +18,7 @@ import {
   lookupKey,
 } from './patroni-keys.ts';
 import { got, join, show, type Problems } from './problems.ts';
+import { readCtl, readEtcdTls, readRestApiSecurity, RESTAPI_TLS_KEYS } from './tls.ts';
 import { bool, checkKeys, int, isObj, NOT_IMPLEMENTED, section, str, strList, type Obj } from './read.ts';
 import type {
   AgentConfig,
@@ -68,6 +69,7 @@ const TOP_KEYS = [
   'log',
   'watchdog',
   'controlplane',
+  'ctl',
 ] as const;
 
 export function buildAgentConfig(p: Problems, root: unknown): AgentConfig {
@@ -104,6 +106,7 @@ export function buildAgentConfig(p: Problems, root: unknown): AgentConfig {
     tags: readTags(p, r),
     log: readLog(p, r),
     watchdog: readWatchdog(p, r),
+    ctl: readCtl(p, r),
   };
   const cp = readControlPlane(p, r);
   if (cp) config.controlplane = cp;
@@ -156,7 +159,7 @@ const NO_ADDR: HostPort = { host: '', port: 0 };
 
 function readRestApi(p: Problems, r: Obj): RestApiConfig {
   const s = section(p, r, '', 'restapi') ?? {};
-  checkKeys(p, s, 'restapi', ['listen', 'connect_address', 'authentication', 'certfile', 'keyfile'], PATRONI_KEYS['restapi']);
+  checkKeys(p, s, 'restapi', ['listen', 'connect_address', 'authentication', ...RESTAPI_TLS_KEYS], PATRONI_KEYS['restapi']);
   const listen = hostPort(p, s, 'restapi', 'listen', { allowWildcard: true });
   if (listen === undefined && (s['listen'] === undefined || s['listen'] === null)) p.error('restapi.listen', 'required');
   let connect = hostPort(p, s, 'restapi', 'connect_address', {});
@@ -165,10 +168,13 @@ function readRestApi(p: Problems, r: Obj): RestApiConfig {
     if (host) connect = { text: formatHostPort(host, listen.port), hosts: [host], port: listen.port };
     else p.error('restapi.connect_address', `required because restapi.listen (${show(listen.text)}) is a wildcard address`);
   }
+  const security = readRestApiSecurity(p, s);
+  const scheme = security.certfile !== undefined ? 'https' : 'http';
   const out: RestApiConfig = {
     listen: listen ? { host: listen.hosts[0]!, port: listen.port } : NO_ADDR,
     connect_address: connect ? { host: connect.hosts[0]!, port: connect.port } : NO_ADDR,
-    api_url: connect ? `http://${formatHostPort(connect.hosts[0]!, connect.port)}/patroni` : '',
+    api_url: connect ? `${scheme}://${formatHostPort(connect.hosts[0]!, connect.port)}/patroni` : '',
+    ...security,
   };
   const auth = section(p, s, 'restapi', 'authentication');
   if (auth) {
@@ -177,17 +183,10 @@ function readRestApi(p: Problems, r: Obj): RestApiConfig {
     const password = str(p, auth, 'restapi.authentication', 'password', { required: true, allowEmpty: true });
     if (username !== undefined && password !== undefined) out.authentication = { username, password };
   }
-  for (const key of ['certfile', 'keyfile'] as const) {
-    const v = str(p, s, 'restapi', key);
-    if (v !== undefined) {
-      out[key] = v;
-      p.warn(`restapi.${key}`, 'accepted but TLS is not implemented by Keel yet; the REST API serves plain http');
-    }
-  }
   return out;
 }
 
-const ETCD_KEEL_KEYS = ['hosts', 'host', 'url', 'port', 'protocol', 'username', 'password'] as const;
+const ETCD_KEEL_KEYS = ['hosts', 'host', 'url', 'port', 'protocol', 'username', 'password', 'cacert', 'cert', 'key'] as const;
 
 function readEtcd3(p: Problems, r: Obj): Etcd3Config {
   const out: Etcd3Config = { hosts: [], protocol: 'http' };
@@ -265,9 +264,7 @@ function readEtcd3(p: Problems, r: Obj): Etcd3Config {
     p.error('etcd3.hosts', 'required (or etcd3.host, or etcd3.url)');
   }
   out.protocol = protocol ?? 'http';
-  if (out.protocol === 'https') {
-    p.warn(present[0] === 'url' ? 'etcd3.url' : 'etcd3.protocol', 'https is accepted but TLS to etcd is not implemented by Keel yet');
-  }
+  readEtcdTls(p, s, out);
   if (password !== undefined && username === undefined) p.error('etcd3.username', 'required when etcd3.password is set');
   if (username !== undefined) out.username = username;
   if (password !== undefined) out.password = password;
