@@ -12,11 +12,13 @@ fs.mkdirSync(base, { recursive: true });
 const cpPort = Number(process.env.KEEL_DEMO_PORT ?? 3000);
 console.log(`keel demo: starting the control plane (its own PostgreSQL, next build when needed) on port ${cpPort}`);
 const cpDb = await startControlPlaneDb({ baseDir: path.join(base, 'control-plane-db'), keepData: true });
-const cp = await startControlPlane({ databaseUrl: cpDb.databaseUrl, port: cpPort, logPath: path.join(base, 'control-plane.log') }).catch(async (e: Error) => {
+// The built artifacts, as in production (demo.sh runs `npm run build` first when needed).
+const cp = await startControlPlane({ databaseUrl: cpDb.databaseUrl, port: cpPort, logPath: path.join(base, 'control-plane.log'), serverRuntime: 'built' }).catch(async (e: Error) => {
   await cpDb.stop();
   throw e;
 });
-const token = await cp.createAgentToken('demo');
+// one agent token per member: each speaks only for its own member (TestCluster names them node1..node3)
+const tokens = await Promise.all(['node1', 'node2', 'node3'].map((member) => cp.createAgentToken('demo', member)));
 
 console.log(`keel demo: starting etcd and 3 agents under ${base}`);
 const cluster = await TestCluster.start({
@@ -27,8 +29,9 @@ const cluster = await TestCluster.start({
   ttl: 10,
   loopWait: 2,
   retryTimeout: 3,
-  tweak: (config) => {
-    config.controlplane = { url: cp.url, token };
+  agentRuntime: 'built',
+  tweak: (config, i) => {
+    config.controlplane = { url: cp.url, token: tokens[i] };
   },
 });
 

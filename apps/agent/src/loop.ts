@@ -19,6 +19,8 @@ export class HaLoop {
   private running: Promise<void> | null = null;
   private fenceTimer: NodeJS.Timeout | null = null;
   private fencing = false;
+  /** The long action running in the background, if any (shutdown waits for it). */
+  private longAction: Promise<void> | null = null;
   /** Called at the end of every iteration (the control-plane uplink); must not throw or wait. */
   onTick: ((obs: Observation, decision: Decision) => void) | null = null;
 
@@ -28,16 +30,34 @@ export class HaLoop {
   }
 
   start(): Promise<void> {
-    this.fenceTimer = setInterval(() => void this.fenceCheck(), 250);
+    this.scheduleFenceCheck();
     this.running = this.run();
     return this.running;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop the loop, then wait (at most `longActionMs`) for a long action still running in the
+   * background: a PostgreSQL start in flight must have finished before shutdown decides what to stop,
+   * or it would leave a postmaster running with no agent. Returns false when the wait timed out.
+   */
+  async stop(longActionMs = 0): Promise<boolean> {
     this.rt.stopping = true;
-    if (this.fenceTimer) clearInterval(this.fenceTimer);
+    if (this.fenceTimer) clearTimeout(this.fenceTimer);
     this.wake();
     await this.running?.catch(() => undefined);
+    const pending = this.longAction;
+    if (pending === null) return true;
+    this.rt.log.info({ action: this.rt.memory.inFlight?.kind }, 'waiting for the action in progress to finish before shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      pending.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), longActionMs))),
+    ]);
+    clearTimeout(timer);
+    return finished;
   }
 
   wake(): void {
@@ -138,20 +158,49 @@ export class HaLoop {
     const done = fn().finally(endAction).then(
       () => {
         rt.memory.inFlight = null;
-        rt.memory.lastFailure = null;
+        rt.memory.lastFailure = null; // a success ends any backoff
         rt.log.info({ action: kind, seconds: (Date.now() - since) / 1000 }, `${kind} finished`);
         this.wake();
       },
       (e: Error) => {
         rt.memory.inFlight = null;
-        rt.memory.lastFailure = { kind, at: Date.now(), message: e.message };
-        rt.log.error({ action: kind, err: e.message }, `${kind} failed`);
+        const prev = rt.memory.lastFailure;
+        const attempts = prev?.kind === kind ? (prev.attempts ?? 1) + 1 : 1;
+        rt.memory.lastFailure = { kind, at: Date.now(), message: e.message, attempts };
+        rt.log.error({ action: kind, err: e.message, attempts }, `${kind} failed`);
         this.wake();
         throw e;
       },
     );
     done.catch(() => undefined); // the failure is recorded above; callers may await `done` too
+    this.longAction = done;
+    void done.catch(() => undefined).finally(() => {
+      if (this.longAction === done) this.longAction = null;
+    });
     return done;
+  }
+
+  /**
+   * When the guard runs next: at the guard deadline of the last renewal (a later renewal moves it,
+   * so the guard re-checks then and sleeps again), or, without the lock, soon enough that a lock
+   * taken meanwhile cannot reach its deadline unchecked. A lock time is when the renewal started,
+   * at most retry_timeout before it is recorded, so a lock recorded after this check has its
+   * deadline at least ttl - margin - retry_timeout (> loop_wait, the timing rule) from now; half of
+   * that is the wait. A fixed 250 ms poll cost ~0.09 s of CPU a minute on an idle agent.
+   */
+  private scheduleFenceCheck(): void {
+    const rt = this.rt;
+    if (rt.stopping) return;
+    const limit = rt.settings.ttl * 1000 - this.guardMargin();
+    const wait =
+      rt.lastLockOkAt !== null ? rt.lastLockOkAt + limit - Date.now() : (limit - rt.settings.retryTimeout * 1000) / 2;
+    this.fenceTimer = setTimeout(() => {
+      void this.fenceCheck().finally(() => this.scheduleFenceCheck());
+    }, Math.min(Math.max(wait, 20), 60_000));
+  }
+
+  private guardMargin(): number {
+    return Math.max(1000, Math.min((this.rt.settings.retryTimeout * 1000) / 2, (this.rt.settings.ttl * 1000) / 4));
   }
 
   /**
@@ -162,9 +211,8 @@ export class HaLoop {
   private async fenceCheck(): Promise<void> {
     const rt = this.rt;
     if (this.fencing || rt.lastLockOkAt === null || rt.stopping) return;
-    const margin = Math.max(1000, Math.min((rt.settings.retryTimeout * 1000) / 2, (rt.settings.ttl * 1000) / 4));
     const age = Date.now() - rt.lastLockOkAt;
-    if (age < rt.settings.ttl * 1000 - margin) return;
+    if (age < rt.settings.ttl * 1000 - this.guardMargin()) return;
     this.fencing = true;
     try {
       if (rt.lastProbe?.running && rt.lastProbe.role === 'primary') {

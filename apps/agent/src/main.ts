@@ -15,6 +15,7 @@ import { OperationRegistry } from './ops/registry.ts';
 import { KEEL_VERSION, type Runtime } from './runtime.ts';
 import { PeerClient } from './peers.ts';
 import { clientTls, etcdTls, restApiTls, TlsSetupError } from './tls.ts';
+import { memberValue } from './status.ts';
 
 const USAGE = `usage: keel-agent <config.yml>
 
@@ -169,19 +170,41 @@ async function main(): Promise<void> {
   async function shutdown(signal: string, code: number): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
-    log.info({ signal }, 'shutting down: stopping PostgreSQL and releasing the leader lock');
-    await loop.stop();
-    const wasLeader = rt.lastLockOkAt !== null;
-    const role = rt.lastProbe?.role ?? 'replica';
-    const wasRunning = rt.lastProbe?.running === true;
-    await pg.stop('fast', 60).catch((e: Error) => log.error({ err: e.message }, 'could not stop PostgreSQL'));
-    if (wasRunning) rt.callbacks.fire('on_stop', role);
-    fence.stop(); // PostgreSQL is stopped: nothing left to fence
-    if (wasLeader) await dcs.releaseLeader(config.name).catch(() => undefined);
-    await dcs.deleteMember(config.name).catch(() => undefined);
+    // Pause (maintenance mode) is what lets an operator restart or upgrade the agent without touching
+    // the database: PostgreSQL keeps running and the keys stay until their lease expires (Patroni).
+    const paused = rt.settings.pause;
+    log.info(
+      { signal },
+      paused
+        ? 'shutting down in maintenance mode (pause): PostgreSQL is left running and the leader key is not deleted'
+        : 'shutting down: stopping PostgreSQL and releasing the leader lock',
+    );
+    // Wait for an action in flight (a start, a clone ...) first: stopping PostgreSQL while a start
+    // is still under way would leave a postmaster behind with no agent.
+    const startBudgetMs = (Math.max(60, rt.settings.primaryStartTimeout) + 30) * 1000;
+    if (!(await loop.stop(startBudgetMs))) log.error('the action in progress did not finish in time; shutting down anyway');
+    if (paused) {
+      // No automatic failover happens in pause, so nobody takes over from this primary: disarm the
+      // fencing process, or it would stop PostgreSQL at the deadline (ARCHITECTURE.md, "Pause").
+      fence.stop();
+    } else {
+      const wasLeader = rt.lastLockOkAt !== null;
+      const role = rt.lastProbe?.role ?? 'replica';
+      const wasRunning = rt.lastProbe?.running === true;
+      await pg.stop('fast', 60).catch((e: Error) => log.error({ err: e.message }, 'could not stop PostgreSQL'));
+      if (wasRunning) rt.callbacks.fire('on_stop', role);
+      fence.stop(); // PostgreSQL is stopped: nothing left to fence
+      if (wasLeader) await dcs.releaseLeader(config.name).catch(() => undefined);
+      // The member key stays until its lease expires (Patroni's touch_member on shutdown), showing
+      // the member stopped: the leader keeps its replication slot, so a restarted replica streams
+      // again at once instead of finding its slot dropped.
+      rt.lastProbe = await pg.probe().catch(() => rt.lastProbe);
+      rt.lastObservation = null;
+      await dcs.touchMember(config.name, memberValue(rt)).catch((e: Error) => log.warn({ err: e.message }, 'could not publish the stopped state'));
+    }
     await unwatch().catch(() => undefined);
     await unwatchFailover().catch(() => undefined);
-    await dcs.close().catch(() => undefined);
+    await dcs.close().catch(() => undefined); // closes the client; the lease is not revoked
     await pg.close().catch(() => undefined);
     await uplink.stop().catch(() => undefined);
     await api.close().catch(() => undefined);

@@ -4,6 +4,7 @@ import { resolveSettings } from '@keel/ha-core';
 import type { TTags } from '@keel/protocol';
 import type { PeerClient } from './peers.ts';
 import type { Runtime } from './runtime.ts';
+import { watchdogProblem } from './watchdog.ts';
 
 /** Map a DCS snapshot to what decide() needs. */
 export function clusterView(snap: ClusterSnapshot): ClusterView {
@@ -103,7 +104,7 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
 
   const obs: Observation = {
     now: now(),
-    me: { name, tags: rt.config.tags ?? {} },
+    me: { name, tags: rt.config.tags ?? {}, watchdogProblem: watchdogProblem(rt.config) },
     settings: rt.settings,
     dcs: dcsResult.ok ? { ok: true, cluster: clusterView(dcsResult.snap) } : { ok: false, error: dcsResult.error },
     pg,

@@ -82,8 +82,13 @@ export interface ScheduledRestart {
   operationId: string;
 }
 
-/** The state reported in /patroni and members/<name>, derived from the runtime. */
-export function memberState(rt: Runtime): MemberState {
+/**
+ * The state reported in /patroni and members/<name>, for a PostgreSQL that `probe` (fresh for REST,
+ * the loop's own for publishing) shows not running, or with no probe yet. A postmaster the last
+ * loop saw running but the probe does not is `unknown` at once (Patroni's answer when its status
+ * query fails), never the last loop's `running`: health checks answer 503 without waiting a tick.
+ */
+export function memberState(rt: Runtime, probe: Probe | null): MemberState {
   const m = rt.memory;
   const obs = rt.lastObservation;
   if (m.inFlight) {
@@ -102,7 +107,8 @@ export function memberState(rt: Runtime): MemberState {
         return 'starting';
     }
   }
-  if (obs?.pg.running) return 'running';
+  if (probe?.running) return 'running';
+  if (obs?.pg.running) return 'unknown';
   if (m.lastFailure) {
     switch (m.lastFailure.kind) {
       case 'bootstrap':

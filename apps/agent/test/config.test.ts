@@ -213,22 +213,32 @@ describe('errors', () => {
     ]);
   });
 
-  it('reports negative timeouts and values below Keel minimums', () => {
-    const text = minimal('bootstrap:\n  dcs:\n    ttl: 4\n    loop_wait: 0\n    retry_timeout: -1\n    primary_start_timeout: -5\n');
+  it('refuses timings that cannot work: negative, beyond a timer (2^31-1 ms), not integers', () => {
+    const text = minimal('bootstrap:\n  dcs:\n    ttl: 2147484\n    loop_wait: 1e400\n    retry_timeout: -1\n    primary_start_timeout: -5\n    maximum_lag_on_failover: 9007199254740992\n');
     expect(problems(text).list).toEqual([
-      'bootstrap.dcs.ttl: must be >= 5, got 4',
-      'bootstrap.dcs.loop_wait: must be >= 1, got 0',
-      'bootstrap.dcs.retry_timeout: must be >= 1, got -1',
+      'bootstrap.dcs.ttl: must be <= 2147483 (seconds; no timer may exceed 2^31-1 ms), got 2147484',
+      'bootstrap.dcs.loop_wait: expected an integer, got Infinity',
+      'bootstrap.dcs.retry_timeout: must be >= 0, got -1',
+      'bootstrap.dcs.maximum_lag_on_failover: must be <= 9007199254740991, got 9007199254740992',
       'bootstrap.dcs.primary_start_timeout: must be >= 0, got -5',
     ]);
   });
 
-  it('enforces loop_wait + 2*retry_timeout <= ttl, with Patroni defaults filled in', () => {
-    expect(problems(minimal('bootstrap:\n  dcs:\n    ttl: 20\n')).list).toEqual([
-      'bootstrap.dcs.ttl: loop_wait (10) + 2*retry_timeout (10) = 30 must be <= ttl (20)',
+  it("raises values below Keel's floors with a warning, as Patroni does", () => {
+    const { config, warnings } = parse(minimal('bootstrap:\n  dcs:\n    ttl: 4\n    loop_wait: 0\n    retry_timeout: 1\n'));
+    expect(config.bootstrap.dcs).toMatchObject({ ttl: 4, loop_wait: 0, retry_timeout: 1 });
+    expect(warnings).toEqual([
+      "bootstrap.dcs.ttl: ttl=4 can't be smaller than 5; using 5 (the configuration keeps the values as written)",
+      "bootstrap.dcs.ttl: loop_wait=0 can't be smaller than 1; using 1 (the configuration keeps the values as written)",
     ]);
-    expect(problems(minimal('bootstrap:\n  dcs:\n    retry_timeout: 11\n')).list).toEqual([
-      'bootstrap.dcs.ttl: loop_wait (10) + 2*retry_timeout (11) = 32 must be <= ttl (30)',
+  });
+
+  it('adjusts loop_wait + 2*retry_timeout > ttl like Patroni instead of refusing it, with Patroni defaults filled in', () => {
+    expect(parse(minimal('bootstrap:\n  dcs:\n    ttl: 20\n')).warnings).toEqual([
+      'bootstrap.dcs.ttl: violated the rule "loop_wait + 2*retry_timeout <= ttl", where ttl=20: adjusting loop_wait from 10 to 1 and retry_timeout from 10 to 9 (the configuration keeps the values as written)',
+    ]);
+    expect(parse(minimal('bootstrap:\n  dcs:\n    retry_timeout: 11\n')).warnings).toEqual([
+      'bootstrap.dcs.ttl: violated the rule "loop_wait + 2*retry_timeout <= ttl", where ttl=30 and retry_timeout=11: adjusting loop_wait from 10 to 8 (the configuration keeps the values as written)',
     ]);
     // Keel allows a ttl below Patroni's 20 when the rule holds
     const fast = parse(minimal('bootstrap:\n  dcs:\n    ttl: 10\n    loop_wait: 2\n    retry_timeout: 4\n'));
@@ -280,11 +290,10 @@ describe('errors', () => {
   });
 
   it('checks the values of dynamic keys it passes through', () => {
-    expect(problems(minimal('bootstrap:\n  dcs:\n    synchronous_mode: 5\n    failsafe_mode: sure\n')).list).toEqual([
+    expect(problems(minimal('bootstrap:\n  dcs:\n    synchronous_mode: 5\n    max_timelines_history: many\n')).list).toEqual([
       'bootstrap.dcs.synchronous_mode: expected on, off or quorum, got 5',
-      'bootstrap.dcs.failsafe_mode: Invalid input: expected boolean, received string',
+      'bootstrap.dcs.max_timelines_history: Invalid input: expected number, received string',
     ]);
-    expect(parse(minimal('bootstrap:\n  dcs:\n    synchronous_mode: quorum\n')).config.bootstrap.dcs.synchronous_mode).toBe('quorum');
   });
 
   it('takes bootstrap.initdb in map form too, like Patroni', () => {
@@ -318,7 +327,6 @@ watchdog:
       'etcd: Keel supports etcd3 only; rename etcd: to etcd3: (keys written through the v2 API are not visible through v3)',
       'restapi.lisen: unknown key (did you mean "listen"?)',
       'restapi.listen: required',
-      'bootstrap.dcs.ttl: loop_wait (10) + 2*retry_timeout (10) = 30 must be <= ttl (20)',
       'postgresql.listen: expected host:port, got "5432"',
       'postgresql.data_dir: must be an absolute path, got "relative/dir"',
       'postgresql.authentication.superuser.password: expected a string',
@@ -333,16 +341,15 @@ watchdog:
 describe('Patroni keys Keel does not implement yet', () => {
   it('accepts them with a warning naming each', () => {
     const text = minimal('citus: {group: 0, database: citus}\nkubernetes: {labels: {app: x}}\n')
-      .replace('  data_dir:', '  create_replica_methods: [wal_g, basebackup]\n  wal_g: {command: /usr/bin/wal-g}\n  basebackup: [{max-rate: 100M}]\n  data_dir:')
+      .replace('  data_dir:', '  create_replica_methods: [basebackup]\n  basebackup: [{max-rate: 100M}]\n  data_dir:')
       + `bootstrap:
   method: initdb
   dcs:
-    synchronous_mode: quorum
     synchronous_node_count: 1
-    failsafe_mode: true
-    standby_cluster: {host: 1.2.3.4, port: 5432}
-    slots: {s1: {type: physical}}
-    ignore_slots: [{name: x}]
+    failsafe_mode: false
+    slots: {}
+    ignore_slots: []
+    max_timelines_history: 5
     postgresql:
       parameters_replica: {work_mem: 4MB}
 log:
@@ -352,19 +359,46 @@ log:
     expect(warnings).toEqual([
       'citus: accepted but not implemented by Keel yet; ignored',
       'kubernetes: accepted but not implemented by Keel yet; ignored',
-      'bootstrap.dcs.failsafe_mode: accepted but not implemented by Keel yet; ignored',
-      'bootstrap.dcs.standby_cluster: accepted but not implemented by Keel yet; ignored',
-      'bootstrap.dcs.slots: accepted but not implemented by Keel yet; ignored',
-      'bootstrap.dcs.ignore_slots: accepted but not implemented by Keel yet; ignored',
-      'bootstrap.dcs.synchronous_mode: quorum: accepted but not implemented by Keel yet; replication stays asynchronous',
+      'bootstrap.dcs.max_timelines_history: accepted but not implemented by Keel yet; ignored',
       'bootstrap.dcs.postgresql.parameters_replica: accepted but not implemented by Keel yet; ignored',
-      'postgresql.create_replica_methods: accepted but not implemented by Keel yet; ignored',
-      'postgresql.wal_g: replica method section: accepted but not implemented by Keel yet; ignored',
       'postgresql.basebackup: accepted but not implemented by Keel yet; ignored',
       'log.traceback_level: accepted but not implemented by Keel yet; ignored',
     ]);
     // kept for the DCS /config key, like Patroni writes it
-    expect(config.bootstrap.dcs).toMatchObject({ synchronous_mode: 'quorum', failsafe_mode: true, synchronous_node_count: 1 });
+    expect(config.bootstrap.dcs).toMatchObject({ failsafe_mode: false, synchronous_node_count: 1, max_timelines_history: 5 });
+  });
+
+  // Fail closed: a setting that changes what the cluster does is refused until Keel implements it.
+  const refused: Array<[string, string, string]> = [
+    ['standby_cluster', 'bootstrap:\n  dcs:\n    standby_cluster: {host: 1.2.3.4, port: 5432}\n',
+      'bootstrap.dcs.standby_cluster: Keel does not implement standby clusters yet; remove it (without it the standby leader would promote itself to a writable primary)'],
+    ['bootstrap.method', 'bootstrap:\n  method: wal_e\n  wal_e: {command: restore}\n',
+      'bootstrap.method: Keel does not implement bootstrap methods other than initdb yet; remove it (Keel would initdb an empty cluster instead), got "wal_e"'],
+    ['failsafe_mode', 'bootstrap:\n  dcs:\n    failsafe_mode: true\n',
+      'bootstrap.dcs.failsafe_mode: Keel does not implement failsafe_mode yet; remove it (a primary that loses the DCS would stop instead of staying up)'],
+    ['slots', 'bootstrap:\n  dcs:\n    slots: {s1: {type: physical}}\n',
+      'bootstrap.dcs.slots: Keel does not implement permanent replication slots yet; remove it (the slots would not be created)'],
+    ['ignore_slots', 'bootstrap:\n  dcs:\n    ignore_slots: [{name: x}]\n',
+      'bootstrap.dcs.ignore_slots: Keel does not implement ignore_slots yet; remove it (Keel would drop the slots it should ignore)'],
+    ['maximum_lag_on_syncnode', 'bootstrap:\n  dcs:\n    maximum_lag_on_syncnode: 1048576\n',
+      'bootstrap.dcs.maximum_lag_on_syncnode: Keel does not implement maximum_lag_on_syncnode yet; remove it (a lagging synchronous standby would not be replaced)'],
+    ['synchronous_mode: quorum', 'bootstrap:\n  dcs:\n    synchronous_mode: quorum\n',
+      'bootstrap.dcs.synchronous_mode: Keel does not implement quorum synchronous replication yet; remove it (replication would not be synchronous the way quorum mode promises; use on)'],
+  ];
+  it.each(refused)('refuses %s at start-up, naming the key', (_key, yaml, problem) => {
+    expect(problems(minimal(yaml)).list).toEqual([problem]);
+  });
+
+  it('refuses create_replica_methods other than basebackup', () => {
+    const text = minimal().replace('  data_dir:', '  create_replica_methods: [wal_g, basebackup]\n  wal_g: {command: /usr/bin/wal-g}\n  data_dir:');
+    expect(problems(text).list).toEqual([
+      'postgresql.create_replica_methods: Keel does not implement replica creation methods other than basebackup yet; remove it (replicas would be cloned with pg_basebackup instead)',
+    ]);
+  });
+
+  it('accepts the values that mean off: failsafe_mode false, empty slots, maximum_lag_on_syncnode -1, bootstrap.method initdb', () => {
+    const { config } = parse(minimal('bootstrap:\n  method: initdb\n  dcs:\n    failsafe_mode: "off"\n    slots: {}\n    ignore_slots: []\n    maximum_lag_on_syncnode: -1\n    standby_cluster: {}\n'));
+    expect(config.bootstrap.dcs).toMatchObject({ failsafe_mode: false, maximum_lag_on_syncnode: -1 });
   });
 
   it('warns about settings Patroni itself ignores where they are', () => {
@@ -558,11 +592,16 @@ describe('loadConfig', () => {
 
 describe('validateDynamicConfig (for PATCH /config)', () => {
   it('applies the same rules without a prefix', () => {
-    expect(validateDynamicConfig({ ttl: 15 }).errors).toEqual(['ttl: loop_wait (10) + 2*retry_timeout (10) = 30 must be <= ttl (15)']);
-    const ok = validateDynamicConfig({ ttl: 20, loop_wait: 5, retry_timeout: 5, synchronous_mode: 'quorum', postgresql: { parameters: { max_connections: 101 } } });
+    expect(validateDynamicConfig({ ttl: 15 }).errors).toEqual([]);
+    expect(validateDynamicConfig({ ttl: 15 }).warnings).toEqual([
+      'ttl: violated the rule "loop_wait + 2*retry_timeout <= ttl", where ttl=15: adjusting loop_wait from 10 to 1 and retry_timeout from 10 to 7 (the configuration keeps the values as written)',
+    ]);
+    const ok = validateDynamicConfig({ ttl: '20', loop_wait: 5, retry_timeout: 5, synchronous_mode: 'on', postgresql: { parameters: { max_connections: 101 } } });
     expect(ok.errors).toEqual([]);
-    expect(ok.config).toEqual({ ttl: 20, loop_wait: 5, retry_timeout: 5, synchronous_mode: 'quorum', postgresql: { parameters: { max_connections: 101 } } });
-    expect(validateDynamicConfig({ failsafe_mode: 'yes' }).errors).toEqual(['failsafe_mode: Invalid input: expected boolean, received string']);
+    expect(ok.config).toEqual({ ttl: 20, loop_wait: 5, retry_timeout: 5, synchronous_mode: 'on', postgresql: { parameters: { max_connections: 101 } } });
+    expect(validateDynamicConfig({ failsafe_mode: 'yes' }).errors).toEqual([
+      'failsafe_mode: Keel does not implement failsafe_mode yet; remove it (a primary that loses the DCS would stop instead of staying up)',
+    ]);
   });
 });
 

@@ -399,6 +399,7 @@ export class Postgres {
       replication: this.replication,
       pgpassPath: this.pgpassPath,
       memberName: this.memberName,
+      serverVersion: await this.dataDirVersion(),
     });
     await this.writeOwned(confPath, conf, 0o600);
     await this.writeOwned(join(this.dataDir, 'pg_hba.conf'), renderPgHba(this.pgHba), 0o600);
@@ -407,6 +408,15 @@ export class Postgres {
     else await unlink(signal).catch((e) => (errnoCode(e) === 'ENOENT' ? undefined : Promise.reject(e)));
     await this.writePgpass(opts.standby?.primaryConninfo ?? null, 'replication');
     this.say(`wrote postgresql.conf and pg_hba.conf (${opts.standby ? 'standby' : 'primary'})`);
+  }
+
+  /** The data directory's major version as server_version_num (PG_VERSION "15" -> 150000), or null. */
+  async dataDirVersion(): Promise<number | null> {
+    const text = await readFile(join(this.dataDir, 'PG_VERSION'), 'utf8').catch(() => null);
+    const m = text === null ? null : /^\s*(\d+)(?:\.(\d+))?\s*$/.exec(text);
+    if (!m) return null;
+    const major = Number(m[1]);
+    return major >= 10 ? major * 10000 : major * 10000 + Number(m[2] ?? 0) * 100;
   }
 
   // ---------------------------------------------------------------- initdb

@@ -17,6 +17,8 @@ import { waitFor } from './wait.ts';
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const AGENT_MAIN = path.join(REPO_ROOT, 'apps/agent/src/main.ts');
 const TSX_LOADER = path.join(REPO_ROOT, 'node_modules/tsx/dist/esm/index.mjs');
+/** The production entry point: runs the bundle `npm run build` writes (apps/agent/dist/). */
+export const AGENT_BIN = path.join(REPO_ROOT, 'apps/agent/bin/keel-agent.js');
 
 /** The unprivileged OS user PostgreSQL (and so the agent) runs as when we are root. */
 export interface OsUser {
@@ -58,6 +60,11 @@ export interface ClusterOptions {
   tweak?: (config: Record<string, unknown>, index: number) => void;
   /** Start the agents (default true). */
   startAgents?: boolean;
+  /**
+   * How the agents run: `tsx` (default, the TypeScript sources) or `built` (apps/agent/bin, the
+   * bundle of `npm run build`, as in production; build it first).
+   */
+  agentRuntime?: 'tsx' | 'built';
   /**
    * TLS everywhere, with certificates from a test CA made in <dir>/tls (TestCluster.tls): etcd with
    * --client-cert-auth, the REST APIs over https with verify_client (default required), and
@@ -117,7 +124,10 @@ export class Member {
     if (this.agent && this.agent.exitCode === null && this.agent.signalCode === null) throw new Error(`${this.name}: agent already running`);
     const out = fs.openSync(this.logPath, 'a');
     const user = this.cluster.osUser;
-    this.agent = spawn(process.execPath, ['--import', TSX_LOADER, AGENT_MAIN, this.configPath], {
+    // Built: the bin itself, as a service runs it (its shebang carries the agent's V8 flags).
+    const built = this.cluster.options.agentRuntime === 'built';
+    const [cmd, args] = built ? [AGENT_BIN, [this.configPath]] : [process.execPath, ['--import', TSX_LOADER, AGENT_MAIN, this.configPath]];
+    this.agent = spawn(cmd, args, {
       cwd: REPO_ROOT,
       stdio: ['ignore', out, out],
       detached: true,

@@ -143,6 +143,12 @@ export interface PostgresqlConfig {
   use_pg_rewind?: boolean;
   remove_data_directory_on_rewind_failure: boolean;
   remove_data_directory_on_diverged_timelines: boolean;
+  /**
+   * Keel's own key: parameters that run commands, load code or name files (archive_command,
+   * shared_preload_libraries, log_directory...) which this member accepts from the DCS /config.
+   * Lower-cased. Empty (the default): such parameters come only from postgresql.parameters.
+   */
+  allow_from_dcs: string[];
 }
 
 export interface CallbacksConfig {

@@ -5,9 +5,10 @@
  */
 
 import path from 'node:path';
-import type { TTags } from '@keel/protocol';
+import { parsePatroniBool, type TTags } from '@keel/protocol';
 import { formatHostPort, localHostFor, parseHostsPort, WILDCARD_HOSTS, type HostPort } from './address.ts';
-import { checkDynamicConfig, readParameters } from './dynamic.ts';
+import { checkDynamicConfig, isBasebackupOnly, readParameters, type DynamicContext } from './dynamic.ts';
+import { privilegedKind } from './parameters.ts';
 import {
   AUTH_PARAMETERS,
   DERIVED_PG_PARAMETERS,
@@ -93,14 +94,15 @@ export function buildAgentConfig(p: Problems, root: unknown): AgentConfig {
   if (name === RESERVED_NAME) p.error('name', 'this name is reserved by Patroni');
   const ns = str(p, r, '', 'namespace', { allowEmpty: true });
 
+  const allowFromDcs = readAllowFromDcs(p, r);
   const config: AgentConfig = {
     scope: scope ?? '',
     namespace: ns === undefined ? DEFAULT_NAMESPACE : normalizeNamespace(ns),
     name: name ?? '',
     restapi: readRestApi(p, r),
     etcd3: readEtcd3(p, r),
-    bootstrap: readBootstrap(p, r),
-    postgresql: readPostgresql(p, r, name ?? ''),
+    bootstrap: readBootstrap(p, r, { allowFromDcs }),
+    postgresql: readPostgresql(p, r, name ?? '', allowFromDcs),
     tags: readTags(p, r),
     log: readLog(p, r),
     watchdog: readWatchdog(p, r),
@@ -277,19 +279,20 @@ function unquote(s: string): string {
   return m ? m[2]! : s;
 }
 
-function readBootstrap(p: Problems, r: Obj): BootstrapConfig {
+function readBootstrap(p: Problems, r: Obj, ctx: DynamicContext): BootstrapConfig {
   const s = section(p, r, '', 'bootstrap') ?? {};
   const method = typeof s['method'] === 'string' ? s['method'] : undefined;
   checkKeys(p, s, 'bootstrap', ['dcs', 'initdb', 'pg_hba'], PATRONI_KEYS['bootstrap'], {
     special: {
       users: (kp) => p.warn(kp, 'deprecated in Patroni (removed in 4.0) and not implemented by Keel; ignored'),
       method: (kp, v) => {
-        if (v !== 'initdb') p.warn(kp, `${NOT_IMPLEMENTED} (Keel bootstraps with initdb)`);
+        if (v !== 'initdb' && v !== null)
+          p.error(kp, `Keel does not implement bootstrap methods other than initdb yet; remove it (Keel would initdb an empty cluster instead)${got(kp, v)}`);
       },
     },
     extraKnown: (key) => (key === method ? `custom bootstrap method section: ${NOT_IMPLEMENTED}` : undefined),
   });
-  const dcs = checkDynamicConfig(p, s['dcs'], 'bootstrap.dcs');
+  const dcs = checkDynamicConfig(p, s['dcs'], 'bootstrap.dcs', ctx);
   const { list, args } = readInitdb(p, s['initdb']);
   return { dcs, initdb: list, initdb_args: args, pg_hba: strList(p, s, 'bootstrap', 'pg_hba') ?? [] };
 }
@@ -349,7 +352,25 @@ const PG_KEEL_KEYS = [
   'use_pg_rewind',
   'remove_data_directory_on_rewind_failure',
   'remove_data_directory_on_diverged_timelines',
+  'allow_from_dcs',
 ] as const;
+
+/**
+ * postgresql.allow_from_dcs (Keel's own key): the parameters that run commands, load code or name
+ * files that this member accepts from the DCS (/config, PATCH /config). Each must be such a parameter.
+ */
+function readAllowFromDcs(p: Problems, r: Obj): string[] {
+  const pg = isObj(r['postgresql']) ? r['postgresql'] : {};
+  const list = strList(p, pg, 'postgresql', 'allow_from_dcs') ?? [];
+  const out: string[] = [];
+  list.forEach((name, i) => {
+    const kp = `postgresql.allow_from_dcs[${i}]`;
+    if (privilegedKind(name) === null && name.toLowerCase() !== 'log_filename') {
+      p.error(kp, `not a parameter that runs a command, loads code or names a file; the DCS may set it anyway${got(kp, name)}`);
+    } else out.push(name.toLowerCase());
+  });
+  return out;
+}
 
 const CALLBACK_KEYS = ['on_start', 'on_stop', 'on_restart', 'on_reload', 'on_role_change'] as const;
 
@@ -365,13 +386,17 @@ function absolutePath(p: Problems, obj: Obj, sectionPath: string, key: string, r
   return n.length > 1 ? n.replace(/\/+$/, '') : n;
 }
 
-function readPostgresql(p: Problems, r: Obj, name: string): PostgresqlConfig {
+function readPostgresql(p: Problems, r: Obj, name: string, allowFromDcs: string[]): PostgresqlConfig {
   const s = section(p, r, '', 'postgresql') ?? {};
   const methods = Array.isArray(s['create_replica_methods']) ? s['create_replica_methods'].filter((m): m is string => typeof m === 'string') : [];
   checkKeys(p, s, 'postgresql', PG_KEEL_KEYS, PATRONI_KEYS['postgresql'], {
     special: {
       use_slots: (kp) =>
         p.warn(kp, 'only the dynamic configuration (bootstrap.dcs.postgresql.use_slots) sets this; ignored here (as in Patroni)'),
+      create_replica_methods: (kp, v) => {
+        if (!isBasebackupOnly(v))
+          p.error(kp, 'Keel does not implement replica creation methods other than basebackup yet; remove it (replicas would be cloned with pg_basebackup instead)');
+      },
     },
     extraKnown: (key) => (methods.includes(key) ? `replica method section: ${NOT_IMPLEMENTED}` : undefined),
   });
@@ -402,6 +427,7 @@ function readPostgresql(p: Problems, r: Obj, name: string): PostgresqlConfig {
     use_unix_socket: bool(p, s, 'postgresql', 'use_unix_socket') ?? false,
     remove_data_directory_on_rewind_failure: bool(p, s, 'postgresql', 'remove_data_directory_on_rewind_failure') ?? false,
     remove_data_directory_on_diverged_timelines: bool(p, s, 'postgresql', 'remove_data_directory_on_diverged_timelines') ?? false,
+    allow_from_dcs: allowFromDcs,
   };
   if (binDir !== undefined) out.bin_dir = binDir;
   const hba = strList(p, s, 'postgresql', 'pg_hba');
@@ -483,8 +509,11 @@ function readTags(p: Problems, r: Obj): TTags {
   for (const [k, v] of Object.entries(s)) {
     const kp = `tags.${k}`;
     if ((BOOL_TAGS as readonly string[]).includes(k)) {
-      const b = bool(p, s, 'tags', k);
+      // Patroni reads these with parse_bool: "true"/"false", "on"/"off", "yes"/"no", 1/0 all work
+      if (v === undefined || v === null) continue;
+      const b = parsePatroniBool(v);
       if (b !== undefined) out[k] = b;
+      else p.error(kp, `expected true or false${got(kp, v)}`);
     } else if ((INT_TAGS as readonly string[]).includes(k)) {
       const n = int(p, s, 'tags', k);
       if (n !== undefined) out[k] = n;

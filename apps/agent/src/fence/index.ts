@@ -3,11 +3,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Runtime } from '../runtime.ts';
 
-const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fence-process.mjs');
+// Next to this module in src/fence/ and next to the bundle in dist/ (scripts/build.mjs copies it).
+const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'keel-fence.sh');
 
 /**
- * The agent's side of the fencing process (fence-process.mjs). While this member runs as primary
- * holding the lock, every tick re-arms it with a deadline before the lease can expire; when the
+ * The agent's side of the fencing process (keel-fence.sh: bash, not a second Node runtime). While
+ * this member runs as primary holding the lock, every tick re-arms it with a deadline before the lease can expire; when the
  * agent cannot renew (it hangs, is stopped, dies), the fence stops PostgreSQL on its own.
  */
 export class Fence {
@@ -18,7 +19,7 @@ export class Fence {
 
   start(): void {
     // Detached, in its own process group: a signal to the agent's group does not reach it.
-    this.child = spawn(process.execPath, [SCRIPT], { stdio: ['pipe', 'ignore', 'inherit'], detached: true });
+    this.child = spawn('bash', [SCRIPT], { stdio: ['pipe', 'ignore', 'inherit'], detached: true });
     this.child.on('error', (e) => this.rt.log.error({ err: e.message }, 'fence process could not start'));
     this.child.on('exit', (code, signal) => {
       if (!this.rt.stopping) this.rt.log.error({ code, signal }, 'fence process exited; starting a new one');
@@ -58,7 +59,8 @@ export class Fence {
   private send(m: { op: 'arm'; deadline: number; dataDir: string } | { op: 'disarm' }): void {
     if (!this.child?.stdin?.writable) return;
     if (m.op === 'arm' && m.deadline === this.armedDeadline) return;
-    this.child.stdin.write(`${JSON.stringify(m)}\n`);
+    // One line a command (keel-fence.sh); the deadline rounds down, i.e. earlier, the safe side.
+    this.child.stdin.write(m.op === 'arm' ? `arm ${Math.floor(m.deadline)} ${m.dataDir}\n` : 'disarm\n');
     this.armedDeadline = m.op === 'arm' ? m.deadline : null;
   }
 }

@@ -1,0 +1,95 @@
+/**
+ * keel-fence.sh on its own, driven over stdin the way fence/index.ts drives it, against a stand-in
+ * "postmaster" (a Node process named in postmaster.pid). The whole-cluster guarantees are in
+ * watchdog.int.test.ts and fencing.int.test.ts.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isAlive } from '@keel/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/fence/keel-fence.sh');
+const started: ChildProcess[] = [];
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const p of started.splice(0)) if (p.pid && isAlive(p.pid)) process.kill(p.pid, 'SIGKILL');
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A stand-in postmaster in a temp data directory; `ignoreQuit` makes it survive SIGQUIT. */
+async function fakePostmaster(ignoreQuit = false): Promise<{ dir: string; proc: ChildProcess; exited: Promise<NodeJS.Signals | null> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keel-fence-'));
+  dirs.push(dir);
+  const code = `${ignoreQuit ? "process.on('SIGQUIT', () => {});" : ''} setInterval(() => {}, 1000); console.log('ready');`;
+  const proc = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise((resolve) => proc.stdout!.once('data', resolve)); // its signal handlers are in place
+  started.push(proc);
+  fs.writeFileSync(path.join(dir, 'postmaster.pid'), `${proc.pid}\n${dir}\n`);
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.once('exit', (_c, s) => resolve(s)));
+  return { dir, proc, exited };
+}
+
+function startFence(): { fence: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
+  const fence = spawn('bash', [SCRIPT], { stdio: ['pipe', 'ignore', 'pipe'] });
+  started.push(fence);
+  let err = '';
+  fence.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((resolve) => fence.once('exit', (c) => resolve(c)));
+  return { fence, stderr: () => err, exited };
+}
+
+describe('keel-fence.sh', () => {
+  it('SIGQUITs the postmaster at the latest deadline, ignores SIGTERM, and exits after stdin closes', async () => {
+    const pm = await fakePostmaster();
+    const f = startFence();
+    const t0 = Date.now();
+    f.fence.stdin!.write(`arm ${t0 + 400} ${pm.dir}\n`);
+    await new Promise((r) => setTimeout(r, 150));
+    f.fence.stdin!.write(`arm ${t0 + 1200} ${pm.dir}\n`); // re-arm moves the deadline
+    f.fence.kill('SIGTERM'); // only disarm + close ends a fence
+    f.fence.stdin!.end(); // the agent died: stays armed until the deadline
+    expect(await pm.exited).toBe('SIGQUIT');
+    const at = Date.now() - t0;
+    expect(at).toBeGreaterThanOrEqual(1200);
+    expect(at).toBeLessThan(3000);
+    expect(await f.exited).toBe(0);
+    expect(f.stderr()).toMatch(/"component":"fence".*stopping PostgreSQL \(immediate\)/);
+  });
+
+  it('does nothing once disarmed, and ignores malformed commands', async () => {
+    const pm = await fakePostmaster();
+    const f = startFence();
+    f.fence.stdin!.write(`arm ${Date.now() + 300} ${pm.dir}\n`);
+    f.fence.stdin!.write('arm soon\n');
+    f.fence.stdin!.write('disarm\n');
+    await new Promise((r) => setTimeout(r, 800));
+    expect(isAlive(pm.proc.pid!)).toBe(true);
+    f.fence.stdin!.end();
+    expect(await f.exited).toBe(0);
+    expect(isAlive(pm.proc.pid!)).toBe(true);
+    expect(f.stderr()).toContain('ignoring a malformed fence command');
+  });
+
+  it('sends SIGKILL when PostgreSQL ignores the immediate shutdown for 3 s', async () => {
+    const pm = await fakePostmaster(true);
+    const f = startFence();
+    const t0 = Date.now();
+    f.fence.stdin!.write(`arm ${t0 + 100} ${pm.dir}\n`);
+    expect(await pm.exited).toBe('SIGKILL');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(3000);
+    f.fence.stdin!.end();
+    expect(await f.exited).toBe(0);
+  });
+
+  it('starts fast (no second Node runtime)', async () => {
+    const t0 = Date.now();
+    const f = startFence();
+    f.fence.stdin!.end(); // it must start, read EOF while disarmed, and exit
+    expect(await f.exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+});
