@@ -4,14 +4,16 @@
  * on deploy/keel/node*.yml, passwords from the environment as in compose), Debian's HAProxy on
  * deploy/haproxy/haproxy.cfg and Debian's Prometheus on deploy/prometheus/. One cluster for every
  * check. The cluster keeps the files' own timing (ttl 30, loop_wait 10), so the failover takes
- * what it takes in production.
+ * what it takes in production, and the agents run the built bundle through apps/agent/bin/keel-agent.js,
+ * the command the image's entrypoint and the systemd unit run.
  */
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import pg from 'pg';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePorts, startHaproxy, TestCluster, waitFor, type HaproxyHandle, type Member } from '@keel/testkit';
-import { agentConfigPath, dashboard, dashboardExprs, envExample, HAPROXY_CFG, metricNames, NODE_NAMES, readRepo, rules, type Obj } from './files.ts';
+import { agentConfigPath, dashboard, dashboardExprs, envExample, HAPROXY_CFG, metricNames, NODE_NAMES, readRepo, repoPath, rules, type Obj } from './files.ts';
 import { nativeAgentConfig, nativeHaproxyConfig, startPrometheus, type NativeMember, type PrometheusHandle } from './native.ts';
 
 const SCOPE = String((await import('yaml')).parse(readRepo(agentConfigPath('node1'))).scope);
@@ -53,11 +55,13 @@ const whoAnswers = async (port: number) =>
 const memberOnPort = (port: string): Member => cluster.members.find((m) => String(m.pgPort) === port)!;
 
 beforeAll(async () => {
+  execFileSync(process.execPath, [repoPath('scripts/build.mjs'), 'agent', '--if-needed'], { stdio: 'ignore' });
   // The passwords reach the agents through the environment, as docker-compose.yml passes them from .env.
   const example = envExample();
   cluster = await TestCluster.start({
     scope: SCOPE,
     startAgents: false,
+    agentRuntime: 'built',
     tweak: (config, i) => {
       const name = NODE_NAMES[i]!;
       const testkit = config as { restapi: { listen: string }; postgresql: { listen: string; data_dir: string; pgpass: string }; etcd3: { hosts: string } };
