@@ -12,7 +12,8 @@ fs.mkdirSync(base, { recursive: true });
 const cpPort = Number(process.env.KEEL_DEMO_PORT ?? 3000);
 console.log(`keel demo: starting the control plane (its own PostgreSQL, next build when needed) on port ${cpPort}`);
 const cpDb = await startControlPlaneDb({ baseDir: path.join(base, 'control-plane-db'), keepData: true });
-const cp = await startControlPlane({ databaseUrl: cpDb.databaseUrl, port: cpPort, logPath: path.join(base, 'control-plane.log') }).catch(async (e: Error) => {
+// The built artifacts, as in production (demo.sh runs `npm run build` first when needed).
+const cp = await startControlPlane({ databaseUrl: cpDb.databaseUrl, port: cpPort, logPath: path.join(base, 'control-plane.log'), serverRuntime: 'built' }).catch(async (e: Error) => {
   await cpDb.stop();
   throw e;
 });
@@ -28,6 +29,7 @@ const cluster = await TestCluster.start({
   ttl: 10,
   loopWait: 2,
   retryTimeout: 3,
+  agentRuntime: 'built',
   tweak: (config, i) => {
     config.controlplane = { url: cp.url, token: tokens[i] };
   },

@@ -3,6 +3,7 @@ import { headers } from 'next/headers';
 import type { ReactNode } from 'react';
 import { Providers } from '../components/providers.tsx';
 import { THEME_SCRIPT } from '../components/theme-script.ts';
+import { ZOD_JITLESS_SCRIPT } from '../lib/zod-jitless.ts';
 import { NONCE_HEADER } from '../server/lib/security-headers.ts';
 import './globals.css';
 
@@ -26,6 +27,7 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
     <html lang="en" suppressHydrationWarning>
       <head>
         <script nonce={nonce} suppressHydrationWarning dangerouslySetInnerHTML={{ __html: THEME_SCRIPT }} />
+        <script nonce={nonce} suppressHydrationWarning dangerouslySetInnerHTML={{ __html: ZOD_JITLESS_SCRIPT }} />
       </head>
       <body>
         <Providers>{children}</Providers>

@@ -100,9 +100,10 @@ export class Member {
     if (this.agent && this.agent.exitCode === null && this.agent.signalCode === null) throw new Error(`${this.name}: agent already running`);
     const out = fs.openSync(this.logPath, 'a');
     const user = this.cluster.osUser;
+    // Built: the bin itself, as a service runs it (its shebang carries the agent's V8 flags).
     const built = this.cluster.options.agentRuntime === 'built';
-    const args = built ? [AGENT_BIN, this.configPath] : ['--import', TSX_LOADER, AGENT_MAIN, this.configPath];
-    this.agent = spawn(process.execPath, args, {
+    const [cmd, args] = built ? [AGENT_BIN, [this.configPath]] : [process.execPath, ['--import', TSX_LOADER, AGENT_MAIN, this.configPath]];
+    this.agent = spawn(cmd, args, {
       cwd: REPO_ROOT,
       stdio: ['ignore', out, out],
       detached: true,
