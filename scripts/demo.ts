@@ -17,7 +17,8 @@ const cp = await startControlPlane({ databaseUrl: cpDb.databaseUrl, port: cpPort
   await cpDb.stop();
   throw e;
 });
-const token = await cp.createAgentToken('demo');
+// one agent token per member: each speaks only for its own member (TestCluster names them node1..node3)
+const tokens = await Promise.all(['node1', 'node2', 'node3'].map((member) => cp.createAgentToken('demo', member)));
 
 console.log(`keel demo: starting etcd and 3 agents under ${base}`);
 const cluster = await TestCluster.start({
@@ -29,8 +30,8 @@ const cluster = await TestCluster.start({
   loopWait: 2,
   retryTimeout: 3,
   agentRuntime: 'built',
-  tweak: (config) => {
-    config.controlplane = { url: cp.url, token };
+  tweak: (config, i) => {
+    config.controlplane = { url: cp.url, token: tokens[i] };
   },
 });
 

@@ -19,6 +19,8 @@ export class HaLoop {
   private running: Promise<void> | null = null;
   private fenceTimer: NodeJS.Timeout | null = null;
   private fencing = false;
+  /** The long action running in the background, if any (shutdown waits for it). */
+  private longAction: Promise<void> | null = null;
   /** Called at the end of every iteration (the control-plane uplink); must not throw or wait. */
   onTick: ((obs: Observation, decision: Decision) => void) | null = null;
 
@@ -33,11 +35,29 @@ export class HaLoop {
     return this.running;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stop the loop, then wait (at most `longActionMs`) for a long action still running in the
+   * background: a PostgreSQL start in flight must have finished before shutdown decides what to stop,
+   * or it would leave a postmaster running with no agent. Returns false when the wait timed out.
+   */
+  async stop(longActionMs = 0): Promise<boolean> {
     this.rt.stopping = true;
     if (this.fenceTimer) clearTimeout(this.fenceTimer);
     this.wake();
     await this.running?.catch(() => undefined);
+    const pending = this.longAction;
+    if (pending === null) return true;
+    this.rt.log.info({ action: this.rt.memory.inFlight?.kind }, 'waiting for the action in progress to finish before shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      pending.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), longActionMs))),
+    ]);
+    clearTimeout(timer);
+    return finished;
   }
 
   wake(): void {
@@ -93,6 +113,7 @@ export class HaLoop {
 
     let failure: { action: Action['type']; error: string } | null = null;
     for (const action of decision.actions) {
+      const endAction = rt.beginAction(); // the REST API's shared probe is not reused across an action
       try {
         await execute(rt, action, obs);
       } catch (e) {
@@ -103,6 +124,8 @@ export class HaLoop {
         failure = { action: action.type, error: (e as Error).message };
         rt.lastActionFailure = { ...failure, at: new Date().toISOString() };
         break; // order is contract: stop at the first failed action
+      } finally {
+        endAction();
       }
     }
     await publish(rt, obs, decision.actions.length > 0).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not publish member state'));
@@ -131,22 +154,29 @@ export class HaLoop {
     const since = Date.now();
     rt.memory.inFlight = { kind, since };
     rt.log.info({ action: kind }, `${kind} started`);
-    const done = fn().then(
+    const endAction = rt.beginAction();
+    const done = fn().finally(endAction).then(
       () => {
         rt.memory.inFlight = null;
-        rt.memory.lastFailure = null;
+        rt.memory.lastFailure = null; // a success ends any backoff
         rt.log.info({ action: kind, seconds: (Date.now() - since) / 1000 }, `${kind} finished`);
         this.wake();
       },
       (e: Error) => {
         rt.memory.inFlight = null;
-        rt.memory.lastFailure = { kind, at: Date.now(), message: e.message };
-        rt.log.error({ action: kind, err: e.message }, `${kind} failed`);
+        const prev = rt.memory.lastFailure;
+        const attempts = prev?.kind === kind ? (prev.attempts ?? 1) + 1 : 1;
+        rt.memory.lastFailure = { kind, at: Date.now(), message: e.message, attempts };
+        rt.log.error({ action: kind, err: e.message, attempts }, `${kind} failed`);
         this.wake();
         throw e;
       },
     );
     done.catch(() => undefined); // the failure is recorded above; callers may await `done` too
+    this.longAction = done;
+    void done.catch(() => undefined).finally(() => {
+      if (this.longAction === done) this.longAction = null;
+    });
     return done;
   }
 

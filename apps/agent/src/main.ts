@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { EtcdDcs } from '@keel/dcs';
 import { resolveSettings } from '@keel/ha-core';
-import { Postgres } from '@keel/postgres';
-import { ConfigError, loadConfig, type AgentConfig } from './config.ts';
+import { Postgres, type Credentials } from '@keel/postgres';
+import { ConfigError, loadConfig, type AgentConfig, type PgUser } from './config.ts';
 import { FatalError } from './executors/role.ts';
 import { startRestApi } from './http/server.ts';
 import { createLogger } from './log.ts';
@@ -13,6 +13,9 @@ import { Callbacks } from './callbacks.ts';
 import { reloadLocalConfig } from './http/ops.ts';
 import { OperationRegistry } from './ops/registry.ts';
 import { KEEL_VERSION, type Runtime } from './runtime.ts';
+import { PeerClient } from './peers.ts';
+import { clientTls, etcdTls, restApiTls, TlsSetupError } from './tls.ts';
+import { memberValue } from './status.ts';
 
 const USAGE = `usage: keel-agent <config.yml>
 
@@ -63,14 +66,24 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.log?.level, type: config.log?.type, name: config.name, scope: config.scope });
   for (const w of warnings) log.warn({ config: arg }, w);
 
+  // Certificates and keys: read now, so a missing or unusable one stops the agent before anything runs.
+  let tls: { rest: ReturnType<typeof restApiTls>; client: ReturnType<typeof clientTls>; etcd: ReturnType<typeof etcdTls> };
+  try {
+    tls = { rest: restApiTls(config), client: clientTls(config), etcd: etcdTls(config) };
+  } catch (e) {
+    if (e instanceof TlsSetupError) fail(`invalid TLS configuration in ${arg}: ${e.message}`, 2);
+    throw e;
+  }
+
   const settings = resolveSettings(config.bootstrap?.dcs ?? null);
   const dcs = new EtcdDcs({
-    hosts: config.etcd3.hosts,
+    hosts: { hosts: config.etcd3.hosts, protocol: config.etcd3.protocol },
     namespace: config.namespace,
     scope: config.scope,
     callTimeoutMs: settings.retryTimeout * 1000,
     username: config.etcd3.username,
     password: config.etcd3.password,
+    ...(tls.etcd ? { tls: tls.etcd } : {}),
   });
   const pgc = config.postgresql;
   const pg = new Postgres({
@@ -94,6 +107,7 @@ async function main(): Promise<void> {
     dcs,
     pg,
     log,
+    peers: new PeerClient(tls.client, (fields, message) => log.warn(fields, message)),
     memory: { inFlight: null, lastFailure: null, pgDownSince: null, following: null, formerPrimary: false },
     settings,
     dynamicConfig: null,
@@ -102,6 +116,19 @@ async function main(): Promise<void> {
     lastProbe: null,
     lastDecision: null,
     lastLoopAt: Date.now(),
+    actions: { epoch: 0, busy: 0 },
+    beginAction() {
+      const a = this.actions;
+      a.epoch++;
+      a.busy++;
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        a.epoch++;
+        a.busy--;
+      };
+    },
     dcsLastSeen: 0,
     lastLockOkAt: null,
     lastMemberJson: null,
@@ -120,7 +147,7 @@ async function main(): Promise<void> {
   };
   rt.callbacks = new Callbacks(rt);
 
-  const api = await startRestApi(rt).catch((e: Error) =>
+  const api = await startRestApi(rt, tls.rest).catch((e: Error) =>
     fail(`cannot listen on restapi.listen ${config.restapi.listen.host}:${config.restapi.listen.port}: ${e.message}`, 1),
   );
   const fence = new Fence(rt);
@@ -143,22 +170,45 @@ async function main(): Promise<void> {
   async function shutdown(signal: string, code: number): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
-    log.info({ signal }, 'shutting down: stopping PostgreSQL and releasing the leader lock');
-    await loop.stop();
-    const wasLeader = rt.lastLockOkAt !== null;
-    const role = rt.lastProbe?.role ?? 'replica';
-    const wasRunning = rt.lastProbe?.running === true;
-    await pg.stop('fast', 60).catch((e: Error) => log.error({ err: e.message }, 'could not stop PostgreSQL'));
-    if (wasRunning) rt.callbacks.fire('on_stop', role);
-    fence.stop(); // PostgreSQL is stopped: nothing left to fence
-    if (wasLeader) await dcs.releaseLeader(config.name).catch(() => undefined);
-    await dcs.deleteMember(config.name).catch(() => undefined);
+    // Pause (maintenance mode) is what lets an operator restart or upgrade the agent without touching
+    // the database: PostgreSQL keeps running and the keys stay until their lease expires (Patroni).
+    const paused = rt.settings.pause;
+    log.info(
+      { signal },
+      paused
+        ? 'shutting down in maintenance mode (pause): PostgreSQL is left running and the leader key is not deleted'
+        : 'shutting down: stopping PostgreSQL and releasing the leader lock',
+    );
+    // Wait for an action in flight (a start, a clone ...) first: stopping PostgreSQL while a start
+    // is still under way would leave a postmaster behind with no agent.
+    const startBudgetMs = (Math.max(60, rt.settings.primaryStartTimeout) + 30) * 1000;
+    if (!(await loop.stop(startBudgetMs))) log.error('the action in progress did not finish in time; shutting down anyway');
+    if (paused) {
+      // No automatic failover happens in pause, so nobody takes over from this primary: disarm the
+      // fencing process, or it would stop PostgreSQL at the deadline (ARCHITECTURE.md, "Pause").
+      fence.stop();
+    } else {
+      const wasLeader = rt.lastLockOkAt !== null;
+      const role = rt.lastProbe?.role ?? 'replica';
+      const wasRunning = rt.lastProbe?.running === true;
+      await pg.stop('fast', 60).catch((e: Error) => log.error({ err: e.message }, 'could not stop PostgreSQL'));
+      if (wasRunning) rt.callbacks.fire('on_stop', role);
+      fence.stop(); // PostgreSQL is stopped: nothing left to fence
+      if (wasLeader) await dcs.releaseLeader(config.name).catch(() => undefined);
+      // The member key stays until its lease expires (Patroni's touch_member on shutdown), showing
+      // the member stopped: the leader keeps its replication slot, so a restarted replica streams
+      // again at once instead of finding its slot dropped.
+      rt.lastProbe = await pg.probe().catch(() => rt.lastProbe);
+      rt.lastObservation = null;
+      await dcs.touchMember(config.name, memberValue(rt)).catch((e: Error) => log.warn({ err: e.message }, 'could not publish the stopped state'));
+    }
     await unwatch().catch(() => undefined);
     await unwatchFailover().catch(() => undefined);
-    await dcs.close().catch(() => undefined);
+    await dcs.close().catch(() => undefined); // closes the client; the lease is not revoked
     await pg.close().catch(() => undefined);
     await uplink.stop().catch(() => undefined);
     await api.close().catch(() => undefined);
+    await rt.peers.close();
     log.info('stopped');
     log.flush?.();
     setTimeout(() => process.exit(code), 50);
@@ -183,8 +233,11 @@ async function main(): Promise<void> {
   });
 }
 
-function credentials(u: { username: string; password?: string }): { username: string; password: string } {
-  return { username: u.username, password: u.password ?? '' };
+/** A role from postgresql.authentication: its name, password and libpq parameters (sslmode, sslcert, ...). */
+function credentials(u: PgUser): Credentials {
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(u)) if (k !== 'username' && k !== 'password' && v !== undefined) params[k] = v;
+  return { username: u.username, password: u.password ?? '', ...(Object.keys(params).length ? { params } : {}) };
 }
 
 /** Loopback-only access when neither postgresql.pg_hba nor bootstrap.pg_hba is configured. */

@@ -1,8 +1,10 @@
 import type { ClusterSnapshot } from '@keel/dcs';
 import type { ClusterMember, ClusterView, Observation, PeerView, PgView } from '@keel/ha-core';
 import { resolveSettings } from '@keel/ha-core';
-import type { TNodeStatus } from '@keel/protocol';
+import type { TTags } from '@keel/protocol';
+import type { PeerClient } from './peers.ts';
 import type { Runtime } from './runtime.ts';
+import { watchdogProblem } from './watchdog.ts';
 
 /** Map a DCS snapshot to what decide() needs. */
 export function clusterView(snap: ClusterSnapshot): ClusterView {
@@ -40,7 +42,10 @@ export function syncView(snap: ClusterSnapshot): ClusterView['sync'] {
 }
 
 /** A member's /patroni answer as decide() and the ranking read it. */
-export function peerFromStatus(name: string, body: Partial<TNodeStatus>): PeerView {
+export function peerFromStatus(
+  name: string,
+  body: { role?: string; state?: string; timeline?: number; tags?: TTags; xlog?: { location?: number; received_location?: number; replayed_location?: number } },
+): PeerView {
   const x = body.xlog ?? {};
   const lsn = x.location ?? Math.max(x.received_location ?? 0, x.replayed_location ?? 0);
   return {
@@ -54,15 +59,14 @@ export function peerFromStatus(name: string, body: Partial<TNodeStatus>): PeerVi
   };
 }
 
-/** GET /patroni of one peer, bounded by a short timeout; unreachable peers are reported as such. */
-export async function fetchPeer(name: string, apiUrl: string, timeoutMs: number): Promise<PeerView> {
-  const unreachable: PeerView = { name, reachable: false, role: null, state: null, lsn: null, timeline: null, tags: {} };
-  try {
-    const res = await fetch(apiUrl, { signal: AbortSignal.timeout(timeoutMs) });
-    return peerFromStatus(name, (await res.json()) as Partial<TNodeStatus>);
-  } catch {
-    return unreachable;
-  }
+/**
+ * GET /patroni of one peer, bounded by a short timeout. A peer that cannot be reached, whose api_url is
+ * not an http(s) URL to a host, or whose answer does not parse is reported as unreachable.
+ */
+export async function fetchPeer(peers: PeerClient, name: string, apiUrl: string, timeoutMs: number): Promise<PeerView> {
+  const answer = await peers.status(name, apiUrl, timeoutMs);
+  if (answer.ok) return peerFromStatus(name, answer.body);
+  return { name, reachable: false, role: null, state: null, lsn: null, timeline: null, tags: {} };
 }
 
 /**
@@ -87,7 +91,7 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
   if (wantPeers) {
     const others = dcsResult.snap.members.filter((m) => m.name !== name);
     const timeout = Math.min(2000, rt.settings.retryTimeout * 500);
-    peers = await Promise.all(others.map((m) => fetchPeer(m.name, m.value.api_url, timeout)));
+    peers = await Promise.all(others.map((m) => fetchPeer(rt.peers, m.name, m.value.api_url, timeout)));
   }
 
   // Memory updates that follow from what we just saw (the loop is the only writer).
@@ -100,7 +104,7 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
 
   const obs: Observation = {
     now: now(),
-    me: { name, tags: rt.config.tags ?? {} },
+    me: { name, tags: rt.config.tags ?? {}, watchdogProblem: watchdogProblem(rt.config) },
     settings: rt.settings,
     dcs: dcsResult.ok ? { ok: true, cluster: clusterView(dcsResult.snap) } : { ok: false, error: dcsResult.error },
     pg,

@@ -6,6 +6,7 @@ import type { AgentConfig } from './config.ts';
 import type { Callbacks } from './callbacks.ts';
 import type { Logger } from './log.ts';
 import type { OperationRegistry } from './ops/registry.ts';
+import type { PeerClient } from './peers.ts';
 
 /** Keel's version, reported where Patroni reports its own. */
 export const KEEL_VERSION = '0.1.0';
@@ -20,6 +21,8 @@ export interface Runtime {
   dcs: Dcs;
   pg: Postgres;
   log: Logger;
+  /** Calls to other members' REST APIs (api_url checked, TLS as configured, answers parsed). */
+  peers: PeerClient;
   memory: AgentMemory;
   settings: HaSettings;
   dynamicConfig: TDynamicConfig | null;
@@ -30,6 +33,14 @@ export interface Runtime {
   lastProbe: Probe | null;
   lastDecision: Decision | null;
   lastLoopAt: number;
+  /**
+   * The agent's own actions on PostgreSQL (the loop's actions, long actions): `epoch` changes when one
+   * begins or ends, `busy` counts those running. The REST API reuses a probe result only while neither
+   * moved, so no health answer predates a change the agent made itself.
+   */
+  actions: { epoch: number; busy: number };
+  /** Marks an action as running; call the returned function once when it ends. */
+  beginAction(): () => void;
   /** Epoch seconds of the last successful DCS operation (Patroni's dcs_last_seen). */
   dcsLastSeen: number;
   /** Epoch ms of the last successful leader-lock renewal or acquisition (fencing guard). */
@@ -71,8 +82,13 @@ export interface ScheduledRestart {
   operationId: string;
 }
 
-/** The state reported in /patroni and members/<name>, derived from the runtime. */
-export function memberState(rt: Runtime): MemberState {
+/**
+ * The state reported in /patroni and members/<name>, for a PostgreSQL that `probe` (fresh for REST,
+ * the loop's own for publishing) shows not running, or with no probe yet. A postmaster the last
+ * loop saw running but the probe does not is `unknown` at once (Patroni's answer when its status
+ * query fails), never the last loop's `running`: health checks answer 503 without waiting a tick.
+ */
+export function memberState(rt: Runtime, probe: Probe | null): MemberState {
   const m = rt.memory;
   const obs = rt.lastObservation;
   if (m.inFlight) {
@@ -91,7 +107,8 @@ export function memberState(rt: Runtime): MemberState {
         return 'starting';
     }
   }
-  if (obs?.pg.running) return 'running';
+  if (probe?.running) return 'running';
+  if (obs?.pg.running) return 'unknown';
   if (m.lastFailure) {
     switch (m.lastFailure.kind) {
       case 'bootstrap':

@@ -11,7 +11,7 @@ export function nodeStatus(rt: Runtime, probe: Probe | null): TNodeStatus {
   const obs = rt.lastObservation;
   const leader = rt.lastCluster?.leader?.name ?? null;
   const s: TNodeStatus = {
-    state: running ? 'running' : memberState(rt),
+    state: running ? 'running' : memberState(rt, probe),
     role: running ? (probe.role === 'primary' ? 'primary' : 'replica') : obs?.pg.dataDir === 'empty' ? 'uninitialized' : 'replica',
     patroni: { version: KEEL_VERSION, scope: rt.config.scope, name: rt.config.name },
   };

@@ -33,10 +33,21 @@ describe('keel-agent with a bad configuration', () => {
     expect(fs.existsSync('/tmp/keel-badcfg-never-created')).toBe(false);
   });
 
-  it('exits non-zero when loop_wait + 2*retry_timeout exceeds ttl', () => {
-    const r = runAgent(sampleWith((t) => t.replace('ttl: 30', 'ttl: 20')));
+  it('exits non-zero when a timing cannot work (beyond a 2^31-1 ms timer)', () => {
+    const r = runAgent(sampleWith((t) => t.replace('ttl: 30', 'ttl: 9999999')));
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/bootstrap\.dcs.*ttl/);
+    expect(r.stderr).toContain('bootstrap.dcs.ttl: must be <= 2147483 (seconds; no timer may exceed 2^31-1 ms), got 9999999');
+  });
+
+  it.each([
+    ['standby_cluster', (t: string) => t.replace('ttl: 30', 'ttl: 30\n    standby_cluster: {host: 10.0.0.1, port: 5432}'), 'bootstrap.dcs.standby_cluster: Keel does not implement standby clusters yet'],
+    ['failsafe_mode', (t: string) => t.replace('ttl: 30', 'ttl: 30\n    failsafe_mode: true'), 'bootstrap.dcs.failsafe_mode: Keel does not implement failsafe_mode yet'],
+    ['synchronous_mode: quorum', (t: string) => t.replace('synchronous_mode: true', 'synchronous_mode: quorum'), 'bootstrap.dcs.synchronous_mode: Keel does not implement quorum synchronous replication yet'],
+  ])('exits 2 at start-up when %s is set, saying Keel does not implement it', (_key, edit, message) => {
+    const r = runAgent(sampleWith(edit));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(fs.existsSync('/tmp/keel-badcfg-never-created')).toBe(false);
   });
 
   it('exits non-zero on YAML it cannot parse, with the line', () => {

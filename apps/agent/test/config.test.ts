@@ -160,10 +160,12 @@ describe('addresses', () => {
     expect(url.config.etcd3).toEqual({ hosts: ['e1:2399'], protocol: 'http', username: 'u', password: 'pw' });
   });
 
-  it('accepts etcd3 https with a warning', () => {
-    const { config, warnings } = parse(minimal().replace('  hosts: 10.0.0.9:2379', '  hosts: 10.0.0.9:2379\n  protocol: https'));
-    expect(config.etcd3.protocol).toBe('https');
-    expect(warnings).toEqual(['etcd3.protocol: https is accepted but TLS to etcd is not implemented by Keel yet']);
+  it('takes etcd3 https with a CA and a client certificate', () => {
+    const { config, warnings } = parse(
+      minimal().replace('  hosts: 10.0.0.9:2379', '  hosts: 10.0.0.9:2379\n  protocol: https\n  cacert: /etc/keel/ca.pem\n  cert: /etc/keel/etcd.pem\n  key: /etc/keel/etcd.key'),
+    );
+    expect(config.etcd3).toMatchObject({ protocol: 'https', cacert: '/etc/keel/ca.pem', cert: '/etc/keel/etcd.pem', key: '/etc/keel/etcd.key' });
+    expect(warnings).toEqual([]);
   });
 });
 
@@ -211,22 +213,32 @@ describe('errors', () => {
     ]);
   });
 
-  it('reports negative timeouts and values below Keel minimums', () => {
-    const text = minimal('bootstrap:\n  dcs:\n    ttl: 4\n    loop_wait: 0\n    retry_timeout: -1\n    primary_start_timeout: -5\n');
+  it('refuses timings that cannot work: negative, beyond a timer (2^31-1 ms), not integers', () => {
+    const text = minimal('bootstrap:\n  dcs:\n    ttl: 2147484\n    loop_wait: 1e400\n    retry_timeout: -1\n    primary_start_timeout: -5\n    maximum_lag_on_failover: 9007199254740992\n');
     expect(problems(text).list).toEqual([
-      'bootstrap.dcs.ttl: must be >= 5, got 4',
-      'bootstrap.dcs.loop_wait: must be >= 1, got 0',
-      'bootstrap.dcs.retry_timeout: must be >= 1, got -1',
+      'bootstrap.dcs.ttl: must be <= 2147483 (seconds; no timer may exceed 2^31-1 ms), got 2147484',
+      'bootstrap.dcs.loop_wait: expected an integer, got Infinity',
+      'bootstrap.dcs.retry_timeout: must be >= 0, got -1',
+      'bootstrap.dcs.maximum_lag_on_failover: must be <= 9007199254740991, got 9007199254740992',
       'bootstrap.dcs.primary_start_timeout: must be >= 0, got -5',
     ]);
   });
 
-  it('enforces loop_wait + 2*retry_timeout <= ttl, with Patroni defaults filled in', () => {
-    expect(problems(minimal('bootstrap:\n  dcs:\n    ttl: 20\n')).list).toEqual([
-      'bootstrap.dcs.ttl: loop_wait (10) + 2*retry_timeout (10) = 30 must be <= ttl (20)',
+  it("raises values below Keel's floors with a warning, as Patroni does", () => {
+    const { config, warnings } = parse(minimal('bootstrap:\n  dcs:\n    ttl: 4\n    loop_wait: 0\n    retry_timeout: 1\n'));
+    expect(config.bootstrap.dcs).toMatchObject({ ttl: 4, loop_wait: 0, retry_timeout: 1 });
+    expect(warnings).toEqual([
+      "bootstrap.dcs.ttl: ttl=4 can't be smaller than 5; using 5 (the configuration keeps the values as written)",
+      "bootstrap.dcs.ttl: loop_wait=0 can't be smaller than 1; using 1 (the configuration keeps the values as written)",
     ]);
-    expect(problems(minimal('bootstrap:\n  dcs:\n    retry_timeout: 11\n')).list).toEqual([
-      'bootstrap.dcs.ttl: loop_wait (10) + 2*retry_timeout (11) = 32 must be <= ttl (30)',
+  });
+
+  it('adjusts loop_wait + 2*retry_timeout > ttl like Patroni instead of refusing it, with Patroni defaults filled in', () => {
+    expect(parse(minimal('bootstrap:\n  dcs:\n    ttl: 20\n')).warnings).toEqual([
+      'bootstrap.dcs.ttl: violated the rule "loop_wait + 2*retry_timeout <= ttl", where ttl=20: adjusting loop_wait from 10 to 1 and retry_timeout from 10 to 9 (the configuration keeps the values as written)',
+    ]);
+    expect(parse(minimal('bootstrap:\n  dcs:\n    retry_timeout: 11\n')).warnings).toEqual([
+      'bootstrap.dcs.ttl: violated the rule "loop_wait + 2*retry_timeout <= ttl", where ttl=30 and retry_timeout=11: adjusting loop_wait from 10 to 8 (the configuration keeps the values as written)',
     ]);
     // Keel allows a ttl below Patroni's 20 when the rule holds
     const fast = parse(minimal('bootstrap:\n  dcs:\n    ttl: 10\n    loop_wait: 2\n    retry_timeout: 4\n'));
@@ -278,11 +290,10 @@ describe('errors', () => {
   });
 
   it('checks the values of dynamic keys it passes through', () => {
-    expect(problems(minimal('bootstrap:\n  dcs:\n    synchronous_mode: 5\n    failsafe_mode: sure\n')).list).toEqual([
+    expect(problems(minimal('bootstrap:\n  dcs:\n    synchronous_mode: 5\n    max_timelines_history: many\n')).list).toEqual([
       'bootstrap.dcs.synchronous_mode: expected on, off or quorum, got 5',
-      'bootstrap.dcs.failsafe_mode: Invalid input: expected boolean, received string',
+      'bootstrap.dcs.max_timelines_history: Invalid input: expected number, received string',
     ]);
-    expect(parse(minimal('bootstrap:\n  dcs:\n    synchronous_mode: quorum\n')).config.bootstrap.dcs.synchronous_mode).toBe('quorum');
   });
 
   it('takes bootstrap.initdb in map form too, like Patroni', () => {
@@ -316,7 +327,6 @@ watchdog:
       'etcd: Keel supports etcd3 only; rename etcd: to etcd3: (keys written through the v2 API are not visible through v3)',
       'restapi.lisen: unknown key (did you mean "listen"?)',
       'restapi.listen: required',
-      'bootstrap.dcs.ttl: loop_wait (10) + 2*retry_timeout (10) = 30 must be <= ttl (20)',
       'postgresql.listen: expected host:port, got "5432"',
       'postgresql.data_dir: must be an absolute path, got "relative/dir"',
       'postgresql.authentication.superuser.password: expected a string',
@@ -330,18 +340,16 @@ watchdog:
 
 describe('Patroni keys Keel does not implement yet', () => {
   it('accepts them with a warning naming each', () => {
-    const text = minimal('citus: {group: 0, database: citus}\nctl: {insecure: true}\nkubernetes: {labels: {app: x}}\n')
-      .replace('  listen: 10.0.0.1:8008', '  listen: 10.0.0.1:8008\n  allowlist: [10.0.0.0/8]')
-      .replace('  data_dir:', '  create_replica_methods: [wal_g, basebackup]\n  wal_g: {command: /usr/bin/wal-g}\n  basebackup: [{max-rate: 100M}]\n  data_dir:')
+    const text = minimal('citus: {group: 0, database: citus}\nkubernetes: {labels: {app: x}}\n')
+      .replace('  data_dir:', '  create_replica_methods: [basebackup]\n  basebackup: [{max-rate: 100M}]\n  data_dir:')
       + `bootstrap:
   method: initdb
   dcs:
-    synchronous_mode: quorum
     synchronous_node_count: 1
-    failsafe_mode: true
-    standby_cluster: {host: 1.2.3.4, port: 5432}
-    slots: {s1: {type: physical}}
-    ignore_slots: [{name: x}]
+    failsafe_mode: false
+    slots: {}
+    ignore_slots: []
+    max_timelines_history: 5
     postgresql:
       parameters_replica: {work_mem: 4MB}
 log:
@@ -350,22 +358,47 @@ log:
     const { config, warnings } = parse(text);
     expect(warnings).toEqual([
       'citus: accepted but not implemented by Keel yet; ignored',
-      'ctl: accepted but not implemented by Keel yet; ignored',
       'kubernetes: accepted but not implemented by Keel yet; ignored',
-      'restapi.allowlist: accepted but not implemented by Keel yet; ignored',
-      'bootstrap.dcs.failsafe_mode: accepted but not implemented by Keel yet; ignored',
-      'bootstrap.dcs.standby_cluster: accepted but not implemented by Keel yet; ignored',
-      'bootstrap.dcs.slots: accepted but not implemented by Keel yet; ignored',
-      'bootstrap.dcs.ignore_slots: accepted but not implemented by Keel yet; ignored',
-      'bootstrap.dcs.synchronous_mode: quorum: accepted but not implemented by Keel yet; replication stays asynchronous',
+      'bootstrap.dcs.max_timelines_history: accepted but not implemented by Keel yet; ignored',
       'bootstrap.dcs.postgresql.parameters_replica: accepted but not implemented by Keel yet; ignored',
-      'postgresql.create_replica_methods: accepted but not implemented by Keel yet; ignored',
-      'postgresql.wal_g: replica method section: accepted but not implemented by Keel yet; ignored',
       'postgresql.basebackup: accepted but not implemented by Keel yet; ignored',
       'log.traceback_level: accepted but not implemented by Keel yet; ignored',
     ]);
     // kept for the DCS /config key, like Patroni writes it
-    expect(config.bootstrap.dcs).toMatchObject({ synchronous_mode: 'quorum', failsafe_mode: true, synchronous_node_count: 1 });
+    expect(config.bootstrap.dcs).toMatchObject({ failsafe_mode: false, synchronous_node_count: 1, max_timelines_history: 5 });
+  });
+
+  // Fail closed: a setting that changes what the cluster does is refused until Keel implements it.
+  const refused: Array<[string, string, string]> = [
+    ['standby_cluster', 'bootstrap:\n  dcs:\n    standby_cluster: {host: 1.2.3.4, port: 5432}\n',
+      'bootstrap.dcs.standby_cluster: Keel does not implement standby clusters yet; remove it (without it the standby leader would promote itself to a writable primary)'],
+    ['bootstrap.method', 'bootstrap:\n  method: wal_e\n  wal_e: {command: restore}\n',
+      'bootstrap.method: Keel does not implement bootstrap methods other than initdb yet; remove it (Keel would initdb an empty cluster instead), got "wal_e"'],
+    ['failsafe_mode', 'bootstrap:\n  dcs:\n    failsafe_mode: true\n',
+      'bootstrap.dcs.failsafe_mode: Keel does not implement failsafe_mode yet; remove it (a primary that loses the DCS would stop instead of staying up)'],
+    ['slots', 'bootstrap:\n  dcs:\n    slots: {s1: {type: physical}}\n',
+      'bootstrap.dcs.slots: Keel does not implement permanent replication slots yet; remove it (the slots would not be created)'],
+    ['ignore_slots', 'bootstrap:\n  dcs:\n    ignore_slots: [{name: x}]\n',
+      'bootstrap.dcs.ignore_slots: Keel does not implement ignore_slots yet; remove it (Keel would drop the slots it should ignore)'],
+    ['maximum_lag_on_syncnode', 'bootstrap:\n  dcs:\n    maximum_lag_on_syncnode: 1048576\n',
+      'bootstrap.dcs.maximum_lag_on_syncnode: Keel does not implement maximum_lag_on_syncnode yet; remove it (a lagging synchronous standby would not be replaced)'],
+    ['synchronous_mode: quorum', 'bootstrap:\n  dcs:\n    synchronous_mode: quorum\n',
+      'bootstrap.dcs.synchronous_mode: Keel does not implement quorum synchronous replication yet; remove it (replication would not be synchronous the way quorum mode promises; use on)'],
+  ];
+  it.each(refused)('refuses %s at start-up, naming the key', (_key, yaml, problem) => {
+    expect(problems(minimal(yaml)).list).toEqual([problem]);
+  });
+
+  it('refuses create_replica_methods other than basebackup', () => {
+    const text = minimal().replace('  data_dir:', '  create_replica_methods: [wal_g, basebackup]\n  wal_g: {command: /usr/bin/wal-g}\n  data_dir:');
+    expect(problems(text).list).toEqual([
+      'postgresql.create_replica_methods: Keel does not implement replica creation methods other than basebackup yet; remove it (replicas would be cloned with pg_basebackup instead)',
+    ]);
+  });
+
+  it('accepts the values that mean off: failsafe_mode false, empty slots, maximum_lag_on_syncnode -1, bootstrap.method initdb', () => {
+    const { config } = parse(minimal('bootstrap:\n  method: initdb\n  dcs:\n    failsafe_mode: "off"\n    slots: {}\n    ignore_slots: []\n    maximum_lag_on_syncnode: -1\n    standby_cluster: {}\n'));
+    expect(config.bootstrap.dcs).toMatchObject({ failsafe_mode: false, maximum_lag_on_syncnode: -1 });
   });
 
   it('warns about settings Patroni itself ignores where they are', () => {
@@ -380,18 +413,9 @@ log:
     expect(config.postgresql.parameters).toEqual({ work_mem: '8MB' });
   });
 
-  it('warns about deprecated bootstrap.users and TLS settings', () => {
-    const text = minimal('bootstrap:\n  users:\n    admin: {password: x, options: [createdb]}\n').replace(
-      '  listen: 10.0.0.1:8008',
-      '  listen: 10.0.0.1:8008\n  certfile: /etc/ssl/a.pem\n  keyfile: /etc/ssl/a.key',
-    );
-    const { config, warnings } = parse(text);
-    expect(warnings).toEqual([
-      'restapi.certfile: accepted but TLS is not implemented by Keel yet; the REST API serves plain http',
-      'restapi.keyfile: accepted but TLS is not implemented by Keel yet; the REST API serves plain http',
-      'bootstrap.users: deprecated in Patroni (removed in 4.0) and not implemented by Keel; ignored',
-    ]);
-    expect(config.restapi.certfile).toBe('/etc/ssl/a.pem');
+  it('warns about deprecated bootstrap.users', () => {
+    const { warnings } = parse(minimal('bootstrap:\n  users:\n    admin: {password: x, options: [createdb]}\n'));
+    expect(warnings).toEqual(['bootstrap.users: deprecated in Patroni (removed in 4.0) and not implemented by Keel; ignored']);
   });
 
   it('treats postgresql.parameters, tags and authentication maps as free-form', () => {
@@ -568,10 +592,75 @@ describe('loadConfig', () => {
 
 describe('validateDynamicConfig (for PATCH /config)', () => {
   it('applies the same rules without a prefix', () => {
-    expect(validateDynamicConfig({ ttl: 15 }).errors).toEqual(['ttl: loop_wait (10) + 2*retry_timeout (10) = 30 must be <= ttl (15)']);
-    const ok = validateDynamicConfig({ ttl: 20, loop_wait: 5, retry_timeout: 5, synchronous_mode: 'quorum', postgresql: { parameters: { max_connections: 101 } } });
+    expect(validateDynamicConfig({ ttl: 15 }).errors).toEqual([]);
+    expect(validateDynamicConfig({ ttl: 15 }).warnings).toEqual([
+      'ttl: violated the rule "loop_wait + 2*retry_timeout <= ttl", where ttl=15: adjusting loop_wait from 10 to 1 and retry_timeout from 10 to 7 (the configuration keeps the values as written)',
+    ]);
+    const ok = validateDynamicConfig({ ttl: '20', loop_wait: 5, retry_timeout: 5, synchronous_mode: 'on', postgresql: { parameters: { max_connections: 101 } } });
     expect(ok.errors).toEqual([]);
-    expect(ok.config).toEqual({ ttl: 20, loop_wait: 5, retry_timeout: 5, synchronous_mode: 'quorum', postgresql: { parameters: { max_connections: 101 } } });
-    expect(validateDynamicConfig({ failsafe_mode: 'yes' }).errors).toEqual(['failsafe_mode: Invalid input: expected boolean, received string']);
+    expect(ok.config).toEqual({ ttl: 20, loop_wait: 5, retry_timeout: 5, synchronous_mode: 'on', postgresql: { parameters: { max_connections: 101 } } });
+    expect(validateDynamicConfig({ failsafe_mode: 'yes' }).errors).toEqual([
+      'failsafe_mode: Keel does not implement failsafe_mode yet; remove it (a primary that loses the DCS would stop instead of staying up)',
+    ]);
+  });
+});
+
+describe('security settings (fail closed)', () => {
+  const rest = (lines: string) => withLine('  listen: 10.0.0.1:8008', `  listen: 10.0.0.1:8008\n${lines}`);
+
+  it('serves https and publishes an https api_url when restapi.certfile is set', () => {
+    const { config, warnings } = parse(
+      rest('  certfile: /etc/keel/rest.pem\n  keyfile: /etc/keel/rest.key\n  keyfile_password: pw-123\n  cafile: /etc/keel/ca.pem\n  verify_client: required\n  allowlist: [10.0.0.0/8, 127.0.0.1, db1.example.com]\n  allowlist_include_members: true\n  https_extra_headers: {Strict-Transport-Security: max-age=31536000}'),
+    );
+    expect(warnings).toEqual([]);
+    expect(config.restapi).toMatchObject({
+      api_url: 'https://10.0.0.1:8008/patroni',
+      certfile: '/etc/keel/rest.pem',
+      keyfile: '/etc/keel/rest.key',
+      cafile: '/etc/keel/ca.pem',
+      verify_client: 'required',
+      allowlist: ['10.0.0.0/8', '127.0.0.1', 'db1.example.com'],
+      allowlist_include_members: true,
+      https_extra_headers: { 'Strict-Transport-Security': 'max-age=31536000' },
+    });
+  });
+
+  it('refuses security settings it could only ignore', () => {
+    const { list } = problems(rest('  keyfile: /k.pem\n  cafile: /ca.pem\n  verify_client: optional'));
+    expect(list).toEqual([
+      'restapi.keyfile: has no effect without restapi.certfile (the REST API would serve plain http): set certfile or remove it',
+      'restapi.cafile: has no effect without restapi.certfile (the REST API would serve plain http): set certfile or remove it',
+      'restapi.verify_client: optional needs TLS: set restapi.certfile, keyfile and cafile',
+    ]);
+    expect(problems(rest('  certfile: /c.pem\n  verify_client: required')).list).toEqual([
+      'restapi.verify_client: required needs restapi.cafile (the CA that signs the client certificates)',
+    ]);
+    expect(problems(rest('  certfile: /c.pem\n  cafile: /ca.pem\n  verify_client: sometimes')).list).toEqual([
+      'restapi.verify_client: expected none, optional or required, got "sometimes"',
+    ]);
+    expect(problems(rest('  allowlist: [10.0.0.0/33, "bad host!"]')).list).toEqual([
+      'restapi.allowlist[0]: expected an IP address, a network like 10.0.0.0/8 or a host name, got "10.0.0.0/33"',
+      'restapi.allowlist[1]: expected an IP address, a network like 10.0.0.0/8 or a host name, got "bad host!"',
+    ]);
+    expect(problems(withLine('  hosts: 10.0.0.9:2379', '  hosts: 10.0.0.9:2379\n  cacert: /ca.pem')).list).toEqual([
+      'etcd3.cacert: is set but etcd is reached over plain http: set etcd3.protocol: https (or https:// urls), or remove it',
+    ]);
+    expect(problems(minimal('ctl: {insecure: true, cacert: /ca.pem, keyfile: /k.pem}\n')).list).toEqual([
+      'ctl.keyfile: has no effect without ctl.certfile: set certfile or remove it',
+      'ctl.insecure: contradicts ctl.cacert (insecure skips the verification cacert is for): remove one',
+    ]);
+  });
+
+  it('reads the ctl section and the PATRONI_ variables for TLS', () => {
+    const { config } = parse(minimal('ctl:\n  authentication: {username: admin, password: pw}\n  certfile: /c.pem\n  keyfile: /k.pem\n  cacert: /ca.pem\n'), {
+      PATRONI_RESTAPI_CERTFILE: '/r.pem',
+      PATRONI_RESTAPI_CAFILE: '/rca.pem',
+      PATRONI_RESTAPI_VERIFY_CLIENT: 'optional',
+      PATRONI_RESTAPI_ALLOWLIST: '10.1.0.0/16,10.2.0.1',
+      PATRONI_RESTAPI_ALLOWLIST_INCLUDE_MEMBERS: 'true',
+      PATRONI_CTL_INSECURE: 'false',
+    });
+    expect(config.ctl).toEqual({ authentication: { username: 'admin', password: 'pw' }, insecure: false, certfile: '/c.pem', keyfile: '/k.pem', cacert: '/ca.pem' });
+    expect(config.restapi).toMatchObject({ certfile: '/r.pem', cafile: '/rca.pem', verify_client: 'optional', allowlist: ['10.1.0.0/16', '10.2.0.1'], allowlist_include_members: true });
   });
 });

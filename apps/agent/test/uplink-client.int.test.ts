@@ -92,10 +92,6 @@ class FakeControlPlane {
         ws.send(JSON.stringify({ type: 'welcome', v: 1, ackedSeq: this.store.lastSeq }));
         return;
       }
-      if (m.type !== 'snapshot' && m.type !== 'event') {
-        this.store.other.push(m);
-        return;
-      }
       if (!welcomed) throw new Error('sequenced message before welcome');
       this.store.received.push(m.seq);
       if (m.seq > this.store.lastSeq) {
@@ -297,15 +293,20 @@ describe('UplinkClient against a control plane on real sockets', () => {
     expect(logLines.some((l) => l.includes('did not answer a ping'))).toBe(true);
   });
 
-  it('answers a command with "not supported" (reserved in protocol v1)', async () => {
+  it('refuses a command with a sequenced operation_result when no handler is installed, and an unreadable one by id', async () => {
     const port = await freePort();
     const cp = await server(port);
     const c = client(port);
     c.start();
     await waitFor(() => c.currentState === 'streaming', within(5000, 'streaming'));
-    cp.send({ type: 'command', id: 'op-7', name: 'switchover', args: {} });
-    await waitFor(() => cp.store.other.length === 1, within(5000, 'a command_result'));
-    expect(cp.store.other[0]).toEqual({ type: 'command_result', id: 'op-7', ok: false, message: 'commands are not supported by keel-agent 0.1.0' });
+    cp.send({ type: 'command', command: { id: 'op-7', op: 'reload' } });
+    cp.send({ type: 'command', command: { id: 'op-8', op: 'restart', request: { role: 'leader' } } });
+    await waitFor(() => cp.store.stored.filter((m) => m.type === 'operation_result').length === 2, within(5000, 'two operation results'));
+    const results = cp.store.stored.filter((m) => m.type === 'operation_result');
+    expect(results[0]).toMatchObject({ operationId: 'op-7', op: 'reload', outcome: 'failed', code: 'invalid', message: 'commands are not enabled on keel-agent 0.1.0' });
+    expect(results[1]).toMatchObject({ operationId: 'op-8', op: 'restart', outcome: 'failed', code: 'invalid', httpStatus: 400 });
+    expect((results[1] as { message: string }).message).toMatch(/role/);
+    expect(c.currentState).toBe('streaming'); // a bad command does not cost the connection
   });
 
   it('enqueue never waits, even with the control plane away', async () => {

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   const cookie = signIn.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const api = trpcAs(cp.url, cookie);
   const tokens: string[] = [];
-  for (let c = 0; c < CLUSTERS; c++) tokens.push((await api.tokens.create.mutate({ scope: `bench-${c}` })).token);
+  for (let c = 0; c < CLUSTERS; c++) tokens.push((await api.tokens.create.mutate({ scope: `bench-${c}`, members: Array.from({ length: MEMBERS_PER_CLUSTER }, (_, i) => `m${i}`) })).token);
 
   let measuring = false;
   const latencies: number[] = [];

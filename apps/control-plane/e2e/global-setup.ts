@@ -63,7 +63,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     // the agents' token, created through the server like an admin would
     const cookie = await signInCookie(cp.url, cp.admin.email, cp.admin.password);
     const trpc = adminTrpc(cp.url, cookie);
-    const created = await trpc.tokens.create.mutate({ scope: SCOPE, label: 'e2e agents' });
+    // one token for the three members (an explicit list; one token per member also works)
+    const created = await trpc.tokens.create.mutate({ scope: SCOPE, members: ['node1', 'node2', 'node3'], label: 'e2e agents' });
     step(`agent token ${created.prefix}… for ${SCOPE}`, t0);
 
     const cluster = await TestCluster.start({

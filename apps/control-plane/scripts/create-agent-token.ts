@@ -1,7 +1,9 @@
 /**
- * Create a per-cluster agent token (and the cluster, when new); prints the token once:
- *   npm run create-agent-token -w @keel/control-plane -- --cluster <scope> [--label <text>] [--quiet]
- * Put it in each agent's YAML as controlplane.token. Only its hash is stored. Needs DATABASE_URL.
+ * Create an agent token for one member of a cluster (and the cluster, when new); prints it once:
+ *   npm run create-agent-token -w @keel/control-plane -- --cluster <scope> --member <name> [--member <name> ...] [--label <text>] [--quiet]
+ * Put it in that agent's YAML as controlplane.token (the member is the agent's `name`). One token
+ * per member is recommended; repeating --member makes one token for that explicit list. Only its
+ * hash is stored. Needs DATABASE_URL.
  */
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
@@ -11,20 +13,26 @@ import { createAgentToken } from '../server/services/create-agent-token.ts';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { cluster: { type: 'string' }, label: { type: 'string', default: '' }, quiet: { type: 'boolean', default: false } },
+    options: {
+      cluster: { type: 'string' },
+      member: { type: 'string', multiple: true },
+      label: { type: 'string', default: '' },
+      quiet: { type: 'boolean', default: false },
+    },
     strict: true,
   });
-  if (!values.cluster) {
-    console.error('usage: create-agent-token --cluster <scope> [--label <text>] [--quiet]');
+  if (!values.cluster || !values.member?.length) {
+    console.error('usage: create-agent-token --cluster <scope> --member <name> [--member <name> ...] [--label <text>] [--quiet]');
+    console.error('  a token speaks only for the members it names (the agents\' `name`); one token per member is recommended');
     return 2;
   }
   const db = createDb(loadDbEnv().DATABASE_URL);
   try {
-    const t = await createAgentToken(db, { scope: values.cluster, label: values.label }, { id: null, name: 'cli' });
+    const t = await createAgentToken(db, { scope: values.cluster, members: values.member, label: values.label }, { id: null, name: 'cli' });
     if (values.quiet) {
       console.log(t.token);
     } else {
-      console.error(`agent token ${t.prefix} for cluster "${t.scope}" (shown once; only its hash is stored):`);
+      console.error(`agent token ${t.prefix} for ${t.members.map((m) => `"${m}"`).join(', ')} of cluster "${t.scope}" (shown once; only its hash is stored):`);
       console.log(t.token);
     }
     return 0;

@@ -3,6 +3,7 @@
  * calls loadServerEnv(); the CLI scripts call loadDbEnv()). Nothing else reads process.env.
  */
 import { z } from 'zod';
+import { proxyEntryProblem } from './lib/client-address.ts';
 
 const ZBool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -33,9 +34,30 @@ export const ZServerEnv = ZDbEnv.extend({
   /** Secure cookies (HTTPS only). Default: true, except when NODE_ENV is development or test. */
   KEEL_CP_SECURE_COOKIES: ZBool.optional(),
   /** The URL people use to reach the control plane (behind a proxy); also a trusted origin. */
-  KEEL_CP_PUBLIC_URL: z.url({ error: 'must be a URL such as https://keel.example.com' }).optional(),
-  /** Take the client IP from X-Forwarded-For (only behind a proxy that sets it). */
-  KEEL_CP_TRUST_PROXY: ZBool.default(false),
+  KEEL_CP_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://keel.example.com' }).optional(),
+  /**
+   * The reverse proxies in front of the control plane (comma-separated IPs and CIDR blocks). Only
+   * what they append to X-Forwarded-For / -Proto is believed, read from the right; empty: the
+   * socket's peer is the client.
+   */
+  KEEL_CP_TRUSTED_PROXIES: z
+    .string()
+    .transform((v) => v.split(',').map((e) => e.trim()).filter(Boolean))
+    .superRefine((entries, ctx) => {
+      for (const e of entries) {
+        const problem = proxyEntryProblem(e);
+        if (problem) ctx.addIssue({ code: 'custom', message: `${problem} (list IPs or CIDR blocks, e.g. 10.0.0.5,192.168.0.0/24)` });
+      }
+    })
+    .default([]),
+  /** Replaced by KEEL_CP_TRUSTED_PROXIES (trusting every peer's X-Forwarded-For let clients choose their address). */
+  KEEL_CP_TRUST_PROXY: z.undefined({ error: 'is no longer supported: list your proxies\' addresses in KEEL_CP_TRUSTED_PROXIES instead' }).optional(),
+  /** Agents' snapshots and events may be at most this far ahead of the control plane's clock (their `at` and seq). */
+  KEEL_CP_MAX_CLOCK_SKEW_SECONDS: int(1, 24 * 3600).default(300),
+  /** Per agent connection: messages per second sustained ... */
+  KEEL_CP_AGENT_MESSAGES_PER_SECOND: int(1, 100_000).default(50),
+  /** ... and in one burst (a reconnecting agent replays up to 10,000 buffered messages at once). */
+  KEEL_CP_AGENT_BURST_MESSAGES: int(1, 1_000_000).default(20_000),
   /** A member whose agent sent nothing for this long is shown as stale. */
   KEEL_CP_STALE_AFTER_SECONDS: int(2, 3600).default(30),
   /** Raw lag samples are kept this long. */
@@ -48,6 +70,12 @@ export const ZServerEnv = ZDbEnv.extend({
   KEEL_CP_SIGNIN_MAX_FAILURES: int(1, 1000).default(5),
   /** ... within this many minutes answer 429 until the window has passed. */
   KEEL_CP_SIGNIN_WINDOW_MINUTES: int(1, 24 * 60).default(15),
+  /** Signs the audit log's periodic digests (HMAC-SHA256). Unset: derived from KEEL_CP_SECRET (HKDF, its own label). */
+  KEEL_CP_AUDIT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** A signed digest of the audit chain's head is stored this often (and after each operation ends). */
+  KEEL_CP_AUDIT_DIGEST_SECONDS: int(5, 24 * 3600).default(300),
+  /** Approvals expire after this many minutes (a cluster policy may shorten it). */
+  KEEL_CP_APPROVAL_TTL_MINUTES: int(1, 7 * 24 * 60).default(60),
   /** `off`: serve the API and WebSockets only, no pages (no `next build` needed). */
   KEEL_CP_NEXT: z.enum(['on', 'off']).default('on'),
 });

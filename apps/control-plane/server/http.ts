@@ -10,12 +10,16 @@ import { toNodeHandler, fromNodeHeaders } from 'better-auth/node';
 import { AGENT_SOCKET_PATH } from '@keel/protocol';
 import { CLIENT_IP_HEADER, CLIENT_PROTO_HEADER } from './auth.ts';
 import { createContext, userFromHeaders, type TAppDeps } from './context.ts';
+import { clientAddress, clientProtocol, trustedProxies, type TClientRequest, type TTrustedProxies } from './lib/client-address.ts';
 import { checkOrigin, trustedOrigins } from './lib/origin.ts';
+import { API_POLICY, NONCE_HEADER, commonSecurityHeaders, newNonce, pagePolicy } from './lib/security-headers.ts';
 import type { TLog } from './log.ts';
 import { LIVE_PATH } from './live/messages.ts';
 import type { AgentIngest } from './agents/ingest.ts';
 import type { LiveHub } from './live/hub.ts';
 import { healthHandler } from './rest/health.ts';
+import { REST_BASE } from './rest/openapi.ts';
+import { restHandler } from './rest/v1.ts';
 import { appRouter } from './routers/_app.ts';
 
 export type TNextHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -24,21 +28,27 @@ export type TNextUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) 
 /** Pages anyone may open. */
 const PUBLIC_PAGES = new Set(['/sign-in']);
 
-function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const xff = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(xff) ? xff[0] : xff)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return req.socket.remoteAddress ?? 'unknown';
+function clientRequest(req: IncomingMessage): TClientRequest {
+  return {
+    remoteAddress: req.socket.remoteAddress,
+    encrypted: Boolean((req.socket as { encrypted?: boolean }).encrypted),
+    forwardedFor: req.headers['x-forwarded-for'],
+    forwardedProto: req.headers['x-forwarded-proto'],
+  };
 }
 
-function clientProto(req: IncomingMessage, trustProxy: boolean): 'http' | 'https' {
-  if (trustProxy) {
-    const p = req.headers['x-forwarded-proto'];
-    if ((Array.isArray(p) ? p[0] : p)?.split(',')[0]?.trim() === 'https') return 'https';
-  }
-  return (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+/**
+ * Stamp who the client is (address, scheme) on the request, from the socket and the trusted
+ * proxies only, overwriting whatever the client sent in these headers: better-auth (sign-in
+ * throttle, sessions) and the tRPC context (audit entries) read them.
+ */
+function stampClient(req: IncomingMessage, proxies: TTrustedProxies): { ip: string; proto: 'http' | 'https' } {
+  const c = clientRequest(req);
+  const ip = clientAddress(c, proxies);
+  const proto = clientProtocol(c, proxies);
+  req.headers[CLIENT_IP_HEADER] = ip;
+  req.headers[CLIENT_PROTO_HEADER] = proto;
+  return { ip, proto };
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -60,7 +70,9 @@ export interface THttpParts {
 
 export function createRequestHandler(parts: THttpParts) {
   const { deps, log } = parts;
-  const trustProxy = deps.env.KEEL_CP_TRUST_PROXY;
+  const proxies = trustedProxies(deps.env.KEEL_CP_TRUSTED_PROXIES);
+  const publicHttps = deps.env.KEEL_CP_PUBLIC_URL?.startsWith('https:') ?? false;
+  const dev = deps.env.NODE_ENV === 'development';
   const authHandler = toNodeHandler(deps.auth);
   const trpcHandler = createHTTPHandler({
     router: appRouter,
@@ -71,19 +83,19 @@ export function createRequestHandler(parts: THttpParts) {
     },
   });
   const health = healthHandler(deps.dbHealth);
+  const rest = restHandler(deps, (req) => clientIp(req, trustProxy));
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
+    const client = stampClient(req, proxies);
+    const https = client.proto === 'https' || publicHttps;
+    for (const [k, v] of Object.entries(commonSecurityHeaders({ hsts: https }))) res.setHeader(k, v);
+    if (path.startsWith('/api/') || !parts.next) res.setHeader('content-security-policy', API_POLICY);
+
     if (path === '/api/health') return health(req, res);
 
-    if (path === '/api/auth' || path.startsWith('/api/auth/')) {
-      // better-auth reads the client IP (throttling, sessions) and the scheme from these; set
-      // here, from the socket, so that a client cannot choose them
-      req.headers[CLIENT_IP_HEADER] = clientIp(req, trustProxy);
-      req.headers[CLIENT_PROTO_HEADER] = clientProto(req, trustProxy);
-      return authHandler(req, res);
-    }
+    if (path === '/api/auth' || path.startsWith('/api/auth/')) return authHandler(req, res);
 
     if (path.startsWith('/api/trpc/')) {
       const refused = checkOrigin({
@@ -92,12 +104,15 @@ export function createRequestHandler(parts: THttpParts) {
         host: req.headers.host,
         fetchSite: req.headers['sec-fetch-site'] as string | undefined,
         hasCookies: Boolean(req.headers.cookie),
-        protocol: clientProto(req, trustProxy),
+        protocol: client.proto,
         publicUrl: deps.env.KEEL_CP_PUBLIC_URL,
       });
       if (refused) return json(res, 403, { error: { message: `Forbidden: ${refused}`, code: 'CSRF' } });
+      req.headers[CLIENT_IP_HEADER] = clientIp(req, trustProxy);
       return trpcHandler(req, res);
     }
+
+    if (path === REST_BASE || path.startsWith(`${REST_BASE}/`)) return rest(req, res, url);
 
     if (path.startsWith('/api/')) return json(res, 404, { error: { message: `no such endpoint: ${path}` } });
 
@@ -107,10 +122,17 @@ export function createRequestHandler(parts: THttpParts) {
       return;
     }
 
+    // Next puts the nonce of the request's Content-Security-Policy on the scripts it renders
+    const nonce = newNonce();
+    const policy = pagePolicy({ nonce, dev, https });
+    req.headers['content-security-policy'] = policy;
+    req.headers[NONCE_HEADER] = nonce;
+    res.setHeader('content-security-policy', policy);
+
     if (isPagePath(path) && !PUBLIC_PAGES.has(path)) {
       let signedIn: boolean | 'unknown';
       try {
-        signedIn = (await userFromHeaders(deps.auth, fromNodeHeaders(req.headers))) !== null;
+        signedIn = (await userFromHeaders(deps, fromNodeHeaders(req.headers))) !== null;
       } catch (e) {
         // the database is away: show the page, which says so
         deps.dbHealth.report(e);
@@ -128,10 +150,12 @@ export function createRequestHandler(parts: THttpParts) {
 }
 
 export function createUpgradeHandler(parts: THttpParts) {
+  const proxies = trustedProxies(parts.deps.env.KEEL_CP_TRUSTED_PROXIES);
   return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     socket.on('error', () => socket.destroy());
-    if (path === AGENT_SOCKET_PATH) return parts.ingest.handleUpgrade(req, socket, head);
+    const client = stampClient(req, proxies);
+    if (path === AGENT_SOCKET_PATH) return parts.ingest.handleUpgrade(req, socket, head, client.ip);
     if (path === LIVE_PATH) {
       void parts.live.handleUpgrade(req, socket, head);
       return;
@@ -146,13 +170,13 @@ export function createUpgradeHandler(parts: THttpParts) {
 
 /** The live feed's session and Origin checks. */
 export function liveAuth(deps: TAppDeps, staleAfterSeconds: number) {
-  const trustProxy = deps.env.KEEL_CP_TRUST_PROXY;
+  const proxies = trustedProxies(deps.env.KEEL_CP_TRUSTED_PROXIES);
   return {
-    authenticate: (req: IncomingMessage) => userFromHeaders(deps.auth, fromNodeHeaders(req.headers)),
+    authenticate: (req: IncomingMessage) => userFromHeaders(deps, fromNodeHeaders(req.headers)),
     checkOrigin: (req: IncomingMessage) => {
       const origin = req.headers.origin;
       if (!origin) return null; // not a browser: no ambient-authority risk
-      const allowed = trustedOrigins(req.headers.host, clientProto(req, trustProxy), deps.env.KEEL_CP_PUBLIC_URL);
+      const allowed = trustedOrigins(req.headers.host, clientProtocol(clientRequest(req), proxies), deps.env.KEEL_CP_PUBLIC_URL);
       return allowed.includes(origin.toLowerCase()) ? null : `origin ${origin} is not allowed`;
     },
     hello: () => ({ type: 'hello' as const, database: deps.dbHealth.current, staleAfterSeconds, serverTime: new Date().toISOString() }),

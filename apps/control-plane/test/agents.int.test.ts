@@ -14,15 +14,16 @@ let api: ReturnType<typeof trpcAs>;
 beforeAll(async () => {
   db = await startControlPlaneDb();
   cp = await startControlPlane({ databaseUrl: db.databaseUrl, build: false });
-  const token = await cp.createAgentToken('real');
+  // one token per member (TestCluster names them node1..node3)
+  const tokens = await Promise.all(['node1', 'node2', 'node3'].map((member) => cp.createAgentToken('real', member)));
   cluster = await TestCluster.start({
     scope: 'real',
     members: 3,
     ttl: 10,
     loopWait: 2,
     retryTimeout: 3,
-    tweak: (config) => {
-      config.controlplane = { url: cp.url, token };
+    tweak: (config, i) => {
+      config.controlplane = { url: cp.url, token: tokens[i] };
     },
   });
   api = trpcAs(cp.url, (await signIn(cp.url, cp.admin.email, cp.admin.password)).cookie);

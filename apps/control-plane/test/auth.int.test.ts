@@ -78,7 +78,7 @@ describe('roles', () => {
     const viewer = trpcAs(cp.url, s.cookie);
     expect(await codeOf(viewer.clusters.list.query())).toBe('OK');
     expect(await codeOf(viewer.users.list.query())).toBe('FORBIDDEN');
-    expect(await codeOf(viewer.tokens.create.mutate({ scope: 'alpha' }))).toBe('FORBIDDEN');
+    expect(await codeOf(viewer.tokens.create.mutate({ scope: 'alpha', members: ['pg1'] }))).toBe('FORBIDDEN');
     expect(await codeOf(viewer.users.setRole.mutate({ userId: 'x', role: 'admin' }))).toBe('FORBIDDEN');
     expect(await codeOf(trpcAs(cp.url, null).clusters.list.query())).toBe('UNAUTHORIZED');
 
@@ -101,13 +101,13 @@ describe('CSRF', () => {
     const foreign = await fetch(`${cp.url}/api/trpc/tokens.create`, {
       method: 'POST',
       headers: { cookie: adminCookie, origin: 'https://evil.example', 'content-type': 'application/json' },
-      body: JSON.stringify({ scope: 'alpha' }),
+      body: JSON.stringify({ scope: 'alpha', members: ['pg1'] }),
     });
     expect(foreign.status).toBe(403);
     expect(await foreign.text()).toMatch(/origin https:\/\/evil.example is not allowed/);
-    expect(await codeOf(trpcAs(cp.url, adminCookie, null).tokens.create.mutate({ scope: 'alpha' }))).toMatch(/HTTP 403|undefined/);
+    expect(await codeOf(trpcAs(cp.url, adminCookie, null).tokens.create.mutate({ scope: 'alpha', members: ['pg1'] }))).toMatch(/HTTP 403|undefined/);
     // same origin: fine
-    const t = await trpcAs(cp.url, adminCookie).tokens.create.mutate({ scope: 'alpha' });
+    const t = await trpcAs(cp.url, adminCookie).tokens.create.mutate({ scope: 'alpha', members: ['pg1'] });
     expect(t.token).toMatch(/^keel_at_[0-9a-f]{12}_/);
   });
 

@@ -38,6 +38,21 @@ describe('server configuration', () => {
     expect(parseServerEnv({ ...base, KEEL_CP_PORT: '', KEEL_CP_PUBLIC_URL: '' }).KEEL_CP_PORT).toBe(3000);
   });
 
+  it('trusted proxies: IPs and CIDR blocks, each checked; the old all-or-nothing switch is refused', () => {
+    expect(parseServerEnv(base).KEEL_CP_TRUSTED_PROXIES).toEqual([]);
+    expect(parseServerEnv({ ...base, KEEL_CP_TRUSTED_PROXIES: '10.0.0.5, 192.168.0.0/24,::1' }).KEEL_CP_TRUSTED_PROXIES).toEqual(['10.0.0.5', '192.168.0.0/24', '::1']);
+    expect(() => parseServerEnv({ ...base, KEEL_CP_TRUSTED_PROXIES: '10.0.0.5,proxy.local' })).toThrow(/KEEL_CP_TRUSTED_PROXIES "proxy.local" is not an IP address or CIDR block/);
+    expect(() => parseServerEnv({ ...base, KEEL_CP_TRUSTED_PROXIES: '10.0.0.0/40' })).toThrow(/prefix length must be 0-32/);
+    expect(() => parseServerEnv({ ...base, KEEL_CP_TRUST_PROXY: 'true' })).toThrow(/KEEL_CP_TRUST_PROXY is no longer supported: list your proxies' addresses in KEEL_CP_TRUSTED_PROXIES/);
+  });
+
+  it('ingest limits have defaults and bounds; the public URL must be http(s)', () => {
+    expect(parseServerEnv(base)).toMatchObject({ KEEL_CP_MAX_CLOCK_SKEW_SECONDS: 300, KEEL_CP_AGENT_MESSAGES_PER_SECOND: 50, KEEL_CP_AGENT_BURST_MESSAGES: 20_000 });
+    expect(() => parseServerEnv({ ...base, KEEL_CP_MAX_CLOCK_SKEW_SECONDS: '0' })).toThrow(/KEEL_CP_MAX_CLOCK_SKEW_SECONDS/);
+    expect(() => parseServerEnv({ ...base, KEEL_CP_PUBLIC_URL: 'javascript:alert(1)' })).toThrow(/KEEL_CP_PUBLIC_URL must be an http\(s\) URL/);
+    expect(parseServerEnv({ ...base, KEEL_CP_PUBLIC_URL: 'https://keel.example.com' }).KEEL_CP_PUBLIC_URL).toBe('https://keel.example.com');
+  });
+
   it('the CLI needs only DATABASE_URL', () => {
     expect(parseDbEnv({ DATABASE_URL: base.DATABASE_URL })).toEqual({ DATABASE_URL: base.DATABASE_URL });
     expect(() => parseDbEnv({})).toThrow(/DATABASE_URL is required/);

@@ -45,8 +45,8 @@ beforeAll(async () => {
   cp = await startControlPlane({ databaseUrl: db.databaseUrl, build: false, env: { KEEL_CP_STALE_AFTER_SECONDS: '3' } });
   sql = new pg.Client({ connectionString: db.databaseUrl });
   await sql.connect();
-  token = await cp.createAgentToken('alpha');
-  otherToken = await cp.createAgentToken('beta');
+  token = await cp.createAgentToken('alpha', 'pg1');
+  otherToken = await cp.createAgentToken('beta', 'pg0');
   const s = await signIn(cp.url, cp.admin.email, cp.admin.password);
   cookie = s.cookie!;
 });
@@ -76,27 +76,29 @@ describe('agent ingest', () => {
   it('loses nothing and duplicates nothing when an agent reconnects and replays', async () => {
     const before = await counts();
     const a = await connectAs(token, 'alpha', 'pg1');
-    // the server tells the agent what it already has
+    // the server tells the agent what it already has; the agent sends what is newer, in order
     expect((await a.welcome()).ackedSeq).toBe(6);
-    // the agent replays 4..6 (already stored), then new ones 7..10, with a duplicate of 8 inside
-    for (const seq of [4, 5]) a.send(snapshot(seq));
-    a.send(roleChange(6, 'replica', 'primary'));
-    for (const seq of [7, 8, 8, 9]) a.send(snapshot(seq));
+    for (const seq of [7, 8, 9]) a.send(snapshot(seq));
     a.send(roleChange(10, 'primary', 'replica'));
     await a.ack(10);
     expect(await counts()).toEqual({ samples: before.samples + 3, events: before.events + 1, minuteSamples: before.minuteSamples + 3, lastSeq: 10 });
     a.close();
     await a.waitClosed();
 
-    // once more, with everything already acked: nothing new
+    // once more: the welcome says 10, the agent continues after it
     const b = await connectAs(token, 'alpha', 'pg1');
     expect((await b.welcome()).ackedSeq).toBe(10);
-    for (let seq = 1; seq <= 9; seq++) b.send(snapshot(seq));
-    b.send(roleChange(10, 'primary', 'replica'));
     b.send(snapshot(11));
     await b.ack(11);
     expect(await counts()).toEqual({ samples: before.samples + 4, events: before.events + 1, minuteSamples: before.minuteSamples + 4, lastSeq: 11 });
-    b.close();
+
+    // a replay of what is stored, on the same connection: refused, nothing stored
+    b.send(snapshot(9));
+    const err = await b.error();
+    expect(err).toMatchObject({ code: 'invalid' });
+    expect(err.message).toMatch(/snapshot seq 9 is not above 11/);
+    expect(await b.waitClosed()).toBe(4400);
+    expect(await counts()).toEqual({ samples: before.samples + 4, events: before.events + 1, minuteSamples: before.minuteSamples + 4, lastSeq: 11 });
   });
 
   it('a newer connection for the same member replaces the older one', async () => {
@@ -207,7 +209,7 @@ describe('agent ingest', () => {
   });
 
   it('refuses a revoked token', async () => {
-    const t = await cp.createAgentToken('alpha');
+    const t = await cp.createAgentToken('alpha', 'pg1');
     const api = trpcAs(cp.url, cookie);
     const list = await api.tokens.list.query({ scope: 'alpha' });
     const id = list.find((x) => t.includes(x.prefix))!.id;
@@ -219,7 +221,7 @@ describe('agent ingest', () => {
   });
 
   it('revoking a token closes the agents connected with it at once', async () => {
-    const t = await cp.createAgentToken('gamma');
+    const t = await cp.createAgentToken('gamma', 'pg1');
     const api = trpcAs(cp.url, cookie);
     const a = await connectAs(t, 'gamma', 'pg1');
     await a.welcome();

@@ -46,6 +46,12 @@ export interface EtcdDcsOptions {
   username?: string;
   password?: string;
   /**
+   * TLS for https hosts (Patroni's etcd3.cacert, cert, key, read by the caller): the CA to verify etcd
+   * with (default: the system's CAs) and a client certificate with its key. Without it, https hosts are
+   * still verified against the system's CAs; it is refused with http hosts (nothing would use it).
+   */
+  tls?: { rootCertificate?: Buffer; certChain?: Buffer; privateKey?: Buffer };
+  /**
    * gRPC keepalive ping interval on connections with active streams (default 6000 ms; etcd's
    * --grpc-keepalive-min-time is 5 s, pinging faster gets the connection closed). It is how a watch
    * notices a dead connection that no unary call is using.
@@ -143,6 +149,16 @@ export class EtcdDcs implements Dcs {
       },
     };
     if (opts.username !== undefined) options.auth = { username: opts.username, password: opts.password ?? '' };
+    if (opts.tls) {
+      if (!this.hosts.every((h) => h.startsWith('https://'))) throw new Error('TLS settings for etcd need https hosts');
+      if ((opts.tls.certChain === undefined) !== (opts.tls.privateKey === undefined)) throw new Error('an etcd client certificate needs its key (and the other way round)');
+      // grpc-js takes null for "the system's CAs"; the library's typing wants a Buffer.
+      options.credentials = {
+        rootCertificate: opts.tls.rootCertificate as Buffer,
+        ...(opts.tls.privateKey ? { privateKey: opts.tls.privateKey } : {}),
+        ...(opts.tls.certChain ? { certChain: opts.tls.certChain } : {}),
+      };
+    }
     this.client = new Etcd3(options);
   }
 

@@ -26,7 +26,10 @@ export interface Facts {
    */
   readonly dataEmpty: boolean;
   readonly runningPrimary: boolean;
-  /** Why my tags forbid promotion ("tagged nofailover"), or null. */
+  /**
+   * Why I may not take the lock ("tagged nofailover", "without a usable watchdog (...)"), or null:
+   * my tags forbid promotion, or watchdog.mode is required and the watchdog device cannot be used.
+   */
   readonly blocker: string | null;
   /** The `failover` key as a request, or null (absent, or `{}` as Patroni leaves it). */
   readonly request: FailoverRequest | null;
@@ -50,10 +53,16 @@ export function factsOf(obs: Observation, cluster: ClusterView): Facts {
     otherLeader: cluster.leader !== null && cluster.leader !== me ? cluster.leader : null,
     dataEmpty: pg.dataDir === 'empty' && !pg.running,
     runningPrimary: pg.running && pg.role === 'primary',
-    blocker: promotionBlocker(obs.me.tags),
+    blocker: promotionBlocker(obs.me.tags) ?? watchdogBlocker(obs),
     request,
     activeRequest: request !== null && !isPending(request, obs.now) ? request : null,
   };
+}
+
+/** watchdog.mode required without a usable device: Patroni's "Watchdog device is not usable". */
+export function watchdogBlocker(obs: Observation): string | null {
+  const problem = obs.me.watchdogProblem;
+  return problem ? `without a usable watchdog (${problem})` : null;
 }
 
 /** A role string as another member writes it: Patroni < 3 says 'master'. */

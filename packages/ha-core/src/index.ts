@@ -5,7 +5,18 @@ export { checkSwitchoverRequest } from './switchover-check.ts';
 export type { SwitchoverRequestInput, SwitchoverCheck, MemberEligibility } from './switchover-check.ts';
 export { failoverRequest, parseScheduledAt } from './failover.ts';
 export type { FailoverRequest, ParsedSchedule } from './failover.ts';
-export { resolveSettings, checkTiming, synchronousModeOn, PATRONI_DEFAULTS, KEEL_MINIMUMS } from './settings.ts';
+export {
+  resolveSettings,
+  resolveSettingsExplained,
+  adjustTiming,
+  numberProblem,
+  synchronousModeOn,
+  PATRONI_DEFAULTS,
+  KEEL_MINIMUMS,
+  MAX_TIMER_SECONDS,
+  DYNAMIC_NUMBER_LIMITS,
+} from './settings.ts';
+export type { DynamicNumberKey } from './settings.ts';
 export { isSyncStandby, mayRaceInSyncMode, pickSyncStandbys, standbyNamesFor, syncActive, SYNC_MISMATCH, STRICT_PLACEHOLDER } from './sync.ts';
 export type { Timing } from './settings.ts';
 export { promotionBlocker, failoverPriority } from './tags.ts';

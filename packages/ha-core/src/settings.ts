@@ -1,4 +1,4 @@
-import type { TDynamicConfig } from '@keel/protocol';
+import { parsePatroniBool, type TDynamicConfig } from '@keel/protocol';
 import type { HaSettings } from './types.ts';
 
 /** Patroni's defaults for everything decide() reads. */
@@ -19,9 +19,37 @@ export const PATRONI_DEFAULTS: Readonly<HaSettings> = Object.freeze({
 
 /**
  * Keel's floors. Lower than Patroni's (ttl 20, retry_timeout 3) on purpose: a 5 s lease gives fast
- * failover on a good network. The real guard is the timing rule in checkTiming().
+ * failover on a good network. A value below its floor is raised to it (as Patroni does), not refused.
  */
 export const KEEL_MINIMUMS = Object.freeze({ ttl: 5, loop_wait: 1, retry_timeout: 1 });
+
+/** No timer may exceed what setTimeout holds (2^31-1 ms); every timing key is in whole seconds. */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * The numeric keys of the dynamic configuration and the values that can work at all. A value outside
+ * its range (negative, beyond a timer or a lease etcd can hold, beyond an exact integer) is refused;
+ * inside it, the timing rule below may still adjust the effective value.
+ */
+export const DYNAMIC_NUMBER_LIMITS = Object.freeze({
+  ttl: { min: 0, max: MAX_TIMER_SECONDS },
+  loop_wait: { min: 0, max: MAX_TIMER_SECONDS },
+  retry_timeout: { min: 0, max: MAX_TIMER_SECONDS },
+  primary_start_timeout: { min: 0, max: MAX_TIMER_SECONDS },
+  master_start_timeout: { min: 0, max: MAX_TIMER_SECONDS },
+  maximum_lag_on_failover: { min: 0, max: Number.MAX_SAFE_INTEGER },
+  synchronous_node_count: { min: 1, max: 1000 },
+});
+export type DynamicNumberKey = keyof typeof DYNAMIC_NUMBER_LIMITS;
+
+/** Why a value of a numeric dynamic key cannot work, or null. Numbers only: callers parse text first. */
+export function numberProblem(key: DynamicNumberKey, value: unknown): string | null {
+  const { min, max } = DYNAMIC_NUMBER_LIMITS[key];
+  if (typeof value !== 'number' || !Number.isInteger(value)) return 'expected an integer';
+  if (value < min) return `must be >= ${min}`;
+  if (value > max) return `must be <= ${max}${max === MAX_TIMER_SECONDS ? ' (seconds; no timer may exceed 2^31-1 ms)' : ''}`;
+  return null;
+}
 
 export interface Timing {
   ttl: number;
@@ -30,18 +58,77 @@ export interface Timing {
 }
 
 /**
- * The settings decide() uses: the DCS /config over `defaults` over Patroni's defaults. Only merges;
- * callers reject a bad timing with checkTiming() before they apply it.
+ * Patroni's _validate_and_adjust_timeouts (config.py), with Keel's floors: each value is raised to its
+ * floor; then, when loop_wait + 2*retry_timeout > ttl, loop_wait is reduced first
+ * (loop_wait = ttl - 2*retry_timeout), and only if even loop_wait = 1 does not fit, retry_timeout
+ * too (loop_wait = 1, retry_timeout = (ttl - 1) div 2). A leader must be able to miss a loop and
+ * retry the DCS twice before its lease runs out. `notes` says what changed and why (logged).
  */
-export function resolveSettings(dynamicConfig: TDynamicConfig | null, defaults: Partial<HaSettings> = {}): HaSettings {
+export function adjustTiming(t: Timing): { timing: Timing; notes: string[] } {
+  const notes: string[] = [];
+  const floor = (key: keyof Timing): number => {
+    const v = t[key];
+    if (v >= KEEL_MINIMUMS[key]) return v;
+    notes.push(`${key}=${v} can't be smaller than ${KEEL_MINIMUMS[key]}; using ${KEEL_MINIMUMS[key]}`);
+    return KEEL_MINIMUMS[key];
+  };
+  const ttl = floor('ttl');
+  let loopWait = floor('loop_wait');
+  let retryTimeout = floor('retry_timeout');
+  const minLoop = KEEL_MINIMUMS.loop_wait;
+  if (minLoop + 2 * retryTimeout > ttl) {
+    const rt = Math.floor((ttl - minLoop) / 2);
+    notes.push(
+      `violated the rule "loop_wait + 2*retry_timeout <= ttl", where ttl=${ttl}: ` +
+        `adjusting loop_wait from ${loopWait} to ${minLoop} and retry_timeout from ${retryTimeout} to ${rt}`,
+    );
+    loopWait = minLoop;
+    retryTimeout = rt;
+  } else if (loopWait + 2 * retryTimeout > ttl) {
+    const lw = ttl - 2 * retryTimeout;
+    notes.push(
+      `violated the rule "loop_wait + 2*retry_timeout <= ttl", where ttl=${ttl} and retry_timeout=${retryTimeout}: ` +
+        `adjusting loop_wait from ${loopWait} to ${lw}`,
+    );
+    loopWait = lw;
+  }
+  return { timing: { ttl, loop_wait: loopWait, retry_timeout: retryTimeout }, notes };
+}
+
+/**
+ * The settings decide() uses: the DCS /config over `defaults` over Patroni's defaults, with the
+ * timing rule applied (adjustTiming) and any value that cannot work replaced by its default.
+ * `notes` explains every adjustment; callers log them when they adopt a configuration.
+ */
+export function resolveSettingsExplained(
+  dynamicConfig: TDynamicConfig | null,
+  defaults: Partial<HaSettings> = {},
+): { settings: HaSettings; notes: string[] } {
   const base: HaSettings = { ...PATRONI_DEFAULTS, ...defaults };
   const c = dynamicConfig ?? {};
-  return {
-    ttl: c.ttl ?? base.ttl,
-    loopWait: c.loop_wait ?? base.loopWait,
-    retryTimeout: c.retry_timeout ?? base.retryTimeout,
-    maximumLagOnFailover: c.maximum_lag_on_failover ?? base.maximumLagOnFailover,
-    primaryStartTimeout: c.primary_start_timeout ?? numberOr(c['master_start_timeout'], base.primaryStartTimeout),
+  const notes: string[] = [];
+  const num = (key: DynamicNumberKey, value: unknown, fallback: number): number => {
+    if (value === undefined || value === null) return fallback;
+    const problem = numberProblem(key, value);
+    if (problem === null) return value as number;
+    notes.push(`${key}: ${problem}, got ${JSON.stringify(value)}; using ${fallback}`);
+    return fallback;
+  };
+  const adjusted = adjustTiming({
+    ttl: num('ttl', c.ttl, base.ttl),
+    loop_wait: num('loop_wait', c.loop_wait, base.loopWait),
+    retry_timeout: num('retry_timeout', c.retry_timeout, base.retryTimeout),
+  });
+  notes.push(...adjusted.notes);
+  const settings: HaSettings = {
+    ttl: adjusted.timing.ttl,
+    loopWait: adjusted.timing.loop_wait,
+    retryTimeout: adjusted.timing.retry_timeout,
+    maximumLagOnFailover: num('maximum_lag_on_failover', c.maximum_lag_on_failover, base.maximumLagOnFailover),
+    primaryStartTimeout:
+      c.primary_start_timeout !== undefined && c.primary_start_timeout !== null
+        ? num('primary_start_timeout', c.primary_start_timeout, base.primaryStartTimeout)
+        : num('master_start_timeout', c['master_start_timeout'], base.primaryStartTimeout),
     useSlots: c.postgresql?.use_slots ?? base.useSlots,
     useRewind: c.postgresql?.use_pg_rewind ?? base.useRewind,
     checkTimeline: c.check_timeline ?? base.checkTimeline,
@@ -49,44 +136,26 @@ export function resolveSettings(dynamicConfig: TDynamicConfig | null, defaults: 
     pause: c.pause === undefined ? base.pause : c.pause === true,
     synchronousMode: c.synchronous_mode === undefined ? base.synchronousMode : synchronousModeOn(c.synchronous_mode),
     synchronousModeStrict: boolOr(c['synchronous_mode_strict'], base.synchronousModeStrict),
-    synchronousNodeCount: Math.max(1, Math.floor(numberOr(c['synchronous_node_count'], base.synchronousNodeCount))),
+    synchronousNodeCount: Math.max(1, Math.min(DYNAMIC_NUMBER_LIMITS.synchronous_node_count.max, Math.floor(numberOr(c['synchronous_node_count'], base.synchronousNodeCount)))),
   };
+  return { settings, notes };
 }
 
-/**
- * Why a timing is unsafe, or null. A leader must be able to miss a loop and retry the DCS twice before
- * its lease runs out, else a healthy primary loses its lock: loop_wait + 2*retry_timeout <= ttl.
- */
-export function checkTiming(t: Timing): string | null {
-  for (const key of ['ttl', 'loop_wait', 'retry_timeout'] as const) {
-    const value = t[key];
-    if (!Number.isFinite(value) || value < KEEL_MINIMUMS[key]) return `${key} (${value}) must be >= ${KEEL_MINIMUMS[key]}`;
-  }
-  const needed = t.loop_wait + 2 * t.retry_timeout;
-  if (needed > t.ttl) {
-    return `loop_wait (${t.loop_wait}) + 2*retry_timeout (${t.retry_timeout}) = ${needed} must be <= ttl (${t.ttl})`;
-  }
-  return null;
+/** resolveSettingsExplained without the notes. */
+export function resolveSettings(dynamicConfig: TDynamicConfig | null, defaults: Partial<HaSettings> = {}): HaSettings {
+  return resolveSettingsExplained(dynamicConfig, defaults).settings;
 }
 
 /**
  * Patroni's synchronous_mode: a boolean or a bool-like string means priority mode on/off. 'quorum' is
- * not implemented by Keel: it resolves to off (the configuration check warns about it).
+ * not implemented by Keel: it resolves to off (the configuration check refuses it).
  */
 export function synchronousModeOn(value: unknown): boolean {
-  if (typeof value === 'boolean') return value;
-  if (typeof value !== 'string') return false;
-  return ['on', 'true', 'yes', '1'].includes(value.trim().toLowerCase());
+  return typeof value === 'boolean' || typeof value === 'string' ? parsePatroniBool(value) === true : false;
 }
 
 function boolOr(value: unknown, fallback: boolean): boolean {
-  if (typeof value === 'boolean') return value;
-  if (typeof value === 'string') {
-    const v = value.trim().toLowerCase();
-    if (['on', 'true', 'yes', '1'].includes(v)) return true;
-    if (['off', 'false', 'no', '0'].includes(v)) return false;
-  }
-  return fallback;
+  return typeof value === 'boolean' || typeof value === 'string' ? (parsePatroniBool(value) ?? fallback) : fallback;
 }
 
 function numberOr(value: unknown, fallback: number): number {

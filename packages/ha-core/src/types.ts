@@ -132,8 +132,11 @@ export type LongActionKind = 'bootstrap' | 'clone' | 'reinitialize' | 'rewind' |
 /** The agent's own memory carried between ticks (the observer copies it into the observation). */
 export interface AgentMemory {
   inFlight: { kind: LongActionKind; since: number } | null;
-  /** The last long action that failed, until a later one succeeds. */
-  lastFailure: { kind: LongActionKind; at: number; message: string } | null;
+  /**
+   * The last long action that failed, until a later one succeeds. `attempts`: how many times in a row
+   * this kind has failed (absent: 1); the clone backoff grows with it.
+   */
+  lastFailure: { kind: LongActionKind; at: number; message: string; attempts?: number } | null;
   /** When this member, holding the lock, first saw its PostgreSQL down. */
   pgDownSince: number | null;
   /** The member our replica configuration points at (null: none, or unknown after a restart). */
@@ -144,7 +147,11 @@ export interface AgentMemory {
 
 export interface Observation {
   now: number; // ms since epoch
-  me: { name: string; tags: TTags };
+  /**
+   * `watchdogProblem`: watchdog.mode is `required` and the watchdog device cannot be used (why, in a
+   * few words); absent or null otherwise. Such a member never takes the leader lock (Patroni).
+   */
+  me: { name: string; tags: TTags; watchdogProblem?: string | null };
   settings: HaSettings;
   dcs: { ok: true; cluster: ClusterView } | { ok: false; error: string };
   pg: PgView;
@@ -163,7 +170,11 @@ export type DemoteMode =
   | 'immediate'
   /** Immediate stop, do not touch the DCS (lost the lock, or another member holds it). */
   | 'immediate-nolock'
-  /** Immediate stop because the DCS is unreachable; stay stopped until it is back. */
+  /**
+   * The DCS is unreachable: stop (fast, bounded by what is left of the lease, then immediate) and
+   * start again as a read-only standby with no upstream (Patroni's demote('offline')): reads go on,
+   * writes stop; the lock is not touched (it cannot be).
+   */
   | 'offline';
 
 /** Everything decide() can ask for. Each has exactly one executor in apps/agent/src/executors. */
@@ -210,6 +221,7 @@ export const VERDICTS = [
   'clone',
   'waiting_for_leader',
   'release_lock_empty_data_dir',
+  'clone_backoff',
   'start_primary_after_crash',
   'release_lock_start_timeout',
   'start_replica',
@@ -222,6 +234,7 @@ export const VERDICTS = [
   'replica_ok',
   'paused',
   'not_allowed_to_promote',
+  'watchdog_unusable',
   'not_healthiest',
   'race_for_lock',
   'switchover_scheduled',

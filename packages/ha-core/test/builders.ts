@@ -50,6 +50,8 @@ interface Draft {
   now: number;
   me: string;
   tags: TTags;
+  /** watchdog.mode required and the device unusable: why (null: fine, or not required). */
+  watchdogProblem: string | null;
   settings: HaSettings;
   dcsError: string | null;
   cluster: ClusterView;
@@ -81,6 +83,10 @@ export class ObservationBuilder {
   }
   withTags(tags: TTags) {
     return this.with({ tags });
+  }
+  /** watchdog.mode is required and the device cannot be used. */
+  withoutWatchdog(problem = 'watchdog.mode is required and /dev/watchdog does not exist') {
+    return this.with({ watchdogProblem: problem });
   }
   withSettings(patch: Partial<HaSettings>) {
     return this.with({ settings: { ...this.d.settings, ...patch } });
@@ -202,7 +208,7 @@ export class ObservationBuilder {
     const peers = d.peers !== undefined ? d.peers : gathered ? [] : null;
     return deepFreeze({
       now: d.now,
-      me: { name: d.me, tags: d.tags },
+      me: d.watchdogProblem === null ? { name: d.me, tags: d.tags } : { name: d.me, tags: d.tags, watchdogProblem: d.watchdogProblem },
       settings: d.settings,
       dcs: d.dcsError === null ? { ok: true as const, cluster: d.cluster } : { ok: false as const, error: d.dcsError },
       pg: d.pg,
@@ -216,6 +222,7 @@ const DEFAULT_DRAFT: Draft = deepFreeze({
   now: NOW,
   me: 'a',
   tags: {},
+  watchdogProblem: null,
   settings: resolveSettings(null),
   dcsError: null,
   cluster: {

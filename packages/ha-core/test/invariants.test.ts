@@ -37,7 +37,12 @@ const pg: Dim<Step> = [
   ['running primary', (b) => b.asPrimary()],
   ['running replica', (b) => b.asReplica({ streaming: false })],
 ];
-const tags: Dim<TTags> = [['no tags', {}], ['nofailover', { nofailover: true }], ['priority 0', { failover_priority: 0 }]];
+const tags: Dim<Step> = [
+  ['no tags', (b) => b.withTags({})],
+  ['nofailover', (b) => b.withTags({ nofailover: true })],
+  ['priority 0', (b) => b.withTags({ failover_priority: 0 })],
+  ['watchdog required, unusable', (b) => b.withTags({}).withoutWatchdog()],
+];
 const pause: Dim<boolean> = [['running', false], ['paused', true]];
 const inFlight: Dim<Step> = [['idle', same], ['clone in flight', (b) => b.inFlight('clone')]];
 const formerPrimary: Dim<boolean> = [['never primary', false], ['former primary', true]];
@@ -56,6 +61,7 @@ const memory: Dim<Step> = [
     'following b, down past primary_start_timeout, use_pg_rewind on',
     (b) => b.following('b').withMemory({ pgDownSince: 0 }).withSettings({ useRewind: true }),
   ],
+  ['clone failed twice 0.5 s ago', (b) => b.withMemory({ lastFailure: { kind: 'clone', at: NOW - 500, message: 'pg_basebackup failed', attempts: 2 } })],
 ];
 
 interface Case {
@@ -77,10 +83,9 @@ function* combinations(): Generator<Case> {
                     for (const [l10, withPeers] of peers)
                       for (const [l11, optime] of lag)
                         for (const [l12, withMemory] of memory) {
-                        let b = anObservation()
+                        let b = t(anObservation())
                           .withLeader('b', 2) // b's member key carries timeline 2; the lock is set below
                           .withSettings({ pause: p })
-                          .withTags(t)
                           .withOptime(optime)
                           .withMemory({ formerPrimary: fp });
                         b = lockHolder === null ? b.withoutLeader() : b.withLeader(lockHolder);
@@ -235,7 +240,8 @@ const types = (d: Decision): ActionType[] => d.actions.map((a: Action) => a.type
 const has = (d: Decision, t: ActionType): boolean => types(d).includes(t);
 const leaderOf = (o: Observation): string | null => (o.dcs.ok ? o.dcs.cluster.leader : null);
 const runningPrimary = (o: Observation): boolean => o.pg.running && o.pg.role === 'primary';
-const tagsForbid = (o: Observation): boolean => o.me.tags.nofailover === true || (o.me.tags.failover_priority ?? 1) <= 0;
+const tagsForbid = (o: Observation): boolean =>
+  o.me.tags.nofailover === true || (o.me.tags.failover_priority ?? 1) <= 0 || Boolean(o.me.watchdogProblem);
 const LONG: ActionType[] = ['bootstrap', 'clone', 'reinitialize', 'rewind', 'startPrimary', 'startReplica'];
 /** The request decide() acts on now: the key, unless empty or scheduled for later. */
 const activeRequest = (o: Observation) => {
@@ -254,7 +260,7 @@ function violations(rule: (c: Case) => boolean): string[] {
 
 describe('decide() invariants over every combination of the discrete inputs', () => {
   it(`covers ${cases.length} combinations`, () => {
-    expect(baseCases.length).toBe(2 * 4 * 3 * 2 * 5 * 3 * 2 * 2 * 2 * 5 * 2 * 2);
+    expect(baseCases.length).toBe(2 * 4 * 3 * 2 * 5 * 4 * 2 * 2 * 2 * 5 * 2 * 3);
     expect(failoverCases.length).toBe(5 * 6 * 2 * 2 * 12 * 3 * 3 * 6);
     expect(syncCases.length).toBe(3 * 6 * 3 * 4 * 4 * 5 * 2 * 2);
   });
@@ -305,7 +311,7 @@ describe('decide() invariants over every combination of the discrete inputs', ()
     ).toEqual([]);
   });
 
-  it('a member tagged nofailover or failover_priority <= 0 never acquires the lock, promotes or claims /initialize', () => {
+  it('a member tagged nofailover or failover_priority <= 0, or without a usable watchdog in required mode, never acquires the lock, promotes or claims /initialize', () => {
     expect(
       violations(({ obs, d }) => !tagsForbid(obs) || !(has(d, 'acquireLock') || has(d, 'promote') || has(d, 'claimInitialize'))),
     ).toEqual([]);

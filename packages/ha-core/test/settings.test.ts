@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PATRONI_DEFAULTS, checkTiming, resolveSettings } from '../src/settings.ts';
+import { MAX_TIMER_SECONDS, PATRONI_DEFAULTS, adjustTiming, numberProblem, resolveSettings, resolveSettingsExplained } from '../src/settings.ts';
 
 describe('resolveSettings', () => {
   it("uses Patroni's defaults when the DCS has no /config", () => {
@@ -68,24 +68,84 @@ describe('resolveSettings', () => {
   });
 
   it('lays the dynamic configuration over the given defaults over Patroni defaults', () => {
-    expect(resolveSettings({ ttl: 12 }, { ttl: 9, loopWait: 2 })).toEqual({ ...PATRONI_DEFAULTS, ttl: 12, loopWait: 2 });
+    expect(resolveSettings({ ttl: 12 }, { ttl: 9, loopWait: 2, retryTimeout: 3 })).toEqual({ ...PATRONI_DEFAULTS, ttl: 12, loopWait: 2, retryTimeout: 3 });
   });
 });
 
-describe('checkTiming', () => {
-  it("accepts Patroni's defaults and Keel's fast timings", () => {
-    expect(checkTiming({ ttl: 30, loop_wait: 10, retry_timeout: 10 })).toBeNull();
-    expect(checkTiming({ ttl: 5, loop_wait: 1, retry_timeout: 2 })).toBeNull();
+describe('adjustTiming (Patroni _validate_and_adjust_timeouts, Keel floors)', () => {
+  const cases: Array<[string, [number, number, number], [number, number, number], string[]]> = [
+    ['keeps a timing that obeys the rule', [30, 10, 10], [30, 10, 10], []],
+    ['keeps the tightest legal timing', [5, 1, 2], [5, 1, 2], []],
+    [
+      'reduces loop_wait first',
+      [30, 15, 10],
+      [30, 10, 10],
+      ['violated the rule "loop_wait + 2*retry_timeout <= ttl", where ttl=30 and retry_timeout=10: adjusting loop_wait from 15 to 10'],
+    ],
+    [
+      'reduces retry_timeout too when loop_wait = 1 does not fit',
+      [20, 10, 10],
+      [20, 1, 9],
+      ['violated the rule "loop_wait + 2*retry_timeout <= ttl", where ttl=20: adjusting loop_wait from 10 to 1 and retry_timeout from 10 to 9'],
+    ],
+    [
+      'raises values below the floors, then applies the rule',
+      [3, 0, 0],
+      [5, 1, 1],
+      ["ttl=3 can't be smaller than 5; using 5", "loop_wait=0 can't be smaller than 1; using 1", "retry_timeout=0 can't be smaller than 1; using 1"],
+    ],
+  ];
+  it.each(cases)('%s', (_name, [ttl, loop_wait, retry_timeout], [ttl2, lw2, rt2], notes) => {
+    const r = adjustTiming({ ttl, loop_wait, retry_timeout });
+    expect(r.timing).toEqual({ ttl: ttl2, loop_wait: lw2, retry_timeout: rt2 });
+    expect(r.notes).toEqual(notes);
+    expect(r.timing.loop_wait + 2 * r.timing.retry_timeout).toBeLessThanOrEqual(r.timing.ttl);
   });
 
-  it('rejects loop_wait + 2*retry_timeout > ttl with the arithmetic in the message', () => {
-    expect(checkTiming({ ttl: 20, loop_wait: 10, retry_timeout: 10 })).toBe('loop_wait (10) + 2*retry_timeout (10) = 30 must be <= ttl (20)');
+  it('always ends with a timing that obeys the rule (every combination up to 40 s)', () => {
+    const bad: string[] = [];
+    for (let ttl = 0; ttl <= 40; ttl++)
+      for (let lw = 0; lw <= 40; lw++)
+        for (let rt = 0; rt <= 40; rt++) {
+          const t = adjustTiming({ ttl, loop_wait: lw, retry_timeout: rt }).timing;
+          if (!(t.loop_wait + 2 * t.retry_timeout <= t.ttl && t.loop_wait >= 1 && t.retry_timeout >= 1)) bad.push(`${ttl}/${lw}/${rt}`);
+        }
+    expect(bad).toEqual([]);
+  });
+});
+
+describe('numberProblem', () => {
+  const cases: Array<[Parameters<typeof numberProblem>[0], unknown, string | null]> = [
+    ['ttl', 30, null],
+    ['ttl', -1, 'must be >= 0'],
+    ['ttl', 1.5, 'expected an integer'],
+    ['ttl', '30', 'expected an integer'],
+    ['ttl', MAX_TIMER_SECONDS, null],
+    ['ttl', MAX_TIMER_SECONDS + 1, 'must be <= 2147483 (seconds; no timer may exceed 2^31-1 ms)'],
+    ['retry_timeout', 1e12, 'must be <= 2147483 (seconds; no timer may exceed 2^31-1 ms)'],
+    ['primary_start_timeout', Number.POSITIVE_INFINITY, 'expected an integer'],
+    ['maximum_lag_on_failover', 2 ** 53, 'must be <= 9007199254740991'],
+    ['synchronous_node_count', 0, 'must be >= 1'],
+  ];
+  it.each(cases)('%s = %s -> %s', (key, value, problem) => expect(numberProblem(key, value)).toBe(problem));
+});
+
+describe('resolveSettingsExplained', () => {
+  it('adjusts a /config that breaks the timing rule instead of refusing it, and says why', () => {
+    const r = resolveSettingsExplained({ ttl: 20, loop_wait: 10, retry_timeout: 10 });
+    expect([r.settings.ttl, r.settings.loopWait, r.settings.retryTimeout]).toEqual([20, 1, 9]);
+    expect(r.notes).toEqual(['violated the rule "loop_wait + 2*retry_timeout <= ttl", where ttl=20: adjusting loop_wait from 10 to 1 and retry_timeout from 10 to 9']);
   });
 
-  it("rejects values below Keel's minimums", () => {
-    expect(checkTiming({ ttl: 4, loop_wait: 1, retry_timeout: 1 })).toBe('ttl (4) must be >= 5');
-    expect(checkTiming({ ttl: 30, loop_wait: 0, retry_timeout: 1 })).toBe('loop_wait (0) must be >= 1');
-    expect(checkTiming({ ttl: 30, loop_wait: 1, retry_timeout: 0 })).toBe('retry_timeout (0) must be >= 1');
-    expect(checkTiming({ ttl: Number.NaN, loop_wait: 1, retry_timeout: 1 })).toBe('ttl (NaN) must be >= 5');
+  it('replaces a value that cannot work by its default, with a note', () => {
+    const r = resolveSettingsExplained({ ttl: -5, primary_start_timeout: 1e10, maximum_lag_on_failover: 'x' as never });
+    expect(r.settings.ttl).toBe(30);
+    expect(r.settings.primaryStartTimeout).toBe(300);
+    expect(r.settings.maximumLagOnFailover).toBe(1048576);
+    expect(r.notes).toEqual([
+      'ttl: must be >= 0, got -5; using 30',
+      'maximum_lag_on_failover: expected an integer, got "x"; using 1048576',
+      'primary_start_timeout: must be <= 2147483 (seconds; no timer may exceed 2^31-1 ms), got 10000000000; using 300',
+    ]);
   });
 });

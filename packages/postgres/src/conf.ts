@@ -21,7 +21,23 @@ export const MANAGED_HEADER = '# Managed by Keel. Do not edit: this file is rewr
 /** The file initdb wrote, kept and included by the generated postgresql.conf (Patroni does the same). */
 export const BASE_CONF_NAME = 'postgresql.base.conf';
 
-const GUC_NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+/** PostgreSQL's GUC name grammar (guc-file.l ID and QUALIFIED_ID), ASCII only: `name` or `prefix.name`. */
+const GUC_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
+
+/** Why `name` cannot be a configuration parameter name, or null. */
+export function gucNameProblem(name: string): string | null {
+  if (name.length === 0 || name.length > 200) return 'not a valid configuration parameter name (empty or too long)';
+  return GUC_NAME.test(name) ? null : `not a valid configuration parameter name: ${JSON.stringify(name)}`;
+}
+
+/** Why `value` cannot be written to postgresql.conf, or null (one line, no NUL, a finite number). */
+export function gucValueProblem(value: unknown): string | null {
+  if (typeof value === 'boolean') return null;
+  if (typeof value === 'number') return Number.isFinite(value) ? null : `not a finite number: ${value}`;
+  if (typeof value !== 'string') return 'expected a string, number or boolean';
+  if (/[\r\n\0]/.test(value)) return 'must not contain line breaks or NUL characters';
+  return null;
+}
 
 function assertSingleLine(what: string, value: string): void {
   if (/[\r\n\0]/.test(value)) throw new Error(`${what} must not contain line breaks or NUL characters`);
@@ -44,7 +60,64 @@ export function quoteGucValue(value: GucValue): string {
 }
 
 export function assertGucName(name: string): void {
-  if (!GUC_NAME.test(name)) throw new Error(`not a valid configuration parameter name: ${JSON.stringify(name)}`);
+  const problem = gucNameProblem(name);
+  if (problem) throw new Error(problem);
+}
+
+/** Patroni's default wal_keep_segments (CMDLINE_OPTIONS), used when converting for PostgreSQL < 13. */
+const DEFAULT_WAL_KEEP_SEGMENTS = 8;
+
+/** "128MB", "1GB", 2048 (MB) -> megabytes, or null when the text is not a size. */
+function sizeInMb(value: GucValue): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value !== 'string') return null;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(kB|MB|GB|TB)?\s*$/.exec(value);
+  if (!m) return null;
+  const factor = { kB: 1 / 1024, MB: 1, GB: 1024, TB: 1024 * 1024 }[m[2] ?? 'MB']!;
+  return Math.floor(Number(m[1]) * factor);
+}
+
+/**
+ * Parameters Patroni renames per server version (ConfigHandler.get_server_parameters), so one
+ * configuration works on every version: wal_level hot_standby <-> replica (9.6), and
+ * wal_keep_segments <-> wal_keep_size (13; 16 MB segments assumed, an explicit wal_keep_size wins).
+ * `serverVersion` is the major version as server_version_num (150000); null leaves the map as it is.
+ * Names are matched case-insensitively, as PostgreSQL does.
+ */
+export function adaptParametersToVersion(parameters: Gucs, serverVersion: number | null): { parameters: Gucs; notes: string[] } {
+  if (serverVersion === null) return { parameters: { ...parameters }, notes: [] };
+  const out: Gucs = {};
+  const notes: string[] = [];
+  const keyOf = (name: string): string | undefined => Object.keys(out).find((k) => k.toLowerCase() === name);
+  for (const [k, v] of Object.entries(parameters)) out[k] = v;
+  const walLevel = keyOf('wal_level');
+  if (walLevel !== undefined) {
+    const v = String(out[walLevel]).toLowerCase();
+    if (serverVersion >= 90600 && v === 'hot_standby') out[walLevel] = 'replica';
+    if (serverVersion < 90600 && v === 'replica') out[walLevel] = 'hot_standby';
+  }
+  const segKey = keyOf('wal_keep_segments');
+  const sizeKey = keyOf('wal_keep_size');
+  if (serverVersion >= 130000 && segKey !== undefined) {
+    const segments = Number(out[segKey]);
+    delete out[segKey];
+    if (sizeKey === undefined) {
+      const mb = (Number.isFinite(segments) ? Math.max(0, Math.floor(segments)) : DEFAULT_WAL_KEEP_SEGMENTS) * 16;
+      out['wal_keep_size'] = `${mb}MB`;
+      notes.push(`wal_keep_segments = ${String(parameters[segKey])} written as wal_keep_size = '${mb}MB' (PostgreSQL ${Math.floor(serverVersion / 10000)} renamed it)`);
+    } else {
+      notes.push(`wal_keep_segments ignored: wal_keep_size is also set (PostgreSQL ${Math.floor(serverVersion / 10000)} knows only wal_keep_size)`);
+    }
+  } else if (serverVersion < 130000 && sizeKey !== undefined) {
+    const mb = sizeInMb(out[sizeKey]!);
+    delete out[sizeKey];
+    if (segKey === undefined) {
+      const segments = Math.floor(((mb ?? 0) + 8) / 16);
+      out['wal_keep_segments'] = segments;
+      notes.push(`wal_keep_size written as wal_keep_segments = ${segments} (PostgreSQL before 13)`);
+    }
+  }
+  return { parameters: out, notes };
 }
 
 /** A libpq conninfo value: quoted when needed, with backslash and single quote escaped by a backslash. */
@@ -84,6 +157,27 @@ export interface PostgresqlConfInput {
   replication: Credentials;
   pgpassPath: string;
   memberName: string;
+  /** server_version_num of the data directory's major version (150000); parameters are renamed for it. */
+  serverVersion?: number | null;
+}
+
+/** libpq parameters a role may carry (Patroni passes these from postgresql.authentication.<role>). */
+export const ROLE_LIBPQ_PARAMETERS = [
+  'sslmode',
+  'sslcert',
+  'sslkey',
+  'sslpassword',
+  'sslrootcert',
+  'sslcrl',
+  'sslcrldir',
+  'sslnegotiation',
+  'gssencmode',
+  'channel_binding',
+] as const;
+
+/** A role's libpq parameters, in a fixed order, unknown names left out (they never reach a conninfo). */
+export function roleParams(params: Readonly<Record<string, string>> | undefined): Array<[string, string | undefined]> {
+  return ROLE_LIBPQ_PARAMETERS.map((k) => [k, params?.[k]]);
 }
 
 export function primaryConninfo(input: {
@@ -91,16 +185,21 @@ export function primaryConninfo(input: {
   user: string;
   pgpassPath: string;
   applicationName: string;
+  /** The replication role's libpq parameters; Patroni's defaults (prefer) fill sslmode, gssencmode, channel_binding. */
+  params?: Readonly<Record<string, string>>;
 }): string {
+  const p = { sslmode: 'prefer', gssencmode: 'prefer', channel_binding: 'prefer', ...input.params };
+  const rest = roleParams(p).filter(([k]) => !['sslmode', 'gssencmode', 'channel_binding'].includes(k));
   return buildConninfo([
     ['user', input.user],
     ['passfile', input.pgpassPath],
     ['host', input.upstream.host],
     ['port', input.upstream.port],
-    ['sslmode', 'prefer'],
+    ['sslmode', p.sslmode],
     ['application_name', input.applicationName],
-    ['gssencmode', 'prefer'],
-    ['channel_binding', 'prefer'],
+    ['gssencmode', p.gssencmode],
+    ['channel_binding', p.channel_binding],
+    ...rest,
   ]);
 }
 
@@ -116,7 +215,7 @@ export function renderPostgresqlConf(input: PostgresqlConfInput): string {
   put('port', input.port);
   if (input.socketDir !== undefined) put('unix_socket_directories', input.socketDir);
   put('hba_file', `${input.dataDir}/pg_hba.conf`);
-  const params = { ...input.parameters };
+  const params = adaptParametersToVersion(input.parameters, input.serverVersion ?? null).parameters;
   if (input.standby) params.hot_standby = 'on';
   const seen = new Set<string>();
   for (const name of Object.keys(params).sort()) {
@@ -133,6 +232,7 @@ export function renderPostgresqlConf(input: PostgresqlConfInput): string {
         primaryConninfo({
           upstream: input.standby.primaryConninfo,
           user: input.replication.username,
+          ...(input.replication.params ? { params: input.replication.params } : {}),
           pgpassPath: input.pgpassPath,
           applicationName: input.memberName,
         }),
@@ -155,14 +255,30 @@ export function escapePgpassField(value: string): string {
   return value.replace(/([:\\])/g, '\\$1');
 }
 
-/** One wildcard line per user (host, port, database: *), first occurrence of a user name wins. */
-export function renderPgpass(users: ReadonlyArray<Credentials | undefined>): string {
+/** One .pgpass entry: the password of `user` for one server (host:port) and one database. */
+export interface PgpassEntry {
+  server: HostPort;
+  /** "replication" for replication connections (walreceiver, pg_basebackup), else the database name. */
+  database: string;
+  user: Credentials;
+}
+
+/**
+ * One line per entry, host, port and database named (never "*"): the file only lets the password go to
+ * the server Keel is about to connect to, not to whatever host a connection string might name later.
+ * The first entry for the same host, port, database and user wins.
+ */
+export function renderPgpass(entries: readonly PgpassEntry[]): string {
   const seen = new Set<string>();
   const lines: string[] = [];
-  for (const u of users) {
-    if (!u || seen.has(u.username)) continue;
-    seen.add(u.username);
-    lines.push(`*:*:*:${escapePgpassField(u.username)}:${escapePgpassField(u.password)}`);
+  for (const e of entries) {
+    const raw = [e.server.host, String(e.server.port), e.database, e.user.username];
+    if (raw.some((f) => f === '*' || f === '')) throw new Error(`a .pgpass line must name its host, port, database and user, got ${JSON.stringify(raw.join(':'))}`);
+    const fields = raw.map(escapePgpassField);
+    const key = fields.join(':');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    lines.push(`${key}:${escapePgpassField(e.user.password)}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -3,6 +3,9 @@ export type { RewindResult, SyncSlotsResult } from './postgres.ts';
 export * from './types.ts';
 export {
   BASE_CONF_NAME,
+  adaptParametersToVersion,
+  gucNameProblem,
+  gucValueProblem,
   MANAGED_HEADER,
   buildConninfo,
   buildInitdbArgs,

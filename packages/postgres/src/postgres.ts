@@ -14,6 +14,8 @@ import {
   MANAGED_HEADER,
   buildConninfo,
   buildInitdbArgs,
+  roleParams,
+  type PgpassEntry,
   historyFileName,
   parseBasebackupProgress,
   parseControlData,
@@ -173,6 +175,8 @@ export class Postgres {
   private parameters: Gucs;
   private pgHba: string[];
   private pool: pg.Pool | null = null;
+  /** The REST API's own connection (probe({ channel: 'api' })), so health checks never queue behind the HA loop. */
+  private apiPool: pg.Pool | null = null;
 
   constructor(opts: PostgresOptions) {
     if (!opts.binDir) throw new Error('binDir is required');
@@ -355,10 +359,19 @@ export class Postgres {
 
   // ---------------------------------------------------------------- configuration files
 
-  /** .pgpass (0600) with the replication, superuser and rewind users (any host, port and database). */
-  async writePgpass(): Promise<void> {
+  /**
+   * .pgpass (0600) for the connections about to be made, one line per server and role: the replication
+   * role for streaming and base backups from `server`, the rewind role (or the superuser) for pg_rewind.
+   * Rewritten whole on every call, so it never holds passwords for servers Keel no longer connects to.
+   */
+  private async writePgpass(server: HostPort | null, purpose: 'replication' | 'rewind'): Promise<void> {
+    const entries: PgpassEntry[] = [];
+    if (server) {
+      if (purpose === 'replication') entries.push({ server, database: 'replication', user: this.replication });
+      else entries.push({ server, database: 'postgres', user: this.rewindUser ?? this.superuser });
+    }
     await this.ensureDir(dirname(this.pgpassPath), 0o700);
-    await this.writeOwned(this.pgpassPath, renderPgpass([this.replication, this.superuser, this.rewindUser]), 0o600);
+    await this.writeOwned(this.pgpassPath, renderPgpass(entries), 0o600);
   }
 
   /**
@@ -386,14 +399,24 @@ export class Postgres {
       replication: this.replication,
       pgpassPath: this.pgpassPath,
       memberName: this.memberName,
+      serverVersion: await this.dataDirVersion(),
     });
     await this.writeOwned(confPath, conf, 0o600);
     await this.writeOwned(join(this.dataDir, 'pg_hba.conf'), renderPgHba(this.pgHba), 0o600);
     const signal = join(this.dataDir, 'standby.signal');
     if (opts.standby) await this.writeOwned(signal, '', 0o600);
     else await unlink(signal).catch((e) => (errnoCode(e) === 'ENOENT' ? undefined : Promise.reject(e)));
-    await this.writePgpass();
+    await this.writePgpass(opts.standby?.primaryConninfo ?? null, 'replication');
     this.say(`wrote postgresql.conf and pg_hba.conf (${opts.standby ? 'standby' : 'primary'})`);
+  }
+
+  /** The data directory's major version as server_version_num (PG_VERSION "15" -> 150000), or null. */
+  async dataDirVersion(): Promise<number | null> {
+    const text = await readFile(join(this.dataDir, 'PG_VERSION'), 'utf8').catch(() => null);
+    const m = text === null ? null : /^\s*(\d+)(?:\.(\d+))?\s*$/.exec(text);
+    if (!m) return null;
+    const major = Number(m[1]);
+    return major >= 10 ? major * 10000 : major * 10000 + Number(m[2] ?? 0) * 100;
   }
 
   // ---------------------------------------------------------------- initdb
@@ -558,25 +581,31 @@ export class Postgres {
 
   // ---------------------------------------------------------------- SQL
 
-  private getPool(): pg.Pool {
-    if (!this.pool) {
-      const pool = new pg.Pool({
-        host: this.socketDir ?? this.localTcpHost(),
-        port: this.port,
-        user: this.superuser.username,
-        password: this.superuser.password,
-        database: 'postgres',
-        application_name: 'keel',
-        max: 2,
-        connectionTimeoutMillis: PROBE_CONNECT_TIMEOUT_MS,
-        idleTimeoutMillis: 60_000,
-        allowExitOnIdle: true,
-      });
-      // An idle connection dies when PostgreSQL stops; pg-pool drops it, we only must not crash.
-      pool.on('error', () => undefined);
-      this.pool = pool;
+  private getPool(channel: 'loop' | 'api' = 'loop'): pg.Pool {
+    if (channel === 'api') {
+      this.apiPool ??= this.newPool(1);
+      return this.apiPool;
     }
+    this.pool ??= this.newPool(2);
     return this.pool;
+  }
+
+  private newPool(max: number): pg.Pool {
+    const pool = new pg.Pool({
+      host: this.socketDir ?? this.localTcpHost(),
+      port: this.port,
+      user: this.superuser.username,
+      password: this.superuser.password,
+      database: 'postgres',
+      application_name: 'keel',
+      max,
+      connectionTimeoutMillis: PROBE_CONNECT_TIMEOUT_MS,
+      idleTimeoutMillis: 60_000,
+      allowExitOnIdle: true,
+    });
+    // An idle connection dies when PostgreSQL stops; pg-pool drops it, we only must not crash.
+    pool.on('error', () => undefined);
+    return pool;
   }
 
   /** Where to reach the local server over TCP when there is no socket directory. */
@@ -589,10 +618,11 @@ export class Postgres {
 
   /** Close the pool; waits at most waitMs for queries in flight (they fail when the server stops anyway). */
   private async closePool(waitMs = 1000): Promise<void> {
-    const p = this.pool;
+    const pools = [this.pool, this.apiPool].filter((p): p is pg.Pool => p !== null);
     this.pool = null;
-    if (!p) return;
-    const ended = p.end().catch(() => undefined);
+    this.apiPool = null;
+    if (pools.length === 0) return;
+    const ended = Promise.all(pools.map((p) => p.end().catch(() => undefined)));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([ended, new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
     clearTimeout(timer);
@@ -609,8 +639,12 @@ export class Postgres {
     await this.closePool(10_000);
   }
 
-  /** What the agent needs to know about the running instance. Never throws. */
-  async probe(): Promise<Probe> {
+  /**
+   * What the agent needs to know about the running instance. Never throws. The HA loop probes on its
+   * own connection; the REST API passes channel 'api' and gets a separate one (at most one query at a
+   * time there: the API shares one probe result between its callers).
+   */
+  async probe(opts: { channel?: 'loop' | 'api' } = {}): Promise<Probe> {
     const out = emptyProbe();
     try {
       out.postmasterRunning = await this.isRunning();
@@ -619,7 +653,7 @@ export class Postgres {
     }
     let row: ProbeRow | undefined;
     try {
-      const res = await this.getPool().query<ProbeRow>({ text: PROBE_SQL, query_timeout: PROBE_QUERY_TIMEOUT_MS } as QueryConfig);
+      const res = await this.getPool(opts.channel).query<ProbeRow>({ text: PROBE_SQL, query_timeout: PROBE_QUERY_TIMEOUT_MS } as QueryConfig);
       row = res.rows[0];
       if (!row) throw new Error('the probe query returned no row');
     } catch (e) {
@@ -778,21 +812,27 @@ export class Postgres {
     if (pid) throw new Error(`cannot take a base backup: PostgreSQL is running (PID ${pid})`);
     if ((await this.dataDirState()) !== 'empty') throw new Error(`cannot take a base backup: ${this.dataDir} is not empty`);
     await this.ensureDir(this.dataDir, 0o700);
-    await this.writePgpass();
+    await this.writePgpass(source, 'replication');
+    const conninfo = buildConninfo([
+      ['host', source.host],
+      ['port', source.port],
+      ['user', this.replication.username],
+      ['connect_timeout', 10],
+      ['application_name', `keel-basebackup-${this.memberName}`],
+      ...roleParams(this.replication.params),
+    ]);
     const args = [
       '-D', this.dataDir,
       '-X', 'stream',
       '-c', opts.checkpoint ?? 'fast',
-      '-h', source.host,
-      '-p', String(source.port),
-      '-U', this.replication.username,
+      '-d', conninfo,
       '--no-password',
     ];
     if (opts.onProgress) args.push('-P');
     this.say(`pg_basebackup from ${source.host}:${source.port}`);
     const onProgress = opts.onProgress;
     const r = await this.tool('pg_basebackup', args, {
-      env: { PGPASSFILE: this.pgpassPath, PGCONNECT_TIMEOUT: '10', PGAPPNAME: `keel-basebackup-${this.memberName}` },
+      env: { PGPASSFILE: this.pgpassPath },
       ...(opts.timeoutSec ? { timeoutMs: opts.timeoutSec * 1000 } : {}),
       ...(onProgress
         ? {
@@ -825,7 +865,7 @@ export class Postgres {
     const pid = await this.postmasterPid();
     if (pid) throw new Error(`cannot rewind: PostgreSQL is running (PID ${pid})`);
     if ((await this.dataDirState()) !== 'initialized') throw new Error(`cannot rewind: ${this.dataDir} is not an initialized data directory`);
-    await this.writePgpass();
+    await this.writePgpass(source, 'rewind');
     const saved = new Map<string, Buffer>();
     for (const f of ['postgresql.conf', BASE_CONF_NAME, 'pg_hba.conf', 'pg_ident.conf']) {
       const buf = await readFile(join(this.dataDir, f)).catch(() => null);
@@ -843,6 +883,7 @@ export class Postgres {
       ['dbname', 'postgres'],
       ['connect_timeout', 10],
       ['application_name', `keel-rewind-${this.memberName}`],
+      ...roleParams(user.params),
     ]);
     this.say(`pg_rewind from ${source.host}:${source.port} as ${user.username}`);
     let r: RunResult;

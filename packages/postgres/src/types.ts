@@ -29,6 +29,12 @@ export type Gucs = Record<string, GucValue>;
 export interface Credentials {
   username: string;
   password: string;
+  /**
+   * libpq parameters for this role's connections (sslmode, sslcert, sslkey, sslrootcert, sslcrl, ...:
+   * Patroni's postgresql.authentication.<role> extras), put into primary_conninfo, pg_basebackup's and
+   * pg_rewind's connection strings.
+   */
+  params?: Readonly<Record<string, string>>;
 }
 
 export interface HostPort {

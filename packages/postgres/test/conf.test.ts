@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  adaptParametersToVersion,
   buildConninfo,
+  gucNameProblem,
+  gucValueProblem,
   buildInitdbArgs,
   escapePgpassField,
   historyFileName,
@@ -53,6 +56,12 @@ describe('libpq conninfo', () => {
   it("builds Patroni's primary_conninfo", () => {
     expect(primaryConninfo({ upstream: { host: '10.0.0.1', port: 5432 }, user: 'replicator', pgpassPath: '/var/lib/keel/pgpass', applicationName: 'node1' })).toBe(
       'user=replicator passfile=/var/lib/keel/pgpass host=10.0.0.1 port=5432 sslmode=prefer application_name=node1 gssencmode=prefer channel_binding=prefer',
+    );
+  });
+  it("puts the replication role's TLS parameters into primary_conninfo", () => {
+    const params = { sslmode: 'verify-ca', sslcert: '/etc/keel/repl.crt', sslkey: '/etc/keel/repl.key', sslrootcert: '/etc/keel/ca.crt', bogus: 'x' };
+    expect(primaryConninfo({ upstream: { host: '10.0.0.1', port: 5432 }, user: 'replicator', pgpassPath: '/p', applicationName: 'node1', params })).toBe(
+      'user=replicator passfile=/p host=10.0.0.1 port=5432 sslmode=verify-ca application_name=node1 gssencmode=prefer channel_binding=prefer sslcert=/etc/keel/repl.crt sslkey=/etc/keel/repl.key sslrootcert=/etc/keel/ca.crt',
     );
   });
 });
@@ -119,6 +128,59 @@ describe('renderPostgresqlConf', () => {
     expect(() => renderPostgresqlConf({ ...base, parameters: { 'bad name': 'x' } })).toThrow(/not a valid configuration parameter name/);
     expect(() => renderPostgresqlConf({ ...base, parameters: { "x = 'y'\nfsync": 'off' } })).toThrow(/not a valid/);
   });
+  it('writes wal_keep_segments as wal_keep_size for PostgreSQL 13 and later', () => {
+    const text = renderPostgresqlConf({ ...base, parameters: { wal_keep_segments: 8 }, serverVersion: 150000 });
+    expect(text).toContain("wal_keep_size = '128MB'");
+    expect(text).not.toContain('wal_keep_segments');
+  });
+});
+
+describe('GUC names and values (the rules every writer of postgresql.conf shares)', () => {
+  it.each([
+    ['work_mem', null],
+    ['auto_explain.log_min_duration', null],
+    ['_private', null],
+    ['', 'not a valid configuration parameter name (empty or too long)'],
+    ['bad name', 'not a valid configuration parameter name: "bad name"'],
+    ['a.b.c', 'not a valid configuration parameter name: "a.b.c"'],
+    ['1abc', 'not a valid configuration parameter name: "1abc"'],
+    ['x=y', 'not a valid configuration parameter name: "x=y"'],
+    ['dollar$', 'not a valid configuration parameter name: "dollar$"'],
+    ['fsync\nx', 'not a valid configuration parameter name: "fsync\\nx"'],
+  ])('name %j -> %j', (name, problem) => expect(gucNameProblem(name)).toBe(problem));
+  it.each([
+    ['a b', null],
+    [12, null],
+    [true, null],
+    ['a\nb', 'must not contain line breaks or NUL characters'],
+    ['a\rb', 'must not contain line breaks or NUL characters'],
+    ['a\u0000b', 'must not contain line breaks or NUL characters'],
+    [Number.NaN, 'not a finite number: NaN'],
+    [{}, 'expected a string, number or boolean'],
+    [null, 'expected a string, number or boolean'],
+  ])('value %j -> %j', (value, problem) => expect(gucValueProblem(value)).toBe(problem));
+});
+
+describe("adaptParametersToVersion (Patroni's get_server_parameters renames)", () => {
+  it.each([
+    ['wal_keep_segments on 15', { wal_keep_segments: 8 }, 150000, { wal_keep_size: '128MB' }],
+    ['wal_keep_segments as text on 13', { wal_keep_segments: '4' }, 130000, { wal_keep_size: '64MB' }],
+    ['an explicit wal_keep_size wins', { wal_keep_segments: 8, wal_keep_size: '1GB' }, 150000, { wal_keep_size: '1GB' }],
+    ['wal_keep_size on 12', { wal_keep_size: '1GB' }, 120000, { wal_keep_segments: 64 }],
+    ['wal_keep_size on 12, default unit MB', { wal_keep_size: 128 }, 120000, { wal_keep_segments: 8 }],
+    ['hot_standby wal_level on 15', { wal_level: 'hot_standby' }, 150000, { wal_level: 'replica' }],
+    ['replica wal_level on 9.5', { wal_level: 'replica' }, 90500, { wal_level: 'hot_standby' }],
+    ['case-insensitive names', { WAL_KEEP_SEGMENTS: 2 }, 160000, { wal_keep_size: '32MB' }],
+    ['nothing to rename', { work_mem: '4MB' }, 150000, { work_mem: '4MB' }],
+    ['unknown version: unchanged', { wal_keep_segments: 8 }, null, { wal_keep_segments: 8 }],
+  ] as const)('%s', (_name, input, version, expected) => {
+    expect(adaptParametersToVersion({ ...input }, version).parameters).toEqual(expected);
+  });
+  it('says what it renamed', () => {
+    expect(adaptParametersToVersion({ wal_keep_segments: 8 }, 150000).notes).toEqual([
+      "wal_keep_segments = 8 written as wal_keep_size = '128MB' (PostgreSQL 15 renamed it)",
+    ]);
+  });
 });
 
 describe('pg_hba.conf', () => {
@@ -136,15 +198,16 @@ describe('.pgpass', () => {
     expect(escapePgpassField('plain')).toBe('plain');
     expect(() => escapePgpassField('a\nb')).toThrow();
   });
-  it('writes one wildcard line per distinct user', () => {
+  it('writes one line per server, database and role, never a wildcard', () => {
+    const repl = { username: 'replicator', password: 'r:1' };
     expect(
       renderPgpass([
-        { username: 'replicator', password: 'r:1' },
-        { username: 'postgres', password: 's\\2' },
-        undefined,
-        { username: 'postgres', password: 'other' },
+        { server: { host: '10.0.0.1', port: 5432 }, database: 'replication', user: repl },
+        { server: { host: '::1', port: 5433 }, database: 'postgres', user: { username: 'postgres', password: 's\\2' } },
+        { server: { host: '10.0.0.1', port: 5432 }, database: 'replication', user: { ...repl, password: 'other' } },
       ]),
-    ).toBe('*:*:*:replicator:r\\:1\n*:*:*:postgres:s\\\\2\n');
+    ).toBe('10.0.0.1:5432:replication:replicator:r\\:1\n\\:\\:1:5433:postgres:postgres:s\\\\2\n');
+    expect(() => renderPgpass([{ server: { host: '*', port: 5432 }, database: 'replication', user: repl }])).toThrow(/must name its host/);
   });
 });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MEMBER_STATES } from './member-status.ts';
 import { ZPendingRestartReason, ZTags } from './dcs-values.ts';
+import { OPERATION_ERROR_CODES, OPERATION_KINDS, ZCommand, ZOperationId, ZOperationResultData, ZOperationStep } from './ops.ts';
 
 /**
  * The WebSocket protocol between keel-agent and the control plane (version 1).
@@ -23,11 +24,39 @@ import { ZPendingRestartReason, ZTags } from './dcs-values.ts';
  *   agent's next seq makes the agent renumber its buffered, never-sent messages to continue after
  *   ackedSeq before sending any of them.
  * - The server therefore must not expect contiguous numbers: "seq > lastSeq" is new, anything else
- *   a duplicate.
+ *   a duplicate (another connection of the same member may have stored it meanwhile).
+ * - Within one connection the agent sends each seq once, in increasing order, all above
+ *   welcome.ackedSeq; a seq that is not above the previous one on the connection (or ackedSeq) is a
+ *   replay and refused (`invalid`). A seq more than the server's allowed clock skew ahead of the
+ *   server's clock in epoch milliseconds, or an `at` that far in the future, is refused too (it
+ *   would make everything after it look like a duplicate).
+ * - `cluster` and `member` on a snapshot or event are optional; when present they must name the
+ *   hello's cluster and member (a token speaks only for the members it was issued for).
  * - `ack.seq` is cumulative: everything up to and including seq is stored.
  *
  * Errors: the server sends `error` and closes the connection; the agent reconnects with backoff.
- * Commands (control plane -> agent) are reserved: v1 agents answer `command_result` {ok: false}.
+ *
+ * Operations (control plane -> agent `command`, agent -> server `operation_progress` / `operation_result`):
+ * - The server sends `command` only on a streaming connection (after welcome). The command is not
+ *   acknowledged by itself: the agent's first `operation_progress` for its id ("accepted", or the
+ *   refusal as `operation_result` failed) is the answer. Progress and result are sequenced messages:
+ *   they go through the agent's outbound buffer like events (never dropped for snapshots), are replayed
+ *   after a reconnect and acknowledged with `ack` like everything else; the server stores each one
+ *   once ("seq > lastSeq is new").
+ * - `command.command.id` (the operation id) is the idempotency key. The agent runs an id at most once
+ *   per agent process: a command whose id it has seen is never run again. If that operation has
+ *   finished, the agent sends its `operation_result` again (a new seq, the same content) so a server
+ *   that lost it converges; if it still runs, the agent sends nothing new (its progress continues).
+ *   The agent remembers the last 1,000 ids.
+ * - Across an agent restart the agent remembers nothing: the server must not resend a command to a new
+ *   agent incarnation (hello.incarnation changed) and instead ends that operation as failed, "the agent
+ *   restarted; the outcome is unknown" (then reads the cluster to see what happened).
+ * - A command that arrives after its `notAfter` is refused (operation_result failed, code unavailable),
+ *   so a command never runs later by surprise. A command that does not parse is refused with
+ *   operation_result failed, code invalid, when its id can be read, and otherwise ignored (logged).
+ * - Every operation ends with exactly one `operation_result` (succeeded or failed), except when the
+ *   agent process dies first (see above). A scheduled switchover or restart "succeeds" when it is
+ *   scheduled (result.data.scheduledAt); what happens later is reported by the usual events.
  */
 
 export const AGENT_PROTOCOL_VERSION = 1;
@@ -121,9 +150,16 @@ export const ZLag = z.object({
 });
 export type TLag = z.infer<typeof ZLag>;
 
+/** Optional on sequenced messages: when present, must be the hello's (the server refuses others). */
+const ZSender = {
+  cluster: ZName.optional(),
+  member: ZName.optional(),
+};
+
 export const ZSnapshot = z.object({
   type: z.literal('snapshot'),
   seq: ZSeq,
+  ...ZSender,
   /** When the agent took the snapshot (end of an HA loop iteration), ISO 8601. */
   at: ZAt,
   role: ZMemberRole,
@@ -202,6 +238,7 @@ function eventOf<K extends TAgentEventType>(event: K) {
   return z.object({
     type: z.literal('event'),
     seq: ZSeq,
+    ...ZSender,
     at: ZAt,
     event: z.literal(event),
     /** One human sentence for the incident timeline, e.g. "pg1 promoted to primary (failover from pg0)". */
@@ -226,19 +263,45 @@ export type TAgentEvent = z.infer<typeof ZAgentEvent>;
 /** The details object of one event type. */
 export type TAgentEventDetails<K extends TAgentEventType> = Extract<TAgentEvent, { event: K }>['details'];
 
-/** Reserved: the agent's answer to a `command` (v1 agents always answer ok: false, "not supported"). */
-export const ZCommandResult = z.object({
-  type: z.literal('command_result'),
-  id: z.string().min(1).max(128),
-  ok: z.boolean(),
-  message: z.string().max(4096),
-});
-export type TCommandResult = z.infer<typeof ZCommandResult>;
+const ZOperationKind = z.enum(OPERATION_KINDS);
 
-export const ZAgentMessage = z.discriminatedUnion('type', [ZHello, ZSnapshot, ZAgentEvent, ZCommandResult]);
+/** The progress of an operation the agent accepted: every step so far (the latest last). */
+export const ZOperationProgress = z.object({
+  type: z.literal('operation_progress'),
+  seq: ZSeq,
+  at: ZAt,
+  operationId: ZOperationId,
+  op: ZOperationKind,
+  /** All steps so far, oldest first (a later progress message supersedes an earlier one). */
+  steps: z.array(ZOperationStep).min(1).max(64),
+});
+export type TOperationProgress = z.infer<typeof ZOperationProgress>;
+
+/** How an operation ended. Exactly one per operation (re-sent with a new seq for a duplicate command). */
+export const ZOperationResult = z.object({
+  type: z.literal('operation_result'),
+  seq: ZSeq,
+  at: ZAt,
+  operationId: ZOperationId,
+  /** null only when refusing a command whose op could not be read. */
+  op: ZOperationKind.nullable(),
+  outcome: z.enum(['succeeded', 'failed']),
+  /** Patroni's text: "Successfully switched over to \"pg1\"", "restart conditions are not satisfied: ...". */
+  message: z.string().max(4096),
+  /** Failed only: the domain error code (the HTTP status the REST API would have answered: httpStatus). */
+  code: z.enum(OPERATION_ERROR_CODES).optional(),
+  httpStatus: z.number().int().min(100).max(599).optional(),
+  /** Failed config validation: every problem. */
+  problems: z.array(z.string().max(1024)).max(64).optional(),
+  data: ZOperationResultData.optional(),
+  steps: z.array(ZOperationStep).max(64),
+});
+export type TOperationResult = z.infer<typeof ZOperationResult>;
+
+export const ZAgentMessage = z.discriminatedUnion('type', [ZHello, ZSnapshot, ZAgentEvent, ZOperationProgress, ZOperationResult]);
 export type TAgentMessage = z.infer<typeof ZAgentMessage>;
 /** The messages that carry a seq, are buffered by the agent and acknowledged by the server. */
-export type TSequencedMessage = TSnapshot | TAgentEvent;
+export type TSequencedMessage = TSnapshot | TAgentEvent | TOperationProgress | TOperationResult;
 
 // ---------------------------------------------------------------------------------------------
 // server -> agent
@@ -259,7 +322,7 @@ export const ZAck = z.object({
 export type TAck = z.infer<typeof ZAck>;
 
 export const SERVER_ERROR_CODES = [
-  /** Unknown, revoked or wrong-cluster token. */
+  /** Unknown, revoked or wrong-cluster token, or a token not issued for this member; a message naming another member or cluster. */
   'unauthorized',
   /** Not JSON, unknown message type, or a field of the wrong shape. */
   'malformed',
@@ -277,6 +340,8 @@ export const SERVER_ERROR_CODES = [
   'shutting_down',
   /** The server could not store the message (its database is down, ...); reconnect later. */
   'internal',
+  /** The connection sent more messages than the server's per-connection rate limit allows. */
+  'rate_limited',
 ] as const;
 export type TServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
 
@@ -288,16 +353,14 @@ export const ZServerError = z.object({
 });
 export type TServerError = z.infer<typeof ZServerError>;
 
-/** Reserved for later: an operation the control plane asks the agent to run. v1 agents refuse it. */
-export const ZCommand = z.object({
+/** An operation the control plane asks this agent to run (see "Operations" above and ops.ts). */
+export const ZCommandMessage = z.object({
   type: z.literal('command'),
-  id: z.string().min(1).max(128),
-  name: z.string().min(1).max(64),
-  args: z.record(z.string(), z.unknown()),
+  command: ZCommand,
 });
-export type TCommand = z.infer<typeof ZCommand>;
+export type TCommandMessage = z.infer<typeof ZCommandMessage>;
 
-export const ZServerMessage = z.discriminatedUnion('type', [ZWelcome, ZAck, ZServerError, ZCommand]);
+export const ZServerMessage = z.discriminatedUnion('type', [ZWelcome, ZAck, ZServerError, ZCommandMessage]);
 export type TServerMessage = z.infer<typeof ZServerMessage>;
 
 // ---------------------------------------------------------------------------------------------

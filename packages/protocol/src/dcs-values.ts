@@ -1,5 +1,19 @@
 import { z } from 'zod';
 
+/**
+ * Patroni's parse_bool (utils.py): booleans as they are; case-insensitive on/true/yes/1 and
+ * off/false/no/0 (numbers 1 and 0 too); anything else is undefined (not a boolean).
+ */
+export function parsePatroniBool(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (value === 1 || value === 0) return value === 1;
+  if (typeof value !== 'string') return undefined;
+  const v = value.trim().toLowerCase();
+  if (['on', 'true', 'yes', '1'].includes(v)) return true;
+  if (['off', 'false', 'no', '0'].includes(v)) return false;
+  return undefined;
+}
+
 /** Member tags as Patroni defines them; custom tags pass through. */
 export const ZTags = z
   .object({

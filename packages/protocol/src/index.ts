@@ -3,3 +3,5 @@ export * from './dcs-keys.ts';
 export * from './dcs-values.ts';
 export * from './member-status.ts';
 export * from './agent-messages.ts';
+export * from './ops.ts';
+export * from './peer.ts';

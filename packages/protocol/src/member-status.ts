@@ -24,6 +24,8 @@ export const MEMBER_STATES = [
   'rewind failed',
   'clone failed',
   'waiting for leader',
+  // Patroni's answer when the status query fails (the postmaster died since the last loop)
+  'unknown',
 ] as const;
 export type MemberState = (typeof MEMBER_STATES)[number];
 
@@ -46,6 +48,7 @@ export const MEMBER_STATE_NUMBER: Record<MemberState, number> = {
   'rewind failed': 101,
   'clone failed': 102,
   'waiting for leader': 103,
+  unknown: 104,
 };
 
 export type MemberRole = 'primary' | 'replica' | 'standby_leader' | 'uninitialized';

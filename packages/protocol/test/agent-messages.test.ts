@@ -145,10 +145,15 @@ describe('agent -> server messages', () => {
     expect(r.ok && r.message.type === 'event' && r.message.details).toEqual({ from: 'replica', to: 'primary' });
   });
 
-  it('accepts a command_result and refuses one without an id', () => {
-    const m = { type: 'command_result', id: 'op-1', ok: false, message: 'commands are not supported by this agent' };
-    expect(parseAgentMessage(JSON.stringify(m))).toEqual({ ok: true, message: m });
-    expect(agentError({ ...m, id: undefined })).toMatch(/id/);
+  it('accepts operation progress and results and refuses them without an operation id', () => {
+    const at = '2026-01-01T00:00:00.000Z';
+    const progress = { type: 'operation_progress', seq: 5, at, operationId: 'op-1', op: 'restart', steps: [{ at, message: 'accepted' }] };
+    const result = { type: 'operation_result', seq: 6, at, operationId: 'op-1', op: 'restart', outcome: 'failed', code: 'unavailable', httpStatus: 503, message: 'restart conditions are not satisfied: PostgreSQL is not running', steps: [] };
+    expect(parseAgentMessage(JSON.stringify(progress))).toEqual({ ok: true, message: progress });
+    expect(parseAgentMessage(JSON.stringify(result))).toEqual({ ok: true, message: result });
+    expect(agentError({ ...result, operationId: undefined })).toMatch(/operationId/);
+    expect(agentError({ ...result, outcome: 'maybe' })).toMatch(/outcome/);
+    expect(agentError({ ...progress, steps: [] })).toMatch(/steps/);
   });
 });
 
@@ -157,7 +162,7 @@ describe('server -> agent messages', () => {
     ['welcome', { type: 'welcome', v: 1, ackedSeq: 0 }],
     ['ack', { type: 'ack', seq: 12 }],
     ['error', { type: 'error', code: 'unauthorized', message: 'unknown agent token for cluster demo' }],
-    ['command', { type: 'command', id: 'op-1', name: 'switchover', args: { candidate: 'pg2' } }],
+    ['command', { type: 'command', command: { id: 'op-1', op: 'switchover', request: { leader: 'pg1', candidate: 'pg2' }, reason: 'maintenance' } }],
   ])('accepts a %s', (_name, m) => {
     expect(parseServerMessage(JSON.stringify(m))).toEqual({ ok: true, message: m });
   });
@@ -167,7 +172,8 @@ describe('server -> agent messages', () => {
     ['a negative ackedSeq', { type: 'welcome', v: 1, ackedSeq: -1 }, /ackedSeq/],
     ['an ack with a string seq', { type: 'ack', seq: '3' }, /^ack message: seq: /],
     ['an error with an unknown code', { type: 'error', code: 'oops', message: 'x' }, /^error message: code: /],
-    ['a command without a name', { type: 'command', id: 'op-1', args: {} }, /name/],
+    ['a command of an unknown op', { type: 'command', command: { id: 'op-1', op: 'drop_database' } }, /command\.op/],
+    ['a command without an id', { type: 'command', command: { op: 'reload' } }, /command\.id/],
   ])('refuses %s, naming the field', (_what, m, pattern) => {
     expect(serverError(m)).toMatch(pattern);
   });

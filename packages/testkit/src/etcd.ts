@@ -28,6 +28,12 @@ export interface StartEtcdOptions {
   extraArgs?: string[];
   /** etcd binary (default /usr/bin/etcd, or $ETCD_BIN). */
   etcdBin?: string;
+  /**
+   * Serve clients over TLS (--cert-file, --key-file, --trusted-ca-file, --client-cert-auth): the
+   * endpoint becomes https and every client must present a certificate signed by `ca`; `client` is
+   * the one the health check uses.
+   */
+  tls?: { ca: string; cert: string; key: string; client: { cert: string; key: string } };
 }
 
 export interface EtcdHandle {
@@ -52,6 +58,8 @@ export interface EtcdHandle {
   restart(): Promise<void>;
   /** The last `maxBytes` of the log, for failure messages. */
   logTail(maxBytes?: number): string;
+  /** etcdctl's --cacert/--cert/--key when etcd serves TLS (empty otherwise). */
+  etcdctlTlsArgs(): string[];
 }
 
 /** Every etcd this process started and has not seen exit: killed on process exit as a last resort. */
@@ -117,12 +125,18 @@ class EtcdProcess implements EtcdHandle {
     private readonly opts: StartEtcdOptions,
   ) {
     this.hostPort = `127.0.0.1:${clientPort}`;
-    this.endpoint = `http://${this.hostPort}`;
+    this.endpoint = `${opts.tls ? 'https' : 'http'}://${this.hostPort}`;
     this.logFile = path.join(dataDir, 'etcd.log');
   }
 
   get pid(): number {
     return this.child?.pid ?? -1;
+  }
+
+  /** etcdctl's --cacert/--cert/--key for a TLS etcd (empty otherwise). */
+  etcdctlTlsArgs(): string[] {
+    const t = this.opts.tls;
+    return t ? ['--cacert', t.ca, '--cert', t.client.cert, '--key', t.client.key] : [];
   }
 
   get running(): boolean {
@@ -153,6 +167,9 @@ class EtcdProcess implements EtcdHandle {
       '--initial-cluster-token', `keel-${path.basename(this.dataDir)}`,
       '--logger', 'zap',
       '--log-outputs', 'stderr',
+      ...(this.opts.tls
+        ? ['--cert-file', this.opts.tls.cert, '--key-file', this.opts.tls.key, '--trusted-ca-file', this.opts.tls.ca, '--client-cert-auth']
+        : []),
       ...(this.opts.extraArgs ?? []),
     ];
     const fd = fs.openSync(this.logFile, 'a');
@@ -185,7 +202,7 @@ class EtcdProcess implements EtcdHandle {
           if (!(await portOpen(this.clientPort))) return false;
           await execFileP(
             'etcdctl',
-            ['--endpoints', this.endpoint, '--dial-timeout', '1s', '--command-timeout', '2s', 'endpoint', 'health'],
+            ['--endpoints', this.endpoint, ...this.etcdctlTlsArgs(), '--dial-timeout', '1s', '--command-timeout', '2s', 'endpoint', 'health'],
             { timeout: 4000, env: cleanEnv() },
           );
           return 'healthy';

@@ -6,3 +6,5 @@ export * from './cluster.ts';
 export * from './controlplane.ts';
 export * from './workload.ts';
 export * from './processes.ts';
+export * from './haproxy.ts';
+export * from './certs.ts';

@@ -1,33 +1,32 @@
 /**
- * Validation of the dynamic configuration (bootstrap.dcs in the YAML; the same rules fit the DCS /config key
- * and PATCH /config bodies, hence the export).
+ * Validation of the dynamic configuration: bootstrap.dcs in the YAML, the DCS /config key and
+ * PATCH/PUT /config bodies all go through checkDynamicConfig.
  */
 
-import { ZDynamicConfig, type TDynamicConfig } from '@keel/protocol';
+import { adjustTiming, DYNAMIC_NUMBER_LIMITS, KEEL_MINIMUMS, PATRONI_DEFAULTS, type DynamicNumberKey } from '@keel/ha-core';
+import { parsePatroniBool, ZDynamicConfig, type TDynamicConfig } from '@keel/protocol';
+import { LOCAL_ONLY_COMMAND_KEYS, notFromDcs, parameterSyntaxProblem, privilegedKind } from './parameters.ts';
 import { DERIVED_PG_PARAMETERS, DYNAMIC_KEYS, LOCAL_ONLY_POSTGRESQL_KEYS, lookupKey } from './patroni-keys.ts';
 import { got, join, Problems } from './problems.ts';
-import { bool, checkKeys, int, isObj, section, strList, type Obj } from './read.ts';
+import { bool, checkKeys, isObj, section, strList, type Obj } from './read.ts';
 
 /** String values Patroni's parse_bool / validate_synchronous_mode accept for synchronous_mode. */
 const SYNC_MODE_STRINGS = ['quorum', 'on', 'off', 'true', 'false', 'yes', 'no', '1', '0'];
 
 /** Patroni's defaults for the timing keys (config.py __DEFAULT_CONFIG) and the other dynamic keys Keel uses. */
 export const DYNAMIC_DEFAULTS = {
-  ttl: 30,
-  loop_wait: 10,
-  retry_timeout: 10,
-  maximum_lag_on_failover: 1048576,
-  primary_start_timeout: 300,
+  ttl: PATRONI_DEFAULTS.ttl,
+  loop_wait: PATRONI_DEFAULTS.loopWait,
+  retry_timeout: PATRONI_DEFAULTS.retryTimeout,
+  maximum_lag_on_failover: PATRONI_DEFAULTS.maximumLagOnFailover,
+  primary_start_timeout: PATRONI_DEFAULTS.primaryStartTimeout,
   check_timeline: false,
   use_pg_rewind: false,
   use_slots: true,
 } as const;
 
-/**
- * Keel's minimums. Patroni insists on ttl >= 20 and retry_timeout >= 3; Keel deliberately allows shorter
- * timings (fast-failover test clusters); the loop_wait + 2*retry_timeout <= ttl rule still holds.
- */
-export const DYNAMIC_MINIMUMS = { ttl: 5, loop_wait: 1, retry_timeout: 1 } as const;
+/** Keel's floors (ha-core): a smaller value is raised to them with a warning, as Patroni does. */
+export const DYNAMIC_MINIMUMS = KEEL_MINIMUMS;
 
 /** Top-level dynamic keys Keel implements. Other Patroni dynamic keys are kept (for /config) with a warning. */
 export const KEEL_DYNAMIC_KEYS = [
@@ -41,12 +40,53 @@ export const KEEL_DYNAMIC_KEYS = [
   'synchronous_mode',
   'synchronous_mode_strict',
   'synchronous_node_count',
+  'pause',
   'postgresql',
 ] as const;
 
 /** dynamic postgresql keys Keel implements. */
 export const KEEL_DYNAMIC_POSTGRESQL_KEYS = ['use_pg_rewind', 'use_slots', 'parameters', 'pg_hba'] as const;
 
+/** What a dynamic configuration may take from the DCS, decided by the local YAML. */
+export interface DynamicContext {
+  /** postgresql.allow_from_dcs: privileged parameters the local YAML lets the DCS set. */
+  allowFromDcs: readonly string[];
+}
+
+export const NO_DCS_PRIVILEGES: DynamicContext = Object.freeze({ allowFromDcs: [] });
+
+/** "Keel does not implement it yet": the keys that change what a cluster does are refused, never ignored. */
+function notImplemented(what: string, consequence: string): string {
+  return `Keel does not implement ${what} yet; remove it (${consequence})`;
+}
+
+const emptyOrOff = (v: unknown): boolean =>
+  v === undefined || v === null || v === false || (isObj(v) && Object.keys(v).length === 0) || (Array.isArray(v) && v.length === 0);
+
+/**
+ * Patroni keys Keel refuses until the issue that implements them lands. Each says when a value means
+ * "off" (accepted) and why running without the feature would be wrong.
+ */
+const FAIL_CLOSED: Record<string, { off: (v: unknown) => boolean; message: string }> = {
+  standby_cluster: {
+    off: emptyOrOff,
+    message: notImplemented('standby clusters', 'without it the standby leader would promote itself to a writable primary'),
+  },
+  failsafe_mode: {
+    off: (v) => emptyOrOff(v) || parsePatroniBool(v) === false,
+    message: notImplemented('failsafe_mode', 'a primary that loses the DCS would stop instead of staying up'),
+  },
+  slots: { off: emptyOrOff, message: notImplemented('permanent replication slots', 'the slots would not be created') },
+  permanent_slots: { off: emptyOrOff, message: notImplemented('permanent replication slots', 'the slots would not be created') },
+  permanent_replication_slots: { off: emptyOrOff, message: notImplemented('permanent replication slots', 'the slots would not be created') },
+  ignore_slots: { off: emptyOrOff, message: notImplemented('ignore_slots', 'Keel would drop the slots it should ignore') },
+  maximum_lag_on_syncnode: {
+    off: (v) => emptyOrOff(v) || (typeof v === 'number' && v <= 0),
+    message: notImplemented('maximum_lag_on_syncnode', 'a lagging synchronous standby would not be replaced'),
+  },
+};
+
+/** The values the HA loop runs with for a given dynamic configuration, Patroni's defaults filled in. */
 export interface EffectiveDynamicConfig {
   ttl: number;
   loop_wait: number;
@@ -58,7 +98,6 @@ export interface EffectiveDynamicConfig {
   use_slots: boolean;
 }
 
-/** The values the HA loop runs with for a given dynamic configuration, Patroni's defaults filled in. */
 export function withDynamicDefaults(dcs: TDynamicConfig): EffectiveDynamicConfig {
   const num = (v: unknown, d: number): number => (typeof v === 'number' && Number.isFinite(v) ? v : d);
   return {
@@ -74,12 +113,17 @@ export function withDynamicDefaults(dcs: TDynamicConfig): EffectiveDynamicConfig
   };
 }
 
-/** A map of scalar GUC values. */
+/**
+ * A map of scalar GUC values with names in PostgreSQL's grammar and values that fit on one line.
+ * `privileged` (dynamic configurations only) refuses parameters that run commands, load code or
+ * name files unless they are allowed.
+ */
 export function readParameters(
   p: Problems,
   parent: Obj,
   path: string,
   key: string,
+  privileged?: DynamicContext,
 ): Record<string, string | number | boolean> | undefined {
   const params = section(p, parent, path, key);
   if (!params) return undefined;
@@ -87,83 +131,118 @@ export function readParameters(
   const out: Record<string, string | number | boolean> = {};
   for (const [name, v] of Object.entries(params)) {
     const pp = join(kp, name);
-    if (typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) out[name] = v;
-    else p.error(pp, `expected a string, number or boolean${got(pp, v)}`);
+    if (v === null && privileged) continue; // a merge-patch removal that reached a full document: nothing to set
+    const problem = parameterSyntaxProblem(name, v);
+    if (problem) {
+      p.error(pp, `${problem}${problem.startsWith('expected') ? got(pp, v) : ''}`);
+      continue;
+    }
+    const kind = privileged ? privilegedKind(name, v) : null;
+    if (kind && privileged && !privileged.allowFromDcs.includes(name.toLowerCase())) {
+      p.error(pp, notFromDcs(kind, name));
+      continue;
+    }
+    out[name] = v as string | number | boolean;
   }
   return out;
 }
 
+/** A numeric dynamic key: an integer (or a string of digits, as Patroni's parse_int) within its limits. */
+function limited(p: Problems, raw: Obj, path: string, key: DynamicNumberKey): number | undefined {
+  const kp = join(path, key);
+  const v = raw[key];
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === 'string' && /^\s*-?\d{1,16}\s*$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) {
+    p.error(kp, `expected an integer${got(kp, v)}`);
+    return undefined;
+  }
+  const { min, max } = DYNAMIC_NUMBER_LIMITS[key];
+  if (n < min || n > max) {
+    const why = n < min ? `must be >= ${min}` : `must be <= ${max}${key === 'maximum_lag_on_failover' ? '' : ' (seconds; no timer may exceed 2^31-1 ms)'}`;
+    p.error(kp, `${why}${got(kp, n)}`);
+    return undefined;
+  }
+  return n;
+}
+
 /**
- * Checks a dynamic configuration and returns it normalized (integers as numbers), with unimplemented Patroni
- * keys kept. `path` prefixes every problem ("bootstrap.dcs" for the YAML, "" for a /config body).
+ * Checks a dynamic configuration and returns it normalised (numbers as numbers), with Patroni keys
+ * Keel does not implement but can safely ignore kept. `path` prefixes every problem
+ * ("bootstrap.dcs" for the YAML, "" for a /config body).
  */
-export function checkDynamicConfig(p: Problems, raw: unknown, path: string): TDynamicConfig {
+export function checkDynamicConfig(p: Problems, raw: unknown, path: string, ctx: DynamicContext = NO_DCS_PRIVILEGES): TDynamicConfig {
   if (raw === undefined || raw === null) raw = {};
   if (!isObj(raw)) {
     p.error(path, `expected a mapping${got(path, raw)}`);
     return {};
   }
   const out: Record<string, unknown> = {};
+  const failClosed = Object.fromEntries(
+    Object.entries(FAIL_CLOSED).map(([key, rule]) => [
+      key,
+      (kp: string, v: unknown) => {
+        if (!rule.off(v)) p.error(kp, rule.message);
+        else if (v !== undefined && v !== null) out[key] = key === 'failsafe_mode' ? false : v;
+      },
+    ]),
+  );
   // unknown keys are errors; known-but-unimplemented keys are copied through for /config, with a warning
-  checkKeys(p, raw, path, KEEL_DYNAMIC_KEYS, DYNAMIC_KEYS);
+  checkKeys(p, raw, path, KEEL_DYNAMIC_KEYS, DYNAMIC_KEYS, { special: failClosed });
   for (const [k, v] of Object.entries(raw)) {
-    if (!(KEEL_DYNAMIC_KEYS as readonly string[]).includes(k) && Object.hasOwn(DYNAMIC_KEYS, k)) out[k] = v;
+    if (!(KEEL_DYNAMIC_KEYS as readonly string[]).includes(k) && !Object.hasOwn(FAIL_CLOSED, k) && Object.hasOwn(DYNAMIC_KEYS, k)) out[k] = v;
   }
 
-  const ttl = int(p, raw, path, 'ttl', { min: DYNAMIC_MINIMUMS.ttl });
-  const loopWait = int(p, raw, path, 'loop_wait', { min: DYNAMIC_MINIMUMS.loop_wait });
-  const retryTimeout = int(p, raw, path, 'retry_timeout', { min: DYNAMIC_MINIMUMS.retry_timeout });
-  const lag = int(p, raw, path, 'maximum_lag_on_failover', { min: 0 });
-  const pst = int(p, raw, path, 'primary_start_timeout', { min: 0 });
-  const mst = int(p, raw, path, 'master_start_timeout', { min: 0 });
-  const checkTimeline = bool(p, raw, path, 'check_timeline');
-  if (ttl !== undefined) out['ttl'] = ttl;
-  if (loopWait !== undefined) out['loop_wait'] = loopWait;
-  if (retryTimeout !== undefined) out['retry_timeout'] = retryTimeout;
-  if (lag !== undefined) out['maximum_lag_on_failover'] = lag;
-  if (pst !== undefined) out['primary_start_timeout'] = pst;
-  if (mst !== undefined) out['master_start_timeout'] = mst;
-  if (pst !== undefined && mst !== undefined && pst !== mst) {
+  const numbers = ['ttl', 'loop_wait', 'retry_timeout', 'maximum_lag_on_failover', 'primary_start_timeout', 'master_start_timeout', 'synchronous_node_count'] as const;
+  const n: Partial<Record<DynamicNumberKey, number>> = {};
+  for (const key of numbers) {
+    const v = limited(p, raw, path, key);
+    if (v !== undefined) out[key] = n[key] = v;
+  }
+  if (n.primary_start_timeout !== undefined && n.master_start_timeout !== undefined && n.primary_start_timeout !== n.master_start_timeout) {
     p.warn(join(path, 'master_start_timeout'), 'ignored: primary_start_timeout is also set and wins (as in Patroni)');
   }
+  const checkTimeline = bool(p, raw, path, 'check_timeline');
   if (checkTimeline !== undefined) out['check_timeline'] = checkTimeline;
-  // Patroni's validate_synchronous_mode: a boolean (on/off are YAML booleans) or "quorum" (or a bool-like string)
-  // Keel implements the priority mode (on); quorum mode is kept for /config but not implemented.
+  // pause: true pauses; null or false resumes (patronictl resume writes null)
+  if (raw['pause'] !== undefined) {
+    const kp = join(path, 'pause');
+    const pause = raw['pause'] === null ? null : parsePatroniBool(raw['pause']);
+    if (pause === undefined) p.error(kp, `expected true or false${got(kp, raw['pause'])}`);
+    else out['pause'] = pause;
+  }
+  // Patroni's validate_synchronous_mode: a boolean (on/off are YAML booleans), a bool-like string, or "quorum"
   const sync = raw['synchronous_mode'];
   if (sync !== undefined && sync !== null) {
     const kp = join(path, 'synchronous_mode');
     if (typeof sync !== 'boolean' && (typeof sync !== 'string' || !SYNC_MODE_STRINGS.includes(sync.trim().toLowerCase()))) {
       p.error(kp, `expected on, off or quorum${got(kp, sync)}`);
+    } else if (typeof sync === 'string' && sync.trim().toLowerCase() === 'quorum') {
+      p.error(kp, notImplemented('quorum synchronous replication', 'replication would not be synchronous the way quorum mode promises; use on'));
     } else {
       out['synchronous_mode'] = sync;
-      if (typeof sync === 'string' && sync.trim().toLowerCase() === 'quorum') {
-        p.warn(kp, 'quorum: accepted but not implemented by Keel yet; replication stays asynchronous');
-      }
     }
   }
-  const strict = bool(p, raw, path, 'synchronous_mode_strict');
-  if (strict !== undefined) out['synchronous_mode_strict'] = strict;
-  const nodeCount = int(p, raw, path, 'synchronous_node_count', { min: 1 });
-  if (nodeCount !== undefined) out['synchronous_node_count'] = nodeCount;
-
-  // the timing rule, with Patroni's defaults for whatever is not set
-  // only when all three are valid or absent: a bad value already has its own error
-  const timingValid = ([['ttl', ttl], ['loop_wait', loopWait], ['retry_timeout', retryTimeout]] as const).every(
-    ([key, value]) => value !== undefined || raw[key] === undefined || raw[key] === null,
-  );
-  if (timingValid) {
-    const t = ttl ?? DYNAMIC_DEFAULTS.ttl;
-    const lw = loopWait ?? DYNAMIC_DEFAULTS.loop_wait;
-    const rt = retryTimeout ?? DYNAMIC_DEFAULTS.retry_timeout;
-    if (lw + 2 * rt > t) {
-      p.error(join(path, 'ttl'), `loop_wait (${lw}) + 2*retry_timeout (${rt}) = ${lw + 2 * rt} must be <= ttl (${t})`);
-    }
+  const strictRaw = raw['synchronous_mode_strict'];
+  if (strictRaw !== undefined && strictRaw !== null) {
+    const kp = join(path, 'synchronous_mode_strict');
+    const strict = parsePatroniBool(strictRaw);
+    if (strict === undefined) p.error(kp, `expected true or false${got(kp, strictRaw)}`);
+    else out['synchronous_mode_strict'] = strict;
   }
 
-  const pg = checkDynamicPostgresql(p, raw, path);
+  // the timing rule: adjusted like Patroni, with a warning saying how (Patroni's defaults for what is not set)
+  const timing = adjustTiming({
+    ttl: n.ttl ?? DYNAMIC_DEFAULTS.ttl,
+    loop_wait: n.loop_wait ?? DYNAMIC_DEFAULTS.loop_wait,
+    retry_timeout: n.retry_timeout ?? DYNAMIC_DEFAULTS.retry_timeout,
+  });
+  for (const note of timing.notes) p.warn(join(path, 'ttl'), `${note} (the configuration keeps the values as written)`);
+
+  const pg = checkDynamicPostgresql(p, raw, path, ctx);
   if (pg) out['postgresql'] = pg;
 
-  // the shared schema of /config: catches wrong types among the pass-through keys (synchronous_mode: 5)
+  // the shared schema of /config: catches wrong types among the pass-through keys
   const parsed = ZDynamicConfig.safeParse(out);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
@@ -175,21 +254,36 @@ export function checkDynamicConfig(p: Problems, raw: unknown, path: string): TDy
   return parsed.data;
 }
 
-function checkDynamicPostgresql(p: Problems, raw: Obj, path: string): Record<string, unknown> | undefined {
+function checkDynamicPostgresql(p: Problems, raw: Obj, path: string, ctx: DynamicContext): Record<string, unknown> | undefined {
   const pgPath = join(path, 'postgresql');
   const pg = section(p, raw, path, 'postgresql');
   if (!pg) return undefined;
   const out: Record<string, unknown> = {};
   const dynPg = lookupKey(DYNAMIC_KEYS, ['postgresql']);
-  const localOnly = Object.fromEntries(
+  const special: Record<string, (kp: string, v: unknown) => void> = Object.fromEntries(
     LOCAL_ONLY_POSTGRESQL_KEYS.map((k) => [
       k,
       (kp: string) => p.warn(kp, 'a local setting, ignored in the dynamic configuration (as in Patroni); set it in postgresql'),
     ]),
   );
-  checkKeys(p, pg, pgPath, KEEL_DYNAMIC_POSTGRESQL_KEYS, dynPg, { special: localOnly });
+  for (const k of LOCAL_ONLY_COMMAND_KEYS) {
+    special[k] = (kp) => p.error(kp, `runs commands or names files; Keel takes it only from the local YAML (postgresql.${k}), never from the DCS`);
+  }
+  special['create_replica_methods'] = (kp, v) => {
+    if (!isBasebackupOnly(v)) p.error(kp, notImplemented('replica creation methods other than basebackup', 'replicas would be cloned with pg_basebackup instead'));
+  };
+  special['recovery_conf'] = (kp, v) => {
+    if (!isObj(v)) return p.error(kp, `expected a mapping${got(kp, v)}`);
+    for (const [name, value] of Object.entries(v)) {
+      const kind = privilegedKind(name, value);
+      if (kind && !ctx.allowFromDcs.includes(name.toLowerCase())) p.error(join(kp, name), notFromDcs(kind, name));
+    }
+    p.warn(kp, 'accepted but not implemented by Keel yet; ignored');
+    out['recovery_conf'] = v;
+  };
+  checkKeys(p, pg, pgPath, KEEL_DYNAMIC_POSTGRESQL_KEYS, dynPg, { special });
   for (const [k, v] of Object.entries(pg)) {
-    if (!(KEEL_DYNAMIC_POSTGRESQL_KEYS as readonly string[]).includes(k) && typeof dynPg === 'object' && Object.hasOwn(dynPg, k)) {
+    if (!(KEEL_DYNAMIC_POSTGRESQL_KEYS as readonly string[]).includes(k) && !Object.hasOwn(special, k) && typeof dynPg === 'object' && Object.hasOwn(dynPg, k)) {
       out[k] = v;
     }
   }
@@ -197,7 +291,7 @@ function checkDynamicPostgresql(p: Problems, raw: Obj, path: string): Record<str
   const slots = bool(p, pg, pgPath, 'use_slots');
   if (rewind !== undefined) out['use_pg_rewind'] = rewind;
   if (slots !== undefined) out['use_slots'] = slots;
-  const params = readParameters(p, pg, pgPath, 'parameters');
+  const params = readParameters(p, pg, pgPath, 'parameters', ctx);
   if (params) {
     for (const name of Object.keys(params)) {
       if ((DERIVED_PG_PARAMETERS as readonly string[]).includes(name.toLowerCase())) {
@@ -208,16 +302,29 @@ function checkDynamicPostgresql(p: Problems, raw: Obj, path: string): Record<str
     out['parameters'] = params;
   }
   const hba = strList(p, pg, pgPath, 'pg_hba');
-  if (hba) out['pg_hba'] = hba;
+  if (hba) {
+    hba.forEach((line, i) => {
+      if (/[\r\n\0]/.test(line)) p.error(`${join(pgPath, 'pg_hba')}[${i}]`, 'must not contain line breaks or NUL characters');
+    });
+    out['pg_hba'] = hba;
+  }
   return out;
 }
 
-/** Standalone form for PATCH /config and DCS reads: problems as strings instead of a collector. */
+/** create_replica_methods that mean what Keel does anyway: [basebackup]. */
+export function isBasebackupOnly(v: unknown): boolean {
+  if (v === undefined || v === null) return true;
+  const list = typeof v === 'string' ? v.split(',').map((s) => s.trim()) : v;
+  return Array.isArray(list) && list.length > 0 && list.every((m) => m === 'basebackup');
+}
+
+/** Standalone form: problems as strings instead of a collector. */
 export function validateDynamicConfig(
   raw: unknown,
   path = '',
-): { config: TDynamicConfig; errors: string[]; warnings: string[] } {
+  ctx: DynamicContext = NO_DCS_PRIVILEGES,
+): { config: TDynamicConfig; errors: string[]; warnings: string[]; problems: ReadonlyArray<{ path: string; reason: string }> } {
   const p = new Problems();
-  const config = checkDynamicConfig(p, raw, path);
-  return { config, errors: [...p.errors], warnings: [...p.warnings] };
+  const config = checkDynamicConfig(p, raw, path, ctx);
+  return { config, errors: [...p.errors], warnings: [...p.warnings], problems: [...p.items] };
 }

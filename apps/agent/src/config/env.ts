@@ -6,7 +6,7 @@
 import { AUTH_PARAMETERS } from './patroni-keys.ts';
 import { isObj, type Obj } from './read.ts';
 
-type Kind = 'string' | 'list' | 'int';
+type Kind = 'string' | 'list' | 'int' | 'bool';
 
 const ENV_OVERRIDES: ReadonlyArray<readonly [env: string, path: readonly string[], kind?: Kind]> = [
   ['PATRONI_NAME', ['name']],
@@ -18,12 +18,28 @@ const ENV_OVERRIDES: ReadonlyArray<readonly [env: string, path: readonly string[
   ['PATRONI_RESTAPI_PASSWORD', ['restapi', 'authentication', 'password']],
   ['PATRONI_RESTAPI_CERTFILE', ['restapi', 'certfile']],
   ['PATRONI_RESTAPI_KEYFILE', ['restapi', 'keyfile']],
+  ['PATRONI_RESTAPI_KEYFILE_PASSWORD', ['restapi', 'keyfile_password']],
+  ['PATRONI_RESTAPI_CAFILE', ['restapi', 'cafile']],
+  ['PATRONI_RESTAPI_CIPHERS', ['restapi', 'ciphers']],
+  ['PATRONI_RESTAPI_VERIFY_CLIENT', ['restapi', 'verify_client']],
+  ['PATRONI_RESTAPI_ALLOWLIST', ['restapi', 'allowlist'], 'list'],
+  ['PATRONI_RESTAPI_ALLOWLIST_INCLUDE_MEMBERS', ['restapi', 'allowlist_include_members'], 'bool'],
+  ['PATRONI_CTL_USERNAME', ['ctl', 'authentication', 'username']],
+  ['PATRONI_CTL_PASSWORD', ['ctl', 'authentication', 'password']],
+  ['PATRONI_CTL_INSECURE', ['ctl', 'insecure'], 'bool'],
+  ['PATRONI_CTL_CACERT', ['ctl', 'cacert']],
+  ['PATRONI_CTL_CERTFILE', ['ctl', 'certfile']],
+  ['PATRONI_CTL_KEYFILE', ['ctl', 'keyfile']],
+  ['PATRONI_CTL_KEYFILE_PASSWORD', ['ctl', 'keyfile_password']],
   ['PATRONI_ETCD3_HOSTS', ['etcd3', 'hosts'], 'list'],
   ['PATRONI_ETCD3_HOST', ['etcd3', 'host']],
   ['PATRONI_ETCD3_URL', ['etcd3', 'url']],
   ['PATRONI_ETCD3_PROTOCOL', ['etcd3', 'protocol']],
   ['PATRONI_ETCD3_USERNAME', ['etcd3', 'username']],
   ['PATRONI_ETCD3_PASSWORD', ['etcd3', 'password']],
+  ['PATRONI_ETCD3_CACERT', ['etcd3', 'cacert']],
+  ['PATRONI_ETCD3_CERT', ['etcd3', 'cert']],
+  ['PATRONI_ETCD3_KEY', ['etcd3', 'key']],
   ['PATRONI_POSTGRESQL_LISTEN', ['postgresql', 'listen']],
   ['PATRONI_POSTGRESQL_CONNECT_ADDRESS', ['postgresql', 'connect_address']],
   ['PATRONI_POSTGRESQL_DATA_DIR', ['postgresql', 'data_dir']],
@@ -80,6 +96,8 @@ export function applyEnvOverrides(root: Obj, env: NodeJS.ProcessEnv): Map<string
     let value: unknown = raw;
     if (kind === 'list') value = parseList(raw);
     else if (kind === 'int' && /^\s*-?\d+\s*$/.test(raw)) value = Number(raw);
+    else if (kind === 'bool' && /^\s*(true|yes|on)\s*$/i.test(raw)) value = true;
+    else if (kind === 'bool' && /^\s*(false|no|off)\s*$/i.test(raw)) value = false;
     const parent = ensurePath(root, path.slice(0, -1));
     if (!parent) continue; // the file has a non-mapping there; its own error will be reported
     const key = path[path.length - 1]!;

@@ -57,12 +57,17 @@ export function join(path: string, key: string): string {
 export class Problems {
   readonly errors: string[] = [];
   readonly warnings: string[] = [];
+  /** The errors again, with the key path apart from the reason (for callers that act per key). */
+  readonly items: Array<{ path: string; reason: string }> = [];
 
   constructor(private readonly origins: ReadonlyMap<string, string> = new Map()) {}
 
   error(path: string, reason: string): void {
     const line = `${path || '(root)'}: ${reason}${this.origin(path)}`;
-    if (!this.errors.includes(line)) this.errors.push(line);
+    if (!this.errors.includes(line)) {
+      this.errors.push(line);
+      this.items.push({ path, reason });
+    }
   }
 
   warn(path: string, message: string): void {

@@ -23,6 +23,8 @@ export interface AgentConfig {
   watchdog: WatchdogConfig;
   /** Keel's own section; absent when the agent runs without a control plane. */
   controlplane?: ControlPlaneConfig;
+  /** Patroni's `ctl:` section: how this agent (and keelctl) call other members' REST APIs. */
+  ctl: CtlConfig;
 }
 
 export interface RestApiConfig {
@@ -30,22 +32,53 @@ export interface RestApiConfig {
   listen: HostPort;
   /** restapi.connect_address parsed: what other members use; defaults to `listen` unless listen is a wildcard. */
   connect_address: HostPort;
-  /** http://<connect_address>/patroni: the member key's api_url. */
+  /** http(s)://<connect_address>/patroni: the member key's api_url (https when certfile is set, as in Patroni). */
   api_url: string;
   /** Basic auth for the unsafe (POST/PUT/PATCH/DELETE) endpoints, as in Patroni. */
   authentication?: { username: string; password: string };
-  /** Accepted, but TLS is not implemented yet (a warning says so). */
+  /** TLS: the REST API serves https when certfile is set (keyfile defaults to certfile, a PEM with both). */
   certfile?: string;
   keyfile?: string;
+  keyfile_password?: string;
+  /** CA bundle the client certificates are verified against (required when verify_client is not none). */
+  cafile?: string;
+  /** OpenSSL cipher list. */
+  ciphers?: string;
+  /** none: no client certificate asked; optional: required for unsafe calls only; required: for every call. */
+  verify_client: 'none' | 'optional' | 'required';
+  /** IP addresses, networks (CIDR) or host names allowed to make unsafe calls; empty = anyone (auth still applies). */
+  allowlist: string[];
+  /** Also allow the addresses of the members' api_url hosts. */
+  allowlist_include_members: boolean;
+  /** Headers added to every answer (https_extra_headers: only over TLS). */
+  http_extra_headers: Record<string, string>;
+  https_extra_headers: Record<string, string>;
+}
+
+/** Patroni's ctl section (patronictl, and Patroni's own requests to other members). */
+export interface CtlConfig {
+  authentication?: { username: string; password: string };
+  /** Do not verify the server certificate of other members (only with no client certificate, as in Patroni). */
+  insecure: boolean;
+  /** CA to verify other members' certificates; default restapi.cafile, then the system's CAs. */
+  cacert?: string;
+  /** Client certificate presented to other members; default restapi.certfile (as in Patroni). */
+  certfile?: string;
+  keyfile?: string;
+  keyfile_password?: string;
 }
 
 export interface Etcd3Config {
   /** Endpoints as "host:port" (IPv6 in brackets), from hosts, host or url. */
   hosts: string[];
-  /** From `protocol` or the url scheme; https is accepted with a warning (not implemented yet). */
+  /** From `protocol` or the url scheme. */
   protocol: 'http' | 'https';
   username?: string;
   password?: string;
+  /** TLS (protocol https only): CA to verify etcd with (default: the system's CAs), client certificate and key. */
+  cacert?: string;
+  cert?: string;
+  key?: string;
 }
 
 export interface BootstrapConfig {
@@ -110,6 +143,12 @@ export interface PostgresqlConfig {
   use_pg_rewind?: boolean;
   remove_data_directory_on_rewind_failure: boolean;
   remove_data_directory_on_diverged_timelines: boolean;
+  /**
+   * Keel's own key: parameters that run commands, load code or name files (archive_command,
+   * shared_preload_libraries, log_directory...) which this member accepts from the DCS /config.
+   * Lower-cased. Empty (the default): such parameters come only from postgresql.parameters.
+   */
+  allow_from_dcs: string[];
 }
 
 export interface CallbacksConfig {

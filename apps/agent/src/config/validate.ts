@@ -5,9 +5,10 @@
  */
 
 import path from 'node:path';
-import type { TTags } from '@keel/protocol';
+import { parsePatroniBool, type TTags } from '@keel/protocol';
 import { formatHostPort, localHostFor, parseHostsPort, WILDCARD_HOSTS, type HostPort } from './address.ts';
-import { checkDynamicConfig, readParameters } from './dynamic.ts';
+import { checkDynamicConfig, isBasebackupOnly, readParameters, type DynamicContext } from './dynamic.ts';
+import { privilegedKind } from './parameters.ts';
 import {
   AUTH_PARAMETERS,
   DERIVED_PG_PARAMETERS,
@@ -17,6 +18,7 @@ import {
   lookupKey,
 } from './patroni-keys.ts';
 import { got, join, show, type Problems } from './problems.ts';
+import { readCtl, readEtcdTls, readRestApiSecurity, RESTAPI_TLS_KEYS } from './tls.ts';
 import { bool, checkKeys, int, isObj, NOT_IMPLEMENTED, section, str, strList, type Obj } from './read.ts';
 import type {
   AgentConfig,
@@ -67,6 +69,7 @@ const TOP_KEYS = [
   'log',
   'watchdog',
   'controlplane',
+  'ctl',
 ] as const;
 
 export function buildAgentConfig(p: Problems, root: unknown): AgentConfig {
@@ -91,17 +94,19 @@ export function buildAgentConfig(p: Problems, root: unknown): AgentConfig {
   if (name === RESERVED_NAME) p.error('name', 'this name is reserved by Patroni');
   const ns = str(p, r, '', 'namespace', { allowEmpty: true });
 
+  const allowFromDcs = readAllowFromDcs(p, r);
   const config: AgentConfig = {
     scope: scope ?? '',
     namespace: ns === undefined ? DEFAULT_NAMESPACE : normalizeNamespace(ns),
     name: name ?? '',
     restapi: readRestApi(p, r),
     etcd3: readEtcd3(p, r),
-    bootstrap: readBootstrap(p, r),
-    postgresql: readPostgresql(p, r, name ?? ''),
+    bootstrap: readBootstrap(p, r, { allowFromDcs }),
+    postgresql: readPostgresql(p, r, name ?? '', allowFromDcs),
     tags: readTags(p, r),
     log: readLog(p, r),
     watchdog: readWatchdog(p, r),
+    ctl: readCtl(p, r),
   };
   const cp = readControlPlane(p, r);
   if (cp) config.controlplane = cp;
@@ -154,7 +159,7 @@ const NO_ADDR: HostPort = { host: '', port: 0 };
 
 function readRestApi(p: Problems, r: Obj): RestApiConfig {
   const s = section(p, r, '', 'restapi') ?? {};
-  checkKeys(p, s, 'restapi', ['listen', 'connect_address', 'authentication', 'certfile', 'keyfile'], PATRONI_KEYS['restapi']);
+  checkKeys(p, s, 'restapi', ['listen', 'connect_address', 'authentication', ...RESTAPI_TLS_KEYS], PATRONI_KEYS['restapi']);
   const listen = hostPort(p, s, 'restapi', 'listen', { allowWildcard: true });
   if (listen === undefined && (s['listen'] === undefined || s['listen'] === null)) p.error('restapi.listen', 'required');
   let connect = hostPort(p, s, 'restapi', 'connect_address', {});
@@ -163,10 +168,13 @@ function readRestApi(p: Problems, r: Obj): RestApiConfig {
     if (host) connect = { text: formatHostPort(host, listen.port), hosts: [host], port: listen.port };
     else p.error('restapi.connect_address', `required because restapi.listen (${show(listen.text)}) is a wildcard address`);
   }
+  const security = readRestApiSecurity(p, s);
+  const scheme = security.certfile !== undefined ? 'https' : 'http';
   const out: RestApiConfig = {
     listen: listen ? { host: listen.hosts[0]!, port: listen.port } : NO_ADDR,
     connect_address: connect ? { host: connect.hosts[0]!, port: connect.port } : NO_ADDR,
-    api_url: connect ? `http://${formatHostPort(connect.hosts[0]!, connect.port)}/patroni` : '',
+    api_url: connect ? `${scheme}://${formatHostPort(connect.hosts[0]!, connect.port)}/patroni` : '',
+    ...security,
   };
   const auth = section(p, s, 'restapi', 'authentication');
   if (auth) {
@@ -175,17 +183,10 @@ function readRestApi(p: Problems, r: Obj): RestApiConfig {
     const password = str(p, auth, 'restapi.authentication', 'password', { required: true, allowEmpty: true });
     if (username !== undefined && password !== undefined) out.authentication = { username, password };
   }
-  for (const key of ['certfile', 'keyfile'] as const) {
-    const v = str(p, s, 'restapi', key);
-    if (v !== undefined) {
-      out[key] = v;
-      p.warn(`restapi.${key}`, 'accepted but TLS is not implemented by Keel yet; the REST API serves plain http');
-    }
-  }
   return out;
 }
 
-const ETCD_KEEL_KEYS = ['hosts', 'host', 'url', 'port', 'protocol', 'username', 'password'] as const;
+const ETCD_KEEL_KEYS = ['hosts', 'host', 'url', 'port', 'protocol', 'username', 'password', 'cacert', 'cert', 'key'] as const;
 
 function readEtcd3(p: Problems, r: Obj): Etcd3Config {
   const out: Etcd3Config = { hosts: [], protocol: 'http' };
@@ -263,9 +264,7 @@ function readEtcd3(p: Problems, r: Obj): Etcd3Config {
     p.error('etcd3.hosts', 'required (or etcd3.host, or etcd3.url)');
   }
   out.protocol = protocol ?? 'http';
-  if (out.protocol === 'https') {
-    p.warn(present[0] === 'url' ? 'etcd3.url' : 'etcd3.protocol', 'https is accepted but TLS to etcd is not implemented by Keel yet');
-  }
+  readEtcdTls(p, s, out);
   if (password !== undefined && username === undefined) p.error('etcd3.username', 'required when etcd3.password is set');
   if (username !== undefined) out.username = username;
   if (password !== undefined) out.password = password;
@@ -280,19 +279,20 @@ function unquote(s: string): string {
   return m ? m[2]! : s;
 }
 
-function readBootstrap(p: Problems, r: Obj): BootstrapConfig {
+function readBootstrap(p: Problems, r: Obj, ctx: DynamicContext): BootstrapConfig {
   const s = section(p, r, '', 'bootstrap') ?? {};
   const method = typeof s['method'] === 'string' ? s['method'] : undefined;
   checkKeys(p, s, 'bootstrap', ['dcs', 'initdb', 'pg_hba'], PATRONI_KEYS['bootstrap'], {
     special: {
       users: (kp) => p.warn(kp, 'deprecated in Patroni (removed in 4.0) and not implemented by Keel; ignored'),
       method: (kp, v) => {
-        if (v !== 'initdb') p.warn(kp, `${NOT_IMPLEMENTED} (Keel bootstraps with initdb)`);
+        if (v !== 'initdb' && v !== null)
+          p.error(kp, `Keel does not implement bootstrap methods other than initdb yet; remove it (Keel would initdb an empty cluster instead)${got(kp, v)}`);
       },
     },
     extraKnown: (key) => (key === method ? `custom bootstrap method section: ${NOT_IMPLEMENTED}` : undefined),
   });
-  const dcs = checkDynamicConfig(p, s['dcs'], 'bootstrap.dcs');
+  const dcs = checkDynamicConfig(p, s['dcs'], 'bootstrap.dcs', ctx);
   const { list, args } = readInitdb(p, s['initdb']);
   return { dcs, initdb: list, initdb_args: args, pg_hba: strList(p, s, 'bootstrap', 'pg_hba') ?? [] };
 }
@@ -352,7 +352,25 @@ const PG_KEEL_KEYS = [
   'use_pg_rewind',
   'remove_data_directory_on_rewind_failure',
   'remove_data_directory_on_diverged_timelines',
+  'allow_from_dcs',
 ] as const;
+
+/**
+ * postgresql.allow_from_dcs (Keel's own key): the parameters that run commands, load code or name
+ * files that this member accepts from the DCS (/config, PATCH /config). Each must be such a parameter.
+ */
+function readAllowFromDcs(p: Problems, r: Obj): string[] {
+  const pg = isObj(r['postgresql']) ? r['postgresql'] : {};
+  const list = strList(p, pg, 'postgresql', 'allow_from_dcs') ?? [];
+  const out: string[] = [];
+  list.forEach((name, i) => {
+    const kp = `postgresql.allow_from_dcs[${i}]`;
+    if (privilegedKind(name) === null && name.toLowerCase() !== 'log_filename') {
+      p.error(kp, `not a parameter that runs a command, loads code or names a file; the DCS may set it anyway${got(kp, name)}`);
+    } else out.push(name.toLowerCase());
+  });
+  return out;
+}
 
 const CALLBACK_KEYS = ['on_start', 'on_stop', 'on_restart', 'on_reload', 'on_role_change'] as const;
 
@@ -368,13 +386,17 @@ function absolutePath(p: Problems, obj: Obj, sectionPath: string, key: string, r
   return n.length > 1 ? n.replace(/\/+$/, '') : n;
 }
 
-function readPostgresql(p: Problems, r: Obj, name: string): PostgresqlConfig {
+function readPostgresql(p: Problems, r: Obj, name: string, allowFromDcs: string[]): PostgresqlConfig {
   const s = section(p, r, '', 'postgresql') ?? {};
   const methods = Array.isArray(s['create_replica_methods']) ? s['create_replica_methods'].filter((m): m is string => typeof m === 'string') : [];
   checkKeys(p, s, 'postgresql', PG_KEEL_KEYS, PATRONI_KEYS['postgresql'], {
     special: {
       use_slots: (kp) =>
         p.warn(kp, 'only the dynamic configuration (bootstrap.dcs.postgresql.use_slots) sets this; ignored here (as in Patroni)'),
+      create_replica_methods: (kp, v) => {
+        if (!isBasebackupOnly(v))
+          p.error(kp, 'Keel does not implement replica creation methods other than basebackup yet; remove it (replicas would be cloned with pg_basebackup instead)');
+      },
     },
     extraKnown: (key) => (methods.includes(key) ? `replica method section: ${NOT_IMPLEMENTED}` : undefined),
   });
@@ -405,6 +427,7 @@ function readPostgresql(p: Problems, r: Obj, name: string): PostgresqlConfig {
     use_unix_socket: bool(p, s, 'postgresql', 'use_unix_socket') ?? false,
     remove_data_directory_on_rewind_failure: bool(p, s, 'postgresql', 'remove_data_directory_on_rewind_failure') ?? false,
     remove_data_directory_on_diverged_timelines: bool(p, s, 'postgresql', 'remove_data_directory_on_diverged_timelines') ?? false,
+    allow_from_dcs: allowFromDcs,
   };
   if (binDir !== undefined) out.bin_dir = binDir;
   const hba = strList(p, s, 'postgresql', 'pg_hba');
@@ -486,8 +509,11 @@ function readTags(p: Problems, r: Obj): TTags {
   for (const [k, v] of Object.entries(s)) {
     const kp = `tags.${k}`;
     if ((BOOL_TAGS as readonly string[]).includes(k)) {
-      const b = bool(p, s, 'tags', k);
+      // Patroni reads these with parse_bool: "true"/"false", "on"/"off", "yes"/"no", 1/0 all work
+      if (v === undefined || v === null) continue;
+      const b = parsePatroniBool(v);
       if (b !== undefined) out[k] = b;
+      else p.error(kp, `expected true or false${got(kp, v)}`);
     } else if ((INT_TAGS as readonly string[]).includes(k)) {
       const n = int(p, s, 'tags', k);
       if (n !== undefined) out[k] = n;

@@ -83,8 +83,33 @@ async function waitForStreaming(rt: Runtime, candidate: string | null, ms: numbe
   }
 }
 
+/**
+ * The DCS is unreachable (Patroni's demote('offline')): stop taking writes now, then run on as a
+ * read-only standby with no upstream, so reads go on. The stop is fast (sessions end, a shutdown
+ * checkpoint is written) but bounded by what is left of the lease minus the guard's margin, after
+ * which pg.stop turns it into an immediate one; the guard and keel-fence stay armed meanwhile. The
+ * start runs in the background (the loop goes on); the lock is left alone (it cannot be reached).
+ */
+async function demoteOffline(rt: Runtime): Promise<void> {
+  const margin = Math.max(1000, Math.min((rt.settings.retryTimeout * 1000) / 2, (rt.settings.ttl * 1000) / 4));
+  const leftMs = rt.lastLockOkAt === null ? 0 : rt.lastLockOkAt + rt.settings.ttl * 1000 - margin - Date.now();
+  await rt.pg.stop(leftMs >= 2000 ? 'fast' : 'immediate', Math.max(1, Math.floor(leftMs / 1000)));
+  rt.syncStandbyNames = null;
+  rt.memory.formerPrimary = true;
+  rt.memory.following = null;
+  rt.lastLockOkAt = null; // no longer a primary: nothing left to fence
+  rt.fence?.update();
+  rt.log.warn('demoted: the DCS is not accessible; starting again as a read-only standby');
+  rt.callbacks.fire('on_role_change', 'replica');
+  rt.runLong('startReplica', async () => {
+    await writePgConfig(rt, { upstream: null });
+    await rt.pg.start({ timeoutSec: Math.max(60, rt.settings.primaryStartTimeout), wait: true });
+  });
+}
+
 const demote: Executor<'demote'> = async (rt, a) => {
   if (a.mode === 'graceful') return demoteGraceful(rt, a.candidate);
+  if (a.mode === 'offline') return demoteOffline(rt);
   const mode = 'immediate';
   await rt.pg.stop(mode, 60);
   rt.syncStandbyNames = null;

@@ -1,21 +1,59 @@
 import type { Probe } from '@keel/postgres';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { KEEL_VERSION, type Runtime } from '../runtime.ts';
+import type { RestApiTls } from '../tls.ts';
+import { buildAllowlist, checkUnsafeAccess, type AccessContext } from './access.ts';
+import { RequestGate, SharedProbe } from './limits.ts';
 import { isSyncMember, nodeStatus } from '../status.ts';
 import { clusterBody } from './cluster.ts';
 import { HEALTH_PATHS, healthCode, type HealthInput } from './health.ts';
 import { renderMetrics } from './metrics.ts';
 import { registerOperationRoutes } from './ops.ts';
 import { registerSwitchoverRoutes } from './switchover.ts';
-import { timingSafeEqual } from 'node:crypto';
 
+
+/** Time a client has to send its request headers, and the whole request. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
- * The REST API: Patroni's paths, bodies and status codes. Reads never change anything; every
- * mutating method needs restapi.authentication (basic auth) and is refused without it.
+ * The REST API: Patroni's paths, bodies and status codes, over https when restapi.certfile is set.
+ * Reads never change anything; every mutating method passes checkUnsafeAccess (allowlist, client
+ * certificate, basic auth) and is refused without restapi.authentication. A request gate and one
+ * shared probe keep a flood of requests from starving the HA loop.
  */
-export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+export async function startRestApi(rt: Runtime, tls: RestApiTls | null = null): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    ...(tls ? { https: tls } : {}),
+  });
+  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
+  const rc = rt.config.restapi;
+  const access: AccessContext = {
+    config: rc,
+    tls: tls !== null,
+    allowlist: await buildAllowlist(rc.allowlist, (m) => rt.log.warn(m)),
+    memberApiUrls: () => (rt.lastCluster?.members ?? []).map((m) => m.value.api_url),
+  };
+
+  // Requests handled at once are capped; the others queue (bounded), so a flood cannot starve the loop.
+  const gate = new RequestGate();
+  app.addHook('onRequest', async (_req: FastifyRequest, reply: FastifyReply) => {
+    if (!(await gate.acquire())) return reply.code(503).header('Retry-After', '1').send({ error: 'too many requests' });
+    // 'close' comes once per response: after it was sent, or when the client went away meanwhile.
+    if (reply.raw.closed) gate.release();
+    else reply.raw.once('close', () => gate.release());
+  });
+
+  const extraHeaders = { ...rc.http_extra_headers, ...(tls ? rc.https_extra_headers : {}) };
+  if (Object.keys(extraHeaders).length > 0) {
+    app.addHook('onSend', async (_req, reply, payload) => {
+      reply.headers(extraHeaders);
+      return payload;
+    });
+  }
   // Patroni's clients send POST /reload and /restart with an empty body: treat it as {}.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = String(body).trim();
@@ -29,10 +67,17 @@ export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
     }
   });
 
-  /** Health checks answer from a live probe: a load balancer must never see a stale "up". */
+  /**
+   * Health checks answer from a probe at most a second old, on the API's own connection, shared by
+   * concurrent requests: a load balancer never sees a stale "up", and never competes with the loop.
+   */
+  const sharedProbe = new SharedProbe(
+    () => rt.pg.probe({ channel: 'api' }),
+    () => rt.actions,
+  );
   async function freshProbe(): Promise<Probe | null> {
     if (rt.lastObservation?.pg.dataDir === 'empty') return rt.lastProbe;
-    return rt.pg.probe();
+    return sharedProbe.get();
   }
 
   /** We hold the leader lock: acquired or renewed, and not lost or released since. */
@@ -62,13 +107,10 @@ export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     if (['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return;
-    const auth = rt.config.restapi.authentication;
-    if (!auth?.username) {
-      return reply.code(403).send({ error: 'mutating REST calls are refused: configure restapi.authentication' });
-    }
-    if (!checkBasicAuth(req.headers.authorization, auth.username, auth.password ?? '')) {
-      return reply.code(401).header('WWW-Authenticate', 'Basic realm="keel"').send({ error: 'authentication required' });
-    }
+    const verdict = await checkUnsafeAccess(access, { socket: req.raw.socket, authorization: req.headers.authorization });
+    if (verdict.ok) return;
+    if (verdict.header) reply.header(...verdict.header);
+    return reply.code(verdict.code).send({ error: verdict.message });
   });
 
   for (const path of HEALTH_PATHS) {
@@ -121,9 +163,3 @@ export async function startRestApi(rt: Runtime): Promise<FastifyInstance> {
   return app;
 }
 
-function checkBasicAuth(header: string | undefined, user: string, password: string): boolean {
-  if (!header?.startsWith('Basic ')) return false;
-  const given = Buffer.from(header.slice(6), 'base64');
-  const expected = Buffer.from(`${user}:${password}`);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}

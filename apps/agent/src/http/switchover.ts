@@ -13,7 +13,7 @@ async function gatherPeers(rt: Runtime, snap: ClusterSnapshot): Promise<PeerView
   const timeout = Math.min(2000, rt.settings.retryTimeout * 500);
   return Promise.all(
     snap.members.map(async (m) => {
-      if (m.name !== rt.config.name) return fetchPeer(m.name, m.value.api_url, timeout);
+      if (m.name !== rt.config.name) return fetchPeer(rt.peers, m.name, m.value.api_url, timeout);
       return peerFromStatus(m.name, nodeStatus(rt, await rt.pg.probe()));
     }),
   );
@@ -117,7 +117,7 @@ async function follow(
       }
       if (!failoverRequest(snap.failover?.value ?? null) && leader === oldLeader && !sawUnlocked) {
         // The leader dropped the request: say why, from its own last decision.
-        const why = await leaderReason(snap, oldLeader, startedAt);
+        const why = await leaderReason(rt, snap, oldLeader, startedAt);
         op.fail(why);
         return { ok: false, code: 412, message: /^(switchover|manual failover)/.test(why) ? why : `switchover is not possible: ${why}` };
       }
@@ -128,12 +128,13 @@ async function follow(
   return { ok: false, code: 503, message: 'Switchover status unknown' };
 }
 
-async function leaderReason(snap: ClusterSnapshot, leader: string | null, since: string): Promise<string> {
+async function leaderReason(rt: Runtime, snap: ClusterSnapshot, leader: string | null, since: string): Promise<string> {
   const m = snap.members.find((x) => x.name === leader);
   if (!m) return 'the leader refused the request';
   try {
-    const res = await fetch(m.value.api_url, { signal: AbortSignal.timeout(2000) });
-    const body = (await res.json()) as { keel?: { reason?: string; last_failure?: { error: string; at: string } } };
+    const answer = await rt.peers.status(m.name, m.value.api_url, 2000);
+    if (!answer.ok) return 'the leader refused the request';
+    const body = answer.body;
     const failure = body.keel?.last_failure;
     if (failure && failure.at >= since) return failure.error;
     return body.keel?.reason ?? 'the leader refused the request';

@@ -85,13 +85,9 @@ export async function orderingBlocker(rt: Runtime, snap: ClusterSnapshot | null 
     snap.members
       .filter((m) => m.name !== rt.config.name && m.value.pending_restart_reason)
       .map(async (m) => {
-        try {
-          const res = await fetch(m.value.api_url, { signal: AbortSignal.timeout(2000) });
-          const body = (await res.json()) as { pending_restart_reason?: Record<string, { old_value: string; new_value: string }> };
-          live.set(m.name, body.pending_restart_reason);
-        } catch {
-          live.set(m.name, m.value.pending_restart_reason); // unreachable: keep what the DCS says
-        }
+        const answer = await rt.peers.status(m.name, m.value.api_url, 2000);
+        // unreachable: keep what the DCS says
+        live.set(m.name, answer.ok ? answer.body.pending_restart_reason : m.value.pending_restart_reason);
       }),
   );
   const mine = new Map((probe.pendingRestart ?? []).map((p) => [p.name, p]));

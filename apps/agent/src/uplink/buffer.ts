@@ -1,6 +1,7 @@
 import { MAX_MESSAGE_BYTES, ZAgentMessage, encodeMessage, type TSequencedMessage } from '@keel/protocol';
 import type { TEventBody } from './events.ts';
 import type { TSnapshotBody } from './snapshot.ts';
+import type { TOperationBody } from './commands.ts';
 
 export interface BufferLimits {
   /** Most messages held (sent but not acknowledged, plus not yet sent). */
@@ -51,7 +52,7 @@ export class OutboundBuffer {
   constructor(private readonly limits: BufferLimits = DEFAULT_BUFFER_LIMITS) {}
 
   /** Number, validate and hold one message. Throws RejectedMessageError (counted) when it may not be sent. */
-  push(body: TSnapshotBody | TEventBody, now: number): BufferedMessage {
+  push(body: TSnapshotBody | TEventBody | TOperationBody, now: number): BufferedMessage {
     const seq = Math.max(this.lastSeq + 1, Math.floor(now));
     const message = { ...body, seq } as TSequencedMessage;
     const checked = ZAgentMessage.safeParse(message);
@@ -67,7 +68,8 @@ export class OutboundBuffer {
       throw new RejectedMessageError(`${body.type} not sent: ${bytes} bytes exceeds the maximum of ${MAX_MESSAGE_BYTES}`);
     }
     this.lastSeq = seq;
-    const entry: BufferedMessage = { seq, kind: body.type, json, bytes };
+    // Operation progress and results are kept like events: never dropped in favour of snapshots.
+    const entry: BufferedMessage = { seq, kind: body.type === 'snapshot' ? 'snapshot' : 'event', json, bytes };
     this.entries.push(entry);
     this.totalBytes += bytes;
     this.enforceLimits();

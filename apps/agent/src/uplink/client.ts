@@ -6,6 +6,7 @@ import {
   encodeMessage,
   parseServerMessage,
   type TAgentMessage,
+  type TCommand,
   type TServerErrorCode,
   type TServerMessage,
 } from '@keel/protocol';
@@ -13,6 +14,7 @@ import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.ts'
 import { DEFAULT_BUFFER_LIMITS, OutboundBuffer, RejectedMessageError, type BufferLimits, type BufferStats } from './buffer.ts';
 import type { TEventBody } from './events.ts';
 import type { TSnapshotBody } from './snapshot.ts';
+import { readCommandHeader, refusal, type TOperationBody } from './commands.ts';
 
 /**
  * The connection's lifecycle:
@@ -44,6 +46,8 @@ export interface UplinkClientOptions {
   handshakeTimeoutMs?: number;
   /** A ping every this often; a connection that did not answer the previous one is dropped. */
   heartbeatMs?: number;
+  /** A `command` from the control plane (parsed); must not throw or wait. Absent: commands are refused. */
+  onCommand?: (command: TCommand) => void;
 }
 
 export interface UplinkStats extends BufferStats {
@@ -98,7 +102,7 @@ export class UplinkClient {
   }
 
   /** Hand a message over. Never throws and never waits: the HA loop must not notice this link. */
-  enqueue(body: TSnapshotBody | TEventBody): void {
+  enqueue(body: TSnapshotBody | TEventBody | TOperationBody): void {
     if (this.state === 'stopped') return;
     try {
       this.buffer.push(body, this.now());
@@ -204,6 +208,14 @@ export class UplinkClient {
         return;
       }
       const parsed = parseServerMessage(text);
+      if (!parsed.ok && this.state === 'streaming') {
+        // A command we cannot read is refused on its own; the connection stays up.
+        const header = readCommandHeader(text);
+        if (header) {
+          this.refuseCommand(header, `the command was refused: ${parsed.error}`);
+          return;
+        }
+      }
       if (!parsed.ok) {
         this.dropConnection(ws, `the control plane sent an unreadable message: ${parsed.error}`);
         return;
@@ -257,13 +269,21 @@ export class UplinkClient {
         return;
       }
       case 'command': {
-        // Reserved in protocol v1: refuse, so an operation waiting for an answer fails fast.
-        if (this.state === 'streaming') {
-          this.send(ws, { type: 'command_result', id: m.id, ok: false, message: `commands are not supported by keel-agent ${this.opts.agentVersion}` });
+        if (this.state !== 'streaming') {
+          this.dropConnection(ws, 'the control plane sent a command before the welcome');
+          return;
         }
+        if (this.opts.onCommand) this.opts.onCommand(m.command);
+        else this.refuseCommand({ id: m.command.id, op: m.command.op }, `commands are not enabled on keel-agent ${this.opts.agentVersion}`);
         return;
       }
     }
+  }
+
+  /** Answer a command that will not run with its operation_result (failed, invalid), sequenced like any result. */
+  private refuseCommand(header: { id: string; op: string | null }, message: string): void {
+    this.opts.log.warn({ controlplane: this.opts.url, operation: header.id }, message);
+    this.enqueue(refusal(header, message, new Date(this.now()).toISOString()));
   }
 
   /** Write what the current connection has not sent yet, in order, while the socket keeps up. */

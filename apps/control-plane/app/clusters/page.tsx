@@ -39,7 +39,7 @@ export default function ClustersPage() {
       {clusters.isPending ? <p className="empty">Loading…</p> : null}
       {rows && rows.length === 0 ? (
         <div className="card">
-          <p className="empty">No cluster has reported yet. Create an agent token (`npm run create-agent-token -w @keel/control-plane -- --cluster NAME`) and add it to the agents&apos; YAML under `controlplane: {'{'}url, token{'}'}`.</p>
+          <p className="empty">No cluster has reported yet. Create an agent token per member (`npm run create-agent-token -w @keel/control-plane -- --cluster NAME --member MEMBER`) and add it to that agent&apos;s YAML under `controlplane: {'{'}url, token{'}'}`.</p>
         </div>
       ) : null}
       {rows && rows.length > 0 ? (

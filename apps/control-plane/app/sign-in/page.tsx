@@ -1,10 +1,10 @@
 'use client';
 /** Sign in with e-mail and password (better-auth, httpOnly session cookie); back to ?next= afterwards. */
 import { useState, type FormEvent } from 'react';
+import { safeNextPath } from '../../lib/safe-next.ts';
 
 function safeNext(): string {
-  const next = new URLSearchParams(window.location.search).get('next');
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/sign-in') ? next : '/clusters';
+  return safeNextPath(new URLSearchParams(window.location.search).get('next'), window.location.origin);
 }
 
 export default function SignInPage() {

@@ -19,7 +19,9 @@ export function NewToken({ created, origin, onDone }: { created: TCreatedToken; 
   return (
     <section className="card admin-secret" aria-labelledby={titleId}>
       <div className="card-head">
-        <h2 id={titleId}>New token for {created.scope}</h2>
+        <h2 id={titleId}>
+          New token for {created.members.join(', ')} of {created.scope}
+        </h2>
         <span className="badge warn">Shown once</span>
       </div>
       <p>
@@ -39,7 +41,8 @@ export function NewToken({ created, origin, onDone }: { created: TCreatedToken; 
           <code>{yaml}</code>
         </pre>
         <p className="hint">
-          Add this to the YAML of each agent of cluster <strong>{created.scope}</strong>; an agent reports here once it runs with it.
+          Add this to the YAML of {created.members.length === 1 ? 'the agent' : 'each agent'} named <strong>{created.members.join(', ')}</strong> in
+          cluster <strong>{created.scope}</strong>; it reports here once it runs with it. Other members need their own token.
         </p>
         <div>
           <CopyButton text={yaml} label="Copy YAML" />

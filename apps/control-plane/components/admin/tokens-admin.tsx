@@ -1,7 +1,8 @@
 'use client';
 /**
- * Agent tokens: create one for a cluster (shown once, with the agents' YAML), list them all (prefix,
- * cluster, label, who made it when, last use, revoked) and revoke one after a confirmation.
+ * Agent tokens: create one for a member of a cluster (or an explicit list of members; shown once,
+ * with the agent's YAML), list them all (prefix, cluster, members, label, who made it when, last
+ * use, revoked) and revoke one after a confirmation. A token speaks only for the members it names.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
@@ -17,14 +18,17 @@ import { tokenPrefixLabel, type TAgentToken, type TCreatedToken } from './types.
 function CreateTokenForm({ knownScopes, onCreated }: { knownScopes: string[]; onCreated: (t: TCreatedToken) => void }) {
   const trpc = useTRPC();
   const qc = useQueryClient();
-  const ids = { title: useId(), scope: useId(), scopeHint: useId(), scopeError: useId(), scopes: useId(), label: useId(), labelError: useId() };
+  const ids = { title: useId(), scope: useId(), scopeHint: useId(), scopeError: useId(), scopes: useId(), members: useId(), membersHint: useId(), membersError: useId(), label: useId(), labelError: useId() };
   const [scope, setScope] = useState('');
+  const [members, setMembers] = useState('');
   const [label, setLabel] = useState('');
   const [emptyScope, setEmptyScope] = useState(false);
+  const [emptyMembers, setEmptyMembers] = useState(false);
   const create = useMutation(
     trpc.tokens.create.mutationOptions({
       onSuccess: (t) => {
         setScope('');
+        setMembers('');
         setLabel('');
         onCreated(t);
         void qc.invalidateQueries(trpc.tokens.list.queryFilter());
@@ -33,20 +37,25 @@ function CreateTokenForm({ knownScopes, onCreated }: { knownScopes: string[]; on
       },
     }),
   );
-  const errors = formErrors(create.error, ['scope', 'label'] as const);
+  const errors = formErrors(create.error, ['scope', 'members', 'label'] as const);
   const scopeError = emptyScope ? "Enter the cluster's scope (its name in the agents' YAML)." : errors.fields.scope;
   const labelError = errors.fields.label;
+  const membersError = emptyMembers ? "Enter the member's name (the agent's `name`); several, separated by commas." : errors.fields.members;
 
   function submit(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const s = scope.trim();
-    if (!s) {
+    const m = members
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    setEmptyScope(!s);
+    setEmptyMembers(m.length === 0);
+    if (!s || m.length === 0) {
       create.reset();
-      setEmptyScope(true);
       return;
     }
-    setEmptyScope(false);
-    create.mutate({ scope: s, label: label.trim() });
+    create.mutate({ scope: s, members: m, label: label.trim() });
   }
 
   return (
@@ -79,6 +88,29 @@ function CreateTokenForm({ knownScopes, onCreated }: { knownScopes: string[]; on
             ) : null}
             <p id={ids.scopeHint} className="hint">
               The <code>scope</code> in the agents&apos; YAML. A new scope adds the cluster.
+            </p>
+          </div>
+          <div className="field">
+            <label htmlFor={ids.members}>Member</label>
+            <input
+              id={ids.members}
+              name="members"
+              value={members}
+              onChange={(e) => setMembers(e.target.value)}
+              autoComplete="off"
+              spellCheck={false}
+              aria-invalid={membersError ? true : undefined}
+              aria-describedby={membersError ? `${ids.membersError} ${ids.membersHint}` : ids.membersHint}
+              placeholder="e.g. node1"
+            />
+            {membersError ? (
+              <p id={ids.membersError} className="field-error" role="alert">
+                {membersError}
+              </p>
+            ) : null}
+            <p id={ids.membersHint} className="hint">
+              The <code>name</code> in that agent&apos;s YAML: the token speaks only for it. One token per member is best; a list
+              (comma-separated) makes one token for all of them.
             </p>
           </div>
           <div className="field">
@@ -126,6 +158,7 @@ function TokensTable({ tokens, nowMs, onRevoke }: { tokens: TAgentToken[]; nowMs
           <tr>
             <th scope="col">Token</th>
             <th scope="col">Cluster</th>
+            <th scope="col">Members</th>
             <th scope="col">Label</th>
             <th scope="col">Created</th>
             <th scope="col" title="When an agent last connected with it">
@@ -145,6 +178,9 @@ function TokensTable({ tokens, nowMs, onRevoke }: { tokens: TAgentToken[]; nowMs
               </th>
               <td data-label="Cluster">
                 <Link href={`/clusters/${encodeURIComponent(t.scope)}`}>{t.scope}</Link>
+              </td>
+              <td data-label="Members">
+                {t.members.length ? <span className="mono">{t.members.join(', ')}</span> : <span className="muted">none (issued before member binding)</span>}
               </td>
               <td data-label="Label">{t.label || <span className="muted">–</span>}</td>
               <td data-label="Created">
@@ -172,6 +208,10 @@ function TokensTable({ tokens, nowMs, onRevoke }: { tokens: TAgentToken[]; nowMs
                       </time>
                     </span>
                   </>
+                ) : t.members.length === 0 ? (
+                  <span className="badge bad" title="Issued before tokens were bound to members: agents using it are refused. Issue one per member and revoke this one.">
+                    Refused: re-issue
+                  </span>
                 ) : (
                   <span className="badge ok">Active</span>
                 )}

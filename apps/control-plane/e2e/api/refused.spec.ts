@@ -26,7 +26,7 @@ test.describe('without a session', () => {
 
   test('tRPC mutations answer 401 and change nothing', async ({ request, world }) => {
     for (const [path, input] of [
-      ['tokens.create', { scope: 'intruder', label: 'x' }],
+      ['tokens.create', { scope: 'intruder', members: ['node1'], label: 'x' }],
       ['users.create', { email: 'intruder@example.com', password: 'Intruder-password-1', role: 'admin' }],
     ] as const) {
       const res = await request.post(`/api/trpc/${path}`, { data: input, headers: { origin: world.url } });
@@ -86,7 +86,7 @@ test.describe('with a session', () => {
     const res = await fetch(`${world.url}/api/trpc/tokens.create`, {
       method: 'POST',
       headers: { cookie, origin: 'https://evil.example', 'content-type': 'application/json' },
-      body: JSON.stringify({ scope: 'csrf', label: 'x' }),
+      body: JSON.stringify({ scope: 'csrf', members: ['node1'], label: 'x' }),
     });
     expect(res.status).toBe(403);
   });
@@ -98,6 +98,6 @@ test.describe('with a session', () => {
     await admin.users.create.mutate({ email, password, role: 'viewer' });
     const viewer = adminTrpc(world.url, await signInCookie(world.url, email, password));
     expect((await viewer.clusters.list.query()).map((c) => c.scope)).toContain(world.scope);
-    await expect(viewer.tokens.create.mutate({ scope: world.scope })).rejects.toMatchObject({ data: { code: 'FORBIDDEN' } });
+    await expect(viewer.tokens.create.mutate({ scope: world.scope, members: ['node1'] })).rejects.toMatchObject({ data: { code: 'FORBIDDEN' } });
   });
 });

@@ -48,10 +48,17 @@ test('an admin creates a token for a new cluster, sees it once, finds it by its 
   await expect(agentsRow).toHaveCount(1);
   await expect(agentsRow).toContainText(world.scope);
   await expect(agentsRow).toContainText('Active');
-  await expect(agentsRow.getByRole('cell').nth(3)).toHaveText(/ago|just now/);
+  await expect(agentsRow.getByRole('cell').nth(1)).toHaveText('node1, node2, node3');
+  await expect(agentsRow.getByRole('cell').nth(4)).toHaveText(/ago|just now/);
 
   const form = page.getByRole('form', { name: 'Create a token' });
   const create = form.getByRole('button', { name: 'Create token' });
+  // no member: refused, saying what is missing
+  await form.getByLabel('Cluster scope').fill('somewhere');
+  await create.click();
+  await expect(form.getByRole('alert')).toHaveText("Enter the member's name (the agent's `name`); several, separated by commas.");
+  await form.getByLabel('Member').fill('admin-e2e');
+  await form.getByLabel('Cluster scope').fill('');
   // no scope: refused, saying what is missing
   await create.click();
   await expect(form.getByRole('alert')).toHaveText("Enter the cluster's scope (its name in the agents' YAML).");
@@ -67,7 +74,7 @@ test('an admin creates a token for a new cluster, sees it once, finds it by its 
   await create.click();
 
   // shown once: the token, a copy button, the agents' YAML
-  const panel = page.getByRole('region', { name: `New token for ${scope}` });
+  const panel = page.getByRole('region', { name: `New token for admin-e2e of ${scope}` });
   await expect(panel).toBeVisible();
   await expect(panel).toContainText('this is the only time it is shown');
   const token = await panel.getByRole('textbox', { name: 'Token' }).inputValue();
@@ -90,10 +97,11 @@ test('an admin creates a token for a new cluster, sees it once, finds it by its 
   await expect(row).toHaveCount(1);
   const cells = row.getByRole('cell');
   await expect(cells.nth(0)).toHaveText(scope);
-  await expect(cells.nth(1)).toHaveText('admin e2e');
-  await expect(cells.nth(2)).toContainText(`by ${world.admin.email}`);
-  await expect(cells.nth(3)).toHaveText('never');
-  await expect(cells.nth(4)).toHaveText('Active');
+  await expect(cells.nth(1)).toHaveText('admin-e2e');
+  await expect(cells.nth(2)).toHaveText('admin e2e');
+  await expect(cells.nth(3)).toContainText(`by ${world.admin.email}`);
+  await expect(cells.nth(4)).toHaveText('never');
+  await expect(cells.nth(5)).toHaveText('Active');
   await shot(page, 'admin-tokens');
 
   // once: gone when dismissed, and after a reload
@@ -113,7 +121,7 @@ test('an admin creates a token for a new cluster, sees it once, finds it by its 
   await expect(dialog).toContainText(`Agents of cluster ${scope} that use this token (admin e2e) are refused the next time they connect.`);
   await dialog.getByRole('button', { name: 'Cancel' }).click();
   await expect(dialog).toBeHidden();
-  await expect(cells.nth(4)).toHaveText('Active');
+  await expect(cells.nth(5)).toHaveText('Active');
 
   await revokeButton.click();
   await expect(dialog).toBeVisible();
@@ -123,7 +131,7 @@ test('an admin creates a token for a new cluster, sees it once, finds it by its 
   await dialog.getByRole('button', { name: 'Revoke token' }).click();
   await expect(dialog).toBeHidden();
   await expect(page.getByRole('status').filter({ hasText: `Revoked keel_at_${prefix}_… (cluster ${scope}).` })).toBeVisible();
-  await expect(cells.nth(4)).toContainText('Revoked');
+  await expect(cells.nth(5)).toContainText('Revoked');
   await expect(revokeButton).toHaveCount(0);
   await expect(agentsRow).toContainText('Active');
 

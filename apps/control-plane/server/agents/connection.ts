@@ -9,6 +9,13 @@
  * server acks the highest stored seq, so bursts get one ack. Anything wrong ends in an `error`
  * message naming the problem and a close; nothing of it is stored, and no other connection is
  * touched.
+ *
+ * Limits, per connection: a token bucket of messages (burst, then a rate per second; an agent that
+ * empties it is closed with `rate_limited`, 4429); backpressure (when MAX_PENDING messages wait for
+ * the database the socket is paused, so TCP slows the agent down instead of the server buffering or
+ * dropping); seq strictly increasing on the connection and above welcome.ackedSeq (a replay is
+ * `invalid`); seq and `at` at most maxSkewMs ahead of the server's clock; a snapshot or event that
+ * names another cluster or member is `unauthorized` (and audited).
  */
 import type { WebSocket } from 'ws';
 import {
@@ -16,11 +23,15 @@ import {
   encodeMessage,
   parseAgentMessage,
   type TAgentEvent,
+  type TCommandInput,
+  type TOperationProgress,
+  type TOperationResult,
   type THello,
   type TServerErrorCode,
   type TServerMessage,
   type TSnapshot,
 } from '@keel/protocol';
+import { TokenBucket } from '../lib/token-bucket.ts';
 
 export type TConnectionState = 'awaiting_hello' | 'authenticating' | 'streaming' | 'closed';
 
@@ -31,24 +42,41 @@ export interface TAgentIdentity {
   member: string;
   /** The agent token this connection authenticated with (revoking it closes the connection). */
   tokenId: string;
+  tokenPrefix: string;
+}
+
+export interface TConnectionLimits {
+  /** seq (epoch ms) and `at` may be at most this far ahead of the server's clock. */
+  maxSkewMs: number;
+  messagesPerSecond: number;
+  burstMessages: number;
+  /** Server clock (tests). */
+  now?: () => number;
 }
 
 /** What a connection needs from the ingest (and nothing else). */
 export interface TConnectionHost {
-  authenticate(hello: THello): Promise<{ ok: true; identity: TAgentIdentity; lastSeq: number } | { ok: false; code: TServerErrorCode; message: string }>;
+  authenticate(hello: THello, remote: string): Promise<{ ok: true; identity: TAgentIdentity; lastSeq: number } | { ok: false; code: TServerErrorCode; message: string }>;
   /** The connection speaks for this member now (the host closes any older one). */
   register(conn: AgentConnection): void;
   unregister(conn: AgentConnection): void;
   /** true: stored; false: duplicate. Throws { code, message } style errors through describeStoreError. */
   storeSnapshot(id: TAgentIdentity, s: TSnapshot): Promise<boolean>;
   storeEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean>;
+  /** An operation's progress or result (services/operation-runner.ts records it on the operation). */
+  storeOperationMessage(id: TAgentIdentity, m: TOperationProgress | TOperationResult): Promise<void>;
   /** Why storing failed, in words for the agent, and whether it is the database being away. */
   describeStoreError(error: unknown): { code: TServerErrorCode; message: string };
   log(event: string, fields: Record<string, unknown>): void;
+  /** Record in the audit log that this authenticated connection tried something its token may not do. */
+  auditRefusal(conn: AgentConnection, reason: string): void;
 }
 
 const ACK_EVERY = 200;
 const ACK_INTERVAL_MS = 500;
+/** Pause reading when this many messages wait for the database; resume at RESUME_PENDING. */
+export const MAX_PENDING = 256;
+const RESUME_PENDING = 64;
 
 const CLOSE_CODES: Record<TServerErrorCode, number> = {
   unauthorized: 4401,
@@ -60,6 +88,7 @@ const CLOSE_CODES: Record<TServerErrorCode, number> = {
   timeout: 4408,
   shutting_down: 1001,
   internal: 1011,
+  rate_limited: 4429,
 };
 
 export class AgentConnection {
@@ -75,22 +104,37 @@ export class AgentConnection {
   private pending = 0;
   private chain: Promise<void> = Promise.resolve();
   private readonly helloTimer: NodeJS.Timeout;
+  private readonly bucket: TokenBucket;
+  private readonly now: () => number;
+  /** Highest seq received on this connection (welcome.ackedSeq to start with). */
+  private receivedSeq = 0;
 
   constructor(
     private readonly ws: WebSocket,
     private readonly host: TConnectionHost,
     readonly remote: string,
     helloTimeoutMs: number,
+    private readonly limits: TConnectionLimits,
   ) {
+    this.now = limits.now ?? Date.now;
+    this.bucket = new TokenBucket(limits.messagesPerSecond, limits.burstMessages, this.now);
     this.helloTimer = setTimeout(() => {
       if (this.state === 'awaiting_hello' || this.state === 'authenticating') this.fail('timeout', `no hello within ${Math.round(helloTimeoutMs / 1000)} seconds`);
     }, helloTimeoutMs);
     this.helloTimer.unref();
     ws.on('message', (data, isBinary) => {
       const raw = isBinary || typeof data !== 'string' ? Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8') : data;
+      if (this.state === 'closed') return;
+      if (!this.bucket.take()) {
+        this.fail('rate_limited', `more than ${limits.burstMessages} messages at once or ${limits.messagesPerSecond} a second sustained on one connection; reconnect and send slower`);
+        return;
+      }
       this.pending++;
+      // backpressure: stop reading while the database is behind (TCP then slows the agent down)
+      if (this.pending >= MAX_PENDING && !ws.isPaused) ws.pause();
       this.chain = this.chain.then(() => this.handle(raw)).finally(() => {
         this.pending--;
+        if (this.pending <= RESUME_PENDING && ws.isPaused && this.state !== 'closed') ws.resume();
         this.handled++;
         // ack when the queue drains, and during a long replay at least every ACK_EVERY messages
         // or ACK_INTERVAL_MS, so the agent can free its buffer as it goes
@@ -112,6 +156,13 @@ export class AgentConnection {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeMessage(msg));
   }
 
+  /** Send an operation to this agent; false when the connection is not streaming (nothing was sent). */
+  sendCommand(command: TCommandInput): boolean {
+    if (this.state !== 'streaming' || this.ws.readyState !== this.ws.OPEN) return false;
+    this.ws.send(JSON.stringify({ type: 'command', command }));
+    return true;
+  }
+
   /** Send an error naming the problem, then close. */
   fail(code: TServerErrorCode, message: string): void {
     if (this.state === 'closed') return;
@@ -119,7 +170,8 @@ export class AgentConnection {
     this.send({ type: 'error', code, message });
     this.state = 'closed';
     clearTimeout(this.helloTimer);
-    this.ws.close(CLOSE_CODES[code], message.slice(0, 120));
+    // a close reason is at most 123 bytes of UTF-8
+    this.ws.close(CLOSE_CODES[code], closeReason(message));
     // a peer that does not answer the close handshake is cut off
     setTimeout(() => this.ws.terminate(), 5000).unref();
     this.host.unregister(this);
@@ -148,12 +200,13 @@ export class AgentConnection {
     if (this.state === 'awaiting_hello') {
       if (msg.type !== 'hello') return this.fail('invalid', `the first message must be hello, got ${msg.type}`);
       this.state = 'authenticating';
-      const auth = await this.host.authenticate(msg);
+      const auth = await this.host.authenticate(msg, this.remote);
       if ((this.state as TConnectionState) === 'closed') return;
       if (!auth.ok) return this.fail(auth.code, auth.message);
       clearTimeout(this.helloTimer);
       this.identity = auth.identity;
       this.lastSeq = auth.lastSeq;
+      this.receivedSeq = auth.lastSeq;
       this.state = 'streaming';
       this.host.register(this);
       this.send({ type: 'welcome', v: AGENT_PROTOCOL_VERSION, ackedSeq: auth.lastSeq });
@@ -166,15 +219,20 @@ export class AgentConnection {
     switch (msg.type) {
       case 'hello':
         return this.fail('invalid', 'hello was already received on this connection');
-      case 'command_result':
-        this.host.log('agent_command_result', { ...this.who(), id: msg.id, ok: msg.ok });
-        return;
+      case 'operation_progress':
+      case 'operation_result':
       case 'snapshot':
       case 'event': {
-        if (msg.seq <= this.lastSeq) return; // a duplicate or a replay of something stored: ack covers it
+        const problem = this.checkSequenced(msg, id);
+        if (problem) {
+          if (problem.code === 'unauthorized') this.host.auditRefusal(this, problem.message);
+          return this.fail(problem.code, problem.message);
+        }
+        this.receivedSeq = msg.seq;
         try {
           if (msg.type === 'snapshot') await this.host.storeSnapshot(id, msg);
-          else await this.host.storeEvent(id, msg);
+          else if (msg.type === 'event') await this.host.storeEvent(id, msg);
+          else await this.host.storeOperationMessage(id, msg);
         } catch (e) {
           const { code, message } = this.host.describeStoreError(e);
           return this.fail(code, `${msg.type} seq ${msg.seq} was not stored: ${message}`);
@@ -185,4 +243,35 @@ export class AgentConnection {
       }
     }
   }
+
+  /** Why a snapshot or event may not be stored, or null. */
+  private checkSequenced(msg: TSnapshot | TAgentEvent, id: TAgentIdentity): { code: TServerErrorCode; message: string } | null {
+    const what = `${msg.type} seq ${msg.seq}`;
+    if (msg.cluster !== undefined && msg.cluster !== id.cluster) {
+      return { code: 'unauthorized', message: `${what} names cluster "${msg.cluster}", but this connection speaks for "${id.cluster}"` };
+    }
+    if (msg.member !== undefined && msg.member !== id.member) {
+      return { code: 'unauthorized', message: `${what} names member "${msg.member}", but this connection speaks for "${id.member}" of "${id.cluster}"` };
+    }
+    if (msg.seq <= this.receivedSeq) {
+      return { code: 'invalid', message: `${what} is not above ${this.receivedSeq} (the previous seq on this connection, or what was already stored): sequence numbers must increase` };
+    }
+    const now = this.now();
+    const skew = this.limits.maxSkewMs;
+    if (msg.seq > now + skew) {
+      return { code: 'invalid', message: `${what} is ${Math.round((msg.seq - now) / 1000)} s ahead of the control plane's clock (seq counts epoch milliseconds; allowed skew ${skew / 1000} s): check the agent host's clock` };
+    }
+    const at = Date.parse(msg.at);
+    if (at > now + skew) {
+      return { code: 'invalid', message: `${what}: at ${msg.at} is ${Math.round((at - now) / 1000)} s ahead of the control plane's clock (allowed skew ${skew / 1000} s): check the agent host's clock` };
+    }
+    return null;
+  }
+}
+
+/** A WebSocket close reason: at most 123 bytes of UTF-8, cut at a character boundary. */
+export function closeReason(message: string): string {
+  let out = message.slice(0, 123);
+  while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
+  return out;
 }

@@ -6,17 +6,18 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { MAX_MESSAGE_BYTES, type TAgentEvent, type THello, type TServerErrorCode, type TSnapshot } from '@keel/protocol';
+import { MAX_MESSAGE_BYTES, type TAgentEvent, type TCommandInput, type THello, type TOperationProgress, type TOperationResult, type TServerErrorCode, type TSnapshot } from '@keel/protocol';
 import type pg from 'pg';
 import type { TDb } from '../db.ts';
 import type { DbHealthMonitor } from '../db-health.ts';
 import { memberView } from '../lib/member-view.ts';
 import type { TLiveMessage } from '../live/messages.ts';
+import { appendAudit } from '../services/append-audit.ts';
 import { authenticateAgent } from '../services/authenticate-agent.ts';
 import type { TJsonValue } from '../services/get-cluster.ts';
 import type { TAgentPresence } from '../services/list-clusters.ts';
 import { storeEvent, storeSnapshot } from '../services/store-agent-message.ts';
-import { AgentConnection, type TAgentIdentity, type TConnectionHost } from './connection.ts';
+import { AgentConnection, type TAgentIdentity, type TConnectionHost, type TConnectionLimits } from './connection.ts';
 
 export interface TIngestOptions {
   db: TDb;
@@ -27,6 +28,10 @@ export interface TIngestOptions {
   staleAfterSeconds: number;
   log: (event: string, fields: Record<string, unknown>) => void;
   helloTimeoutMs?: number;
+  /** Clock skew, rate limit (KEEL_CP_MAX_CLOCK_SKEW_SECONDS, KEEL_CP_AGENT_*). */
+  limits: TConnectionLimits;
+  /** Operation progress and results (the operation runner records them). */
+  onOperationMessage?: (id: TAgentIdentity, m: TOperationProgress | TOperationResult) => Promise<void>;
 }
 
 const DB_DOWN = "the control plane cannot reach its database; keep the message and retry later";
@@ -57,10 +62,11 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     return this.all.size;
   }
 
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  /** `client`: the agent's address (server/lib/client-address.ts: the socket, or through trusted proxies). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, client: string): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-      const conn = new AgentConnection(ws, this, remote, this.opts.helloTimeoutMs ?? 10_000);
+      const remote = client === req.socket.remoteAddress ? `${client}:${req.socket.remotePort ?? '?'}` : client;
+      const conn = new AgentConnection(ws, this, remote, this.opts.helloTimeoutMs ?? 10_000, this.opts.limits);
       this.all.add(conn);
       ws.on('close', () => this.all.delete(conn));
       if (this.shuttingDown) conn.fail('shutting_down', 'the control plane is shutting down; reconnect later');
@@ -69,6 +75,11 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
 
   isConnected(memberId: string): boolean {
     return this.byMember.has(memberId);
+  }
+
+  /** Send an operation to a member's agent; false when it has no open connection (nothing sent). */
+  sendCommand(memberId: string, command: TCommandInput): boolean {
+    return this.byMember.get(memberId)?.sendCommand(command) ?? false;
   }
 
   /** Close every connection that authenticated with this token (it was just revoked). */
@@ -84,12 +95,17 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
 
   // ---------------------------------------------------------------- TConnectionHost
 
-  async authenticate(hello: THello): Promise<{ ok: true; identity: TAgentIdentity; lastSeq: number } | { ok: false; code: TServerErrorCode; message: string }> {
+  async authenticate(hello: THello, remote: string): Promise<{ ok: true; identity: TAgentIdentity; lastSeq: number } | { ok: false; code: TServerErrorCode; message: string }> {
     try {
       const r = await authenticateAgent(this.opts.db, hello);
-      if (!r.ok) return { ok: false, code: 'unauthorized', message: r.reason };
       this.opts.dbHealth.reportOk();
-      return { ok: true, identity: { clusterId: r.clusterId, cluster: hello.cluster, memberId: r.memberId, member: hello.member, tokenId: r.tokenId }, lastSeq: r.lastSeq };
+      if (!r.ok) {
+        // a genuine token used beyond its rights is audited; garbage tokens are only logged (so
+        // that nobody without a token can grow the audit log)
+        if (r.token) this.audit(`agent:${r.token.prefix}`, `cluster:${hello.cluster}/member:${hello.member}`, { tokenId: r.token.id, prefix: r.token.prefix, remote, reason: r.reason });
+        return { ok: false, code: 'unauthorized', message: r.reason };
+      }
+      return { ok: true, identity: { clusterId: r.clusterId, cluster: hello.cluster, memberId: r.memberId, member: hello.member, tokenId: r.tokenId, tokenPrefix: r.prefix }, lastSeq: r.lastSeq };
     } catch (e) {
       return { ok: false, ...this.describeStoreError(e) };
     }
@@ -152,6 +168,13 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     return true;
   }
 
+  async storeOperationMessage(id: TAgentIdentity, m: TOperationProgress | TOperationResult): Promise<void> {
+    await this.opts.onOperationMessage?.(id, m);
+    // the member's seq counter covers operation messages too (a replay after reconnect is a duplicate)
+    await this.opts.pool.query('UPDATE members SET last_seq = GREATEST(last_seq, $2) WHERE id = $1', [id.memberId, m.seq]);
+    this.opts.dbHealth.reportOk();
+  }
+
   describeStoreError(error: unknown): { code: TServerErrorCode; message: string } {
     if (this.opts.dbHealth.report(error)) return { code: 'internal', message: DB_DOWN };
     const text = error instanceof Error ? error.message.split('\n').filter(Boolean).slice(-1)[0] ?? error.message : String(error);
@@ -161,6 +184,20 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
 
   log(event: string, fields: Record<string, unknown>): void {
     this.opts.log(event, fields);
+  }
+
+  auditRefusal(conn: AgentConnection, reason: string): void {
+    const id = conn.identity;
+    if (!id) return;
+    this.audit(`agent:${id.tokenPrefix}`, `cluster:${id.cluster}/member:${id.member}`, { tokenId: id.tokenId, prefix: id.tokenPrefix, remote: conn.remote, reason });
+  }
+
+  /** One `agent.refused` audit entry; written in the background (a refusal never waits for it). */
+  private audit(actor: string, target: string, details: Record<string, unknown>): void {
+    appendAudit(this.opts.db, { actorId: null, actor, action: 'agent.refused', target, details }).catch((e: unknown) => {
+      this.opts.dbHealth.report(e);
+      this.opts.log('agent_audit_failed', { target, error: e instanceof Error ? e.message : String(e) });
+    });
   }
 
   // ---------------------------------------------------------------- staleness

@@ -3,17 +3,25 @@
  * upgrade, with an Origin check against cross-site WebSocket hijacking). publish() fans a message
  * out to every subscriber of its cluster; a subscriber that cannot keep up is dropped (it
  * reconnects and refetches).
+ *
+ * Browsers only listen: a frame from a browser closes its socket with 4400 and a reason (frames
+ * above MAX_BROWSER_FRAME_BYTES are cut off by ws itself with 1009). `?cluster=` must be a scope.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { ZScope } from '../services/create-agent-token.ts';
 import type { TLiveMessage } from './messages.ts';
 
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 const PING_INTERVAL_MS = 30_000;
+export const MAX_BROWSER_FRAME_BYTES = 4096;
+/** The close code for a browser that sent something (the feed is server -> browser only). */
+export const LIVE_PROTOCOL_ERROR = 4400;
 
 interface Subscriber {
   ws: WebSocket;
+  userId: string;
   /** null: every cluster. */
   cluster: string | null;
   alive: boolean;
@@ -37,7 +45,7 @@ export interface TLiveAuth {
 }
 
 export class LiveHub {
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: MAX_BROWSER_FRAME_BYTES });
   private readonly subscribers = new Set<Subscriber>();
   private readonly pinger: NodeJS.Timeout;
 
@@ -62,13 +70,21 @@ export class LiveHub {
     if (!user) return rejectUpgrade(socket, 401, 'sign in first');
     const url = new URL(req.url ?? '/', 'http://x');
     const cluster = url.searchParams.get('cluster');
+    if (cluster) {
+      const ok = ZScope.safeParse(cluster);
+      if (!ok.success) return rejectUpgrade(socket, 400, `cluster must be a cluster scope: ${ok.error.issues[0]?.message ?? 'invalid'}`);
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const sub: Subscriber = { ws, cluster: cluster || null, alive: true };
+      const sub: Subscriber = { ws, userId: user.id, cluster: cluster || null, alive: true };
       this.subscribers.add(sub);
       ws.on('pong', () => (sub.alive = true));
       ws.on('close', () => this.subscribers.delete(sub));
       ws.on('error', () => this.subscribers.delete(sub));
-      // browsers only listen; anything they send is ignored
+      // browsers only listen: anything they send is a protocol error
+      ws.on('message', () => {
+        this.subscribers.delete(sub);
+        ws.close(LIVE_PROTOCOL_ERROR, 'the live feed is server-to-browser only: it accepts no messages');
+      });
       ws.send(JSON.stringify(this.auth.hello()));
     });
   }
@@ -87,6 +103,24 @@ export class LiveHub {
       }
       sub.ws.send(data);
     }
+  }
+
+  /** Close every feed of this user (disabled); returns how many. */
+  disconnectUser(userId: string, reason: string): number {
+    let n = 0;
+    for (const sub of this.subscribers) {
+      if (sub.userId !== userId) continue;
+      sub.ws.close(4401, reason.slice(0, 120));
+      this.subscribers.delete(sub);
+      n++;
+    }
+    return n;
+  }
+
+  /** Send a message to these users only (break-glass notices). */
+  notifyUsers(userIds: readonly string[], msg: TLiveMessage): void {
+    const data = JSON.stringify(msg);
+    for (const sub of this.subscribers) if (userIds.includes(sub.userId) && sub.ws.readyState === sub.ws.OPEN) sub.ws.send(data);
   }
 
   private ping(): void {

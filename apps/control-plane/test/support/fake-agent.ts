@@ -5,6 +5,7 @@ import { AGENT_SOCKET_PATH, parseServerMessage, type TAgentMessage, type TServer
 export class FakeAgent {
   readonly received: TServerMessage[] = [];
   closeCode: number | null = null;
+  closeReason = '';
   private waiters: Array<() => void> = [];
 
   private constructor(private readonly ws: WebSocket) {
@@ -14,8 +15,9 @@ export class FakeAgent {
       this.received.push(parsed.message);
       this.wake();
     });
-    ws.on('close', (code) => {
+    ws.on('close', (code, reason) => {
       this.closeCode = code;
+      this.closeReason = reason.toString();
       this.wake();
     });
     ws.on('error', () => this.wake());

@@ -1,3 +1,4 @@
+import { cloneBackoff } from '../backoff.ts';
 import { act, decision } from '../decision.ts';
 import type { Facts } from '../facts.ts';
 import type { Decision } from '../types.ts';
@@ -49,6 +50,16 @@ export function emptyDataDir(f: Facts): Decision | null {
   const leader = f.otherLeader;
   if (leader === null) return decision('waiting_for_leader', 'waiting for a leader to clone from');
   if (f.paused) return decision('paused', 'PAUSE: no action. My data directory is empty');
+  const backoff = cloneBackoff(f.memory, f.obs.now);
+  if (backoff !== null) {
+    const n = backoff.attempts;
+    return decision(
+      'clone_backoff',
+      `waiting ${Math.ceil(backoff.waitMs / 1000)} s before cloning again: ${n} attempt${n === 1 ? '' : 's'} in a row failed`,
+      [],
+      backoff.waitMs,
+    );
+  }
   const source = cloneSource(f);
   const reason =
     source === null ? `trying to bootstrap from leader (${leader})` : `trying to bootstrap from replica (${source}), tagged clonefrom`;

@@ -1,5 +1,5 @@
 import { act, decision } from '../decision.ts';
-import type { Facts } from '../facts.ts';
+import { watchdogBlocker, type Facts } from '../facts.ts';
 import { slotSync } from '../slots.ts';
 import type { Action, Decision } from '../types.ts';
 import { leaderChores } from './chores.ts';
@@ -9,6 +9,11 @@ import { switchoverFromLeader } from './switchover.ts';
 export function holdingLock(f: Facts): Decision | null {
   if (!f.iAmLeader) return null;
   if (f.pg.role !== 'primary') return leaderNotPrimary(f);
+  const watchdog = watchdogBlocker(f.obs);
+  if (watchdog !== null && !f.paused) {
+    // Patroni's enforce_primary_role: no watchdog in required mode, no primary (not enforced in pause).
+    return decision('watchdog_unusable', `demoting self because watchdog could not be activated: I am ${watchdog}`, [act.demote('immediate')]);
+  }
   return switchoverFromLeader(f) ?? decision('leader_ok', `no action. I am (${f.me}), the leader with the lock`, leaderChores(f));
 }
 

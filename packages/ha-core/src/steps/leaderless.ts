@@ -1,6 +1,7 @@
 import { act, decision } from '../decision.ts';
 import type { Facts } from '../facts.ts';
 import { slotSync } from '../slots.ts';
+import { mayRaceInSyncMode, syncActive } from '../sync.ts';
 import type { Action, Decision } from '../types.ts';
 import { whyNotHealthiest } from './healthiest.ts';
 import { manualFailover, notHealthiest } from './manual-failover.ts';
@@ -14,8 +15,17 @@ import { manualFailover, notHealthiest } from './manual-failover.ts';
 export function leaderless(f: Facts): Decision {
   const manual = manualFailover(f);
   if (manual !== null) return manual;
-  if (f.paused) return decision('paused', `PAUSE: no action. I am (${f.me}) and the cluster has no leader`);
   const primary = f.pg.role === 'primary';
+  if (f.paused) {
+    // Patroni's is_healthiest_node in pause: only the running primary may take the lock (for instance
+    // after its agent was restarted in pause and the old lease expired meanwhile), unless a request
+    // names another member or synchronous_mode's /sync does not list it.
+    const syncAllows = !syncActive(f.settings, f.cluster) || mayRaceInSyncMode(f.cluster, f.me);
+    if (primary && f.blocker === null && f.activeRequest === null && syncAllows) {
+      return decision('race_for_lock', 'PAUSE: acquiring the leader lock as the running primary', [act.acquireLock()]);
+    }
+    return decision('paused', `PAUSE: no action. I am (${f.me}) and the cluster has no leader`);
+  }
   if (f.blocker !== null) {
     return primary
       ? decision('not_allowed_to_promote', `demoting self because the cluster has no leader and I am ${f.blocker}`, [
