@@ -83,7 +83,7 @@ export function createRequestHandler(parts: THttpParts) {
     },
   });
   const health = healthHandler(deps.dbHealth);
-  const rest = restHandler(deps, (req) => clientIp(req, trustProxy));
+  const rest = restHandler(deps, (req) => clientAddress(clientRequest(req), proxies));
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -108,7 +108,6 @@ export function createRequestHandler(parts: THttpParts) {
         publicUrl: deps.env.KEEL_CP_PUBLIC_URL,
       });
       if (refused) return json(res, 403, { error: { message: `Forbidden: ${refused}`, code: 'CSRF' } });
-      req.headers[CLIENT_IP_HEADER] = clientIp(req, trustProxy);
       return trpcHandler(req, res);
     }
 

@@ -245,7 +245,7 @@ export class AgentConnection {
   }
 
   /** Why a snapshot or event may not be stored, or null. */
-  private checkSequenced(msg: TSnapshot | TAgentEvent, id: TAgentIdentity): { code: TServerErrorCode; message: string } | null {
+  private checkSequenced(msg: { type: string; seq: number; at: string; cluster?: string; member?: string }, id: TAgentIdentity): { code: TServerErrorCode; message: string } | null {
     const what = `${msg.type} seq ${msg.seq}`;
     if (msg.cluster !== undefined && msg.cluster !== id.cluster) {
       return { code: 'unauthorized', message: `${what} names cluster "${msg.cluster}", but this connection speaks for "${id.cluster}"` };

@@ -194,7 +194,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
 
   /** One `agent.refused` audit entry; written in the background (a refusal never waits for it). */
   private audit(actor: string, target: string, details: Record<string, unknown>): void {
-    appendAudit(this.opts.db, { actorId: null, actor, action: 'agent.refused', target, details }).catch((e: unknown) => {
+    appendAudit(this.opts.db, { actorId: null, actor, action: 'agent.refused', target, channel: null, address: typeof details.remote === 'string' ? details.remote : null, cluster: null, outcome: 'refused', details }).catch((e: unknown) => {
       this.opts.dbHealth.report(e);
       this.opts.log('agent_audit_failed', { target, error: e instanceof Error ? e.message : String(e) });
     });

@@ -13,6 +13,7 @@ export const AUDIT_ACTIONS = [
   'user.revoke_cluster_role',
   'agent_token.create',
   'agent_token.revoke',
+  'agent.refused',
   'api_token.create',
   'api_token.revoke',
   'policy.update',

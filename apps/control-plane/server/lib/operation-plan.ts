@@ -6,7 +6,7 @@
  * member's eligibility is what its own agent computed with ha-core's ranking (snapshot
  * failoverReadiness), with the cluster's real settings.
  */
-import { checkTiming, checkSwitchoverRequest, type PeerView } from '@keel/ha-core';
+import { adjustTiming, checkSwitchoverRequest, numberProblem, type PeerView } from '@keel/ha-core';
 import type { TCommandInput, TSnapshot } from '@keel/protocol';
 import type { TClusterState } from './cluster-state.ts';
 import type { TOperationParams, TStoredRequest } from './operation-types.ts';
@@ -168,10 +168,15 @@ function previewPatch(patch: Record<string, unknown>, leader: string | null, rep
     const num = (k: (typeof TIMING_KEYS)[number]) => (typeof patch[k] === 'number' ? (patch[k] as number) : Number.NaN);
     const t = { ttl: num('ttl'), loop_wait: num('loop_wait'), retry_timeout: num('retry_timeout') };
     const missing = TIMING_KEYS.filter((k) => !Number.isFinite(t[k]));
+    // values that cannot work are refused; a rule violation is adjusted as the agents will (ha-core adjustTiming)
+    const unusable = TIMING_KEYS.map((k) => (missing.includes(k) ? null : numberProblem(k, t[k]) && `${k} ${numberProblem(k, t[k])}`)).filter(Boolean);
     const problem = missing.length
       ? `a timing change must set ttl, loop_wait and retry_timeout together (as numbers) so the timing rule can be checked; missing: ${missing.join(', ')}`
-      : checkTiming(t);
-    timing = { ttl: t.ttl, loopWait: t.loop_wait, retryTimeout: t.retry_timeout, worstCaseFailoverSeconds: t.ttl + t.loop_wait, problem: problem ? `refused: ${problem}` : null };
+      : unusable.length
+        ? unusable.join('; ')
+        : null;
+    const eff = problem ? t : adjustTiming(t).timing;
+    timing = { ttl: eff.ttl, loopWait: eff.loop_wait, retryTimeout: eff.retry_timeout, worstCaseFailoverSeconds: eff.ttl + eff.loop_wait, problem: problem ? `refused: ${problem}` : null };
   }
   return { changes, restartParameters, restartOrder, timing };
 }
