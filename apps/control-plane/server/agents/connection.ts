@@ -25,6 +25,7 @@ import {
   type TAgentEvent,
   type THello,
   type TServerErrorCode,
+  type TSequencedMessage,
   type TServerMessage,
   type TSnapshot,
 } from '@keel/protocol';
@@ -208,12 +209,19 @@ export class AgentConnection {
       case 'hello':
         return this.fail('invalid', 'hello was already received on this connection');
       case 'operation_progress':
-      case 'operation_result':
+      case 'operation_result': {
+        const problem = this.checkSequenced(msg, id);
+        if (problem) {
+          if (problem.code === 'unauthorized') this.host.auditRefusal(this, problem.message);
+          return this.fail(problem.code, problem.message);
+        }
+        this.receivedSeq = msg.seq;
         // Operations are not stored yet (issue 11 part 2): acknowledge them so the agent moves on.
         if (msg.seq <= this.lastSeq) return;
         this.host.log('agent_operation', { ...this.who(), id: msg.operationId, op: msg.op, type: msg.type });
         this.lastSeq = Math.max(this.lastSeq, msg.seq);
         return;
+      }
       case 'snapshot':
       case 'event': {
         const problem = this.checkSequenced(msg, id);
@@ -237,7 +245,7 @@ export class AgentConnection {
   }
 
   /** Why a snapshot or event may not be stored, or null. */
-  private checkSequenced(msg: TSnapshot | TAgentEvent, id: TAgentIdentity): { code: TServerErrorCode; message: string } | null {
+  private checkSequenced(msg: TSequencedMessage, id: TAgentIdentity): { code: TServerErrorCode; message: string } | null {
     const what = `${msg.type} seq ${msg.seq}`;
     if (msg.cluster !== undefined && msg.cluster !== id.cluster) {
       return { code: 'unauthorized', message: `${what} names cluster "${msg.cluster}", but this connection speaks for "${id.cluster}"` };
