@@ -78,6 +78,7 @@ function upToDate(t) {
 async function buildTarget(name) {
   const t = TARGETS[name];
   const started = Date.now();
+  fs.rmSync(path.dirname(path.join(ROOT, t.out)), { recursive: true, force: true }); // nothing stale
   await build({
     entryPoints: [path.join(ROOT, t.entry)],
     outfile: path.join(ROOT, t.out),

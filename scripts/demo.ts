@@ -12,7 +12,8 @@ fs.mkdirSync(base, { recursive: true });
 const cpPort = Number(process.env.KEEL_DEMO_PORT ?? 3000);
 console.log(`keel demo: starting the control plane (its own PostgreSQL, next build when needed) on port ${cpPort}`);
 const cpDb = await startControlPlaneDb({ baseDir: path.join(base, 'control-plane-db'), keepData: true });
-const cp = await startControlPlane({ databaseUrl: cpDb.databaseUrl, port: cpPort, logPath: path.join(base, 'control-plane.log') }).catch(async (e: Error) => {
+// The built artifacts, as in production (demo.sh runs `npm run build` first when needed).
+const cp = await startControlPlane({ databaseUrl: cpDb.databaseUrl, port: cpPort, logPath: path.join(base, 'control-plane.log'), serverRuntime: 'built' }).catch(async (e: Error) => {
   await cpDb.stop();
   throw e;
 });
@@ -28,6 +29,7 @@ const cluster = await TestCluster.start({
   ttl: 10,
   loopWait: 2,
   retryTimeout: 3,
+  agentRuntime: 'built',
   tweak: (config, i) => {
     config.controlplane = { url: cp.url, token: tokens[i] };
   },
@@ -58,7 +60,7 @@ console.log(`psql:    psql "postgresql://${su.username}:${su.password}@127.0.0.1
 for (const m of cluster.members) {
   console.log(`${m.name}: REST ${m.apiUrl}/patroni  PostgreSQL 127.0.0.1:${m.pgPort}  agent pid ${m.agentPid}  postmaster pid ${m.postmasterPid()}  log ${m.logPath}`);
 }
-console.log(`keelctl: node apps/cli/bin/keelctl.js -c ${cluster.members[0]!.configPath} list`);
+console.log(`keelctl: apps/cli/bin/keelctl.js -c ${cluster.members[0]!.configPath} list`);
 console.log('\nTry: kill -9 the primary\'s postmaster or agent and watch the table. Ctrl-C stops everything.\n');
 
 async function fetchCluster(members: Member[]): Promise<ClusterRow[] | null> {

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what Keel's demo and tests need, when it is missing:
 #   system packages (Debian): etcd-server etcd-client (the DCS), postgresql (server binaries),
-#   patroni (only for its patronictl: the compatibility test drives it against a Keel cluster);
+#   patroni (only for its patronictl: the compatibility test drives it against a Keel cluster),
+#   haproxy and prometheus (deploy/test: HAProxy routing and promtool/Prometheus on deploy/'s
+#   configs; prometheus is ~19 MB, ~8 s to install),
+#   openssl and curl (the TLS tests make their certificates and call the REST API with them);
 #   npm packages: npm ci (from the committed package-lock.json).
 # As root it runs apt-get itself; otherwise it prints the exact command to run and stops.
 set -euo pipefail
@@ -14,6 +17,10 @@ if ! command -v pg_config >/dev/null 2>&1 || [ ! -x "$(pg_config --bindir 2>/dev
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql postgresql-contrib)
 fi
 command -v patronictl >/dev/null 2>&1 || missing+=(patroni)
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ "${KEEL_NEED_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -23,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # Debian starts services it installs where it can; Keel starts its own etcd/PostgreSQL.
-    systemctl disable --now etcd patroni >/dev/null 2>&1 || true
+    systemctl disable --now etcd patroni haproxy prometheus >/dev/null 2>&1 || true
   else
     echo "keel setup: missing system packages: ${missing[*]}" >&2
     echo "run:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2

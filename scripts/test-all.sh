@@ -13,6 +13,8 @@ export NEXT_TELEMETRY_DISABLED=1
 checks_failed=0
 echo "== typecheck"; npm run -s typecheck || checks_failed=$((checks_failed + 1))
 echo "== lint"; npx eslint . || checks_failed=$((checks_failed + 1))
+# The production bundles (about a second): tests that start the built agent, keelctl and server need them.
+echo "== build"; npm run -s build || checks_failed=$((checks_failed + 1))
 
 echo "== tests"
 npx vitest run --reporter=default --reporter=json --outputFile.json=.artifacts/vitest.json "$@"

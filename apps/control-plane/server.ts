@@ -2,7 +2,9 @@
  * The control plane's one process: Next (pages), better-auth, tRPC, the REST health check, the
  * agents' WebSocket (/agents/ws) and the browsers' live feed (/live), on one port.
  *
- *   NODE_ENV=production tsx server.ts       (after `next build`; see README for the environment)
+ *   npm run build && npm run start    (production: next build, then dist/server.mjs, the esbuild
+ *                                      bundle of this file from scripts/build.mjs; see README)
+ *   npm run dev                        (development: tsx server.ts)
  */
 import http from 'node:http';
 import path from 'node:path';
@@ -18,8 +20,14 @@ import { SignInThrottle } from './server/lib/sign-in-throttle.ts';
 import { LiveHub } from './server/live/hub.ts';
 import { log } from './server/log.ts';
 import { pruneHistory } from './server/services/prune-history.ts';
+import { digestKey } from './server/lib/audit-hash.ts';
+import { checkDatabaseRole } from './server/services/check-database-role.ts';
+import { OperationRunner } from './server/services/operation-runner.ts';
+import { signAuditDigest } from './server/services/sign-audit-digest.ts';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
+// The app's directory (where .next is): this file's, or its parent's when running the bundle in dist/.
+const HERE_FILE_DIR = path.dirname(fileURLToPath(import.meta.url));
+const HERE = path.basename(HERE_FILE_DIR) === 'dist' ? path.dirname(HERE_FILE_DIR) : HERE_FILE_DIR;
 const RETENTION_EVERY_MS = 10 * 60_000;
 
 async function startNext(dev: boolean, hostname: string, port: number): Promise<{ handle: TNextHandler; upgrade: TNextUpgrade | null }> {
@@ -47,23 +55,46 @@ async function main(): Promise<void> {
   const dbHealth = new DbHealthMonitor(db);
   const throttle = new SignInThrottle({ maxFailures: env.KEEL_CP_SIGNIN_MAX_FAILURES, windowMs: env.KEEL_CP_SIGNIN_WINDOW_MINUTES * 60_000 });
   const auth = createAuth(db, env, throttle);
+  // the application's database role must not be able to rewrite the audit log (README, "Database roles")
+  await checkDatabaseRole(db);
+  const auditKey = digestKey(env.KEEL_CP_AUDIT_KEY, env.KEEL_CP_SECRET);
+  const digest = async () => {
+    try {
+      await signAuditDigest(db, auditKey);
+    } catch (e) {
+      if (!dbHealth.report(e)) log('audit_digest_failed', { error: e instanceof Error ? e.message : String(e) }, 'warn');
+    }
+  };
 
   let ingest: AgentIngest | null = null;
-  const deps: TAppDeps = { db, env, auth, dbHealth, presence: {
-      isConnected: (id) => ingest?.isConnected(id) ?? false,
-      disconnectToken: (tokenId, reason) => ingest?.disconnectToken(tokenId, reason) ?? 0,
-    },
+  let live: LiveHub | null = null;
+  const presence = {
+    isConnected: (id: string) => ingest?.isConnected(id) ?? false,
+    disconnectToken: (tokenId: string, reason: string) => ingest?.disconnectToken(tokenId, reason) ?? 0,
   };
-  const live = new LiveHub(liveAuth(deps, env.KEEL_CP_STALE_AFTER_SECONDS));
-  ingest = new AgentIngest({
+  const runner = new OperationRunner({
     db,
-    pool,
-    dbHealth,
-    publish: (m) => live.publish(m),
-    staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS,
+    presence,
+    send: (memberId, command) => ingest?.sendCommand(memberId, command) ?? false,
+    changed: (op) => live?.publish({ type: 'operation', cluster: op.cluster, id: op.id, status: op.status }),
+    finished: () => void digest(),
     log: (e, f) => log(e, f),
-    limits: { maxSkewMs: env.KEEL_CP_MAX_CLOCK_SKEW_SECONDS * 1000, messagesPerSecond: env.KEEL_CP_AGENT_MESSAGES_PER_SECOND, burstMessages: env.KEEL_CP_AGENT_BURST_MESSAGES },
   });
+  const deps: TAppDeps = {
+    db, env, auth, dbHealth, presence, runner, auditKey,
+    live: { disconnectUser: (userId, reason) => live?.disconnectUser(userId, reason) ?? 0 },
+    notify: (userIds, message) => live?.notifyUsers(userIds, { type: 'notice', message, at: new Date().toISOString() }),
+  };
+  live = new LiveHub(liveAuth(deps, env.KEEL_CP_STALE_AFTER_SECONDS));
+  ingest = new AgentIngest({
+    db, pool, dbHealth, publish: (m) => live?.publish(m), staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, log: (e, f) => log(e, f),
+    limits: { maxSkewMs: env.KEEL_CP_MAX_CLOCK_SKEW_SECONDS * 1000, messagesPerSecond: env.KEEL_CP_AGENT_MESSAGES_PER_SECOND, burstMessages: env.KEEL_CP_AGENT_BURST_MESSAGES },
+    onOperationMessage: (id, m) => runner.onMessage(id.memberId, m),
+  });
+  const recovered = await runner.recover();
+  if (recovered > 0) log('operations_failed_at_start', { count: recovered }, 'warn');
+  const digestTimer = setInterval(() => void digest(), env.KEEL_CP_AUDIT_DIGEST_SECONDS * 1000);
+  digestTimer.unref();
   dbHealth.onChange((database) => {
     log(database.ok ? 'database_back' : 'database_unreachable', { error: database.error }, database.ok ? 'info' : 'warn');
     live.publish({ type: 'database', database });
@@ -119,9 +150,10 @@ async function main(): Promise<void> {
     log('stopping', { signal });
     setTimeout(() => process.exit(0), 5000).unref();
     clearInterval(retentionTimer);
+    clearInterval(digestTimer);
     dbHealth.stop();
     ingest?.close();
-    live.close();
+    live?.close();
     server.close();
     server.closeAllConnections();
     void db.$disconnect().finally(() => process.exit(0));

@@ -17,7 +17,8 @@ describe('fencing: a primary cut off from etcd', () => {
     await c?.stop();
   });
 
-  it('stops accepting writes before ttl has passed, and another member takes over', async () => {
+  it('stops accepting writes before ttl has passed, keeps serving reads as a standby, and another member takes over', async () => {
+    for (let i = 0; i < 3; i++) await primary.sql('INSERT INTO w DEFAULT VALUES');
     const cutAt = Date.now();
     primary.proxy!.blackhole();
     await waitFor(
@@ -32,11 +33,26 @@ describe('fencing: a primary cut off from etcd', () => {
       { timeoutMs: c.ttl * 1000, intervalMs: 100, message: `${primary.name} refuses writes after losing etcd` },
     );
     expect(Date.now() - cutAt).toBeLessThan(c.ttl * 1000);
+    // Patroni's demote('offline'): a read-only standby with no upstream, not a stopped server.
+    const reads = await waitFor(
+      async () => {
+        try {
+          return (await primary.sql<{ r: boolean; n: string }>('SELECT pg_is_in_recovery() AS r, count(*) AS n FROM w'))[0]!;
+        } catch {
+          return null;
+        }
+      },
+      { timeoutMs: 30_000, intervalMs: 200, message: `${primary.name} serves reads as a standby while cut off` },
+    );
+    expect(reads.r).toBe(true);
+    expect(Number(reads.n)).toBeGreaterThanOrEqual(3);
     const next = await c.waitForPrimary(30_000, primary.name);
     expect(next.name).not.toBe(primary.name);
     await next.sql('INSERT INTO w DEFAULT VALUES');
-    // While cut off, the old primary never answers /primary again.
+    // While cut off, the old primary never answers /primary again, refuses writes and still serves reads.
     expect((await primary.api('/primary')).status).toBe(503);
+    await expect(primary.sql('INSERT INTO w DEFAULT VALUES')).rejects.toThrow(/read-only/);
+    expect((await primary.sql<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0]!.r).toBe(true);
   });
 
   it('rejoins as a replica of the new leader once etcd is reachable again', async () => {

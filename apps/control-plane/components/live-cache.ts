@@ -19,6 +19,7 @@ export type TEventView = TClusterDetail['recentEvents'][number];
 export type { TLiveMessage };
 
 type TMemberMessage = Extract<TLiveMessage, { type: 'member' | 'presence' | 'stale' }>;
+const isMemberMessage = (m: TLiveMessage): m is TMemberMessage => m.type === 'member' || m.type === 'presence' || m.type === 'stale';
 
 /** One member after a message about it (null: the message is not about a known member). */
 function patchMember(members: readonly TMemberView[], msg: TMemberMessage): TMemberView[] | null {
@@ -51,13 +52,14 @@ export function applyToDetail(detail: TClusterDetail | undefined, msg: TLiveMess
       history: isHistory ? [msg.event, ...detail.history] : detail.history,
     };
   }
+  if (!isMemberMessage(msg)) return detail;
   const members = patchMember(detail.members, msg);
   if (!members) return detail;
   return { ...detail, members, health: summarizeCluster(members) };
 }
 
 export function applyToList(list: TClusterListItem[] | undefined, msg: TLiveMessage): TClusterListItem[] | undefined {
-  if (!list || msg.type === 'event' || !('cluster' in msg)) return list;
+  if (!list || !isMemberMessage(msg)) return list;
   const i = list.findIndex((c) => c.scope === msg.cluster);
   if (i === -1) return list;
   const c = list[i]!;
@@ -70,7 +72,7 @@ export function applyToList(list: TClusterListItem[] | undefined, msg: TLiveMess
 
 /** Does the list know this cluster? (A message about an unknown one means: refetch.) */
 export function listKnows(list: TClusterListItem[] | undefined, msg: TLiveMessage): boolean {
-  if (!list || !('cluster' in msg)) return true;
+  if (!list || !('cluster' in msg) || msg.type === 'operation') return true;
   const c = list.find((x) => x.scope === msg.cluster);
   if (!c) return false;
   return msg.type === 'event' || c.members.some((m) => m.name === (msg.type === 'member' ? msg.member.name : msg.member));

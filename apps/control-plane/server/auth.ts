@@ -7,13 +7,14 @@
  */
 import { betterAuth } from 'better-auth';
 import { prismaAdapter } from 'better-auth/adapters/prisma';
-import { APIError, createAuthMiddleware, isAPIError } from 'better-auth/api';
+import { APIError, createAuthMiddleware, getSessionFromCtx, isAPIError } from 'better-auth/api';
 import type { TDb } from './db.ts';
 import type { TServerEnv } from './env.ts';
 import { log } from './log.ts';
 import { trustedOrigins } from './lib/origin.ts';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './lib/password-policy.ts';
 import { SignInThrottle } from './lib/sign-in-throttle.ts';
+import { appendAudit } from './services/append-audit.ts';
 
 /** server.ts sets this header on every request to /api/auth (overwriting any the client sent). */
 export const CLIENT_IP_HEADER = 'x-keel-client-ip';
@@ -21,6 +22,7 @@ export const CLIENT_IP_HEADER = 'x-keel-client-ip';
 export const CLIENT_PROTO_HEADER = 'x-keel-client-proto';
 
 export const SIGN_IN_PATH = '/sign-in/email';
+export const SIGN_OUT_PATH = '/sign-out';
 
 function throttleMessage(seconds: number): string {
   const minutes = Math.ceil(seconds / 60);
@@ -31,6 +33,18 @@ export function createAuth(db: TDb, env: TServerEnv, throttle: SignInThrottle) {
   const keyOf = (ctx: { body?: unknown; headers?: Headers | undefined }) => {
     const email = typeof (ctx.body as { email?: unknown } | undefined)?.email === 'string' ? (ctx.body as { email: string }).email : '';
     return SignInThrottle.key(email, ctx.headers?.get(CLIENT_IP_HEADER));
+  };
+
+  const emailOf = (ctx: { body?: unknown }) => {
+    const e = (ctx.body as { email?: unknown } | undefined)?.email;
+    return typeof e === 'string' ? e.trim().toLowerCase() : '';
+  };
+  const audit = async (action: 'auth.sign_in' | 'auth.sign_in_failed' | 'auth.sign_out', actorId: string | null, actor: string, headers: Headers | undefined, outcome: 'ok' | 'refused', details: Record<string, unknown>) => {
+    try {
+      await appendAudit(db, { actorId, actor, action, target: `user:${actor}`, channel: 'session', address: headers?.get(CLIENT_IP_HEADER) ?? null, outcome, details });
+    } catch (e) {
+      log('audit_failed', { action, error: e instanceof Error ? e.message : String(e) }, 'error');
+    }
   };
 
   return betterAuth({
@@ -82,6 +96,11 @@ export function createAuth(db: TDb, env: TServerEnv, throttle: SignInThrottle) {
     telemetry: { enabled: false },
     hooks: {
       before: createAuthMiddleware(async (ctx) => {
+        if (ctx.path === SIGN_OUT_PATH) {
+          const session = await getSessionFromCtx(ctx).catch(() => null);
+          if (session) await audit('auth.sign_out', session.user.id, session.user.email, ctx.headers, 'ok', {});
+          return;
+        }
         if (ctx.path !== SIGN_IN_PATH) return;
         const verdict = throttle.check(keyOf(ctx));
         if (!verdict.allowed) {
@@ -91,6 +110,14 @@ export function createAuth(db: TDb, env: TServerEnv, throttle: SignInThrottle) {
             { 'Retry-After': String(verdict.retryAfterSeconds) },
           );
         }
+        // a disabled user cannot sign in (the same answer as a wrong password: nothing to learn)
+        const email = emailOf(ctx);
+        const user = email ? await db.user.findUnique({ where: { email }, select: { id: true, disabledAt: true } }) : null;
+        if (user?.disabledAt) {
+          throttle.fail(keyOf(ctx));
+          await audit('auth.sign_in_failed', user.id, email, ctx.headers, 'refused', { why: 'the user is disabled' });
+          throw new APIError('UNAUTHORIZED', { code: 'INVALID_EMAIL_OR_PASSWORD', message: 'Invalid email or password' });
+        }
       }),
       after: createAuthMiddleware(async (ctx) => {
         if (ctx.path !== SIGN_IN_PATH) return;
@@ -99,9 +126,14 @@ export function createAuth(db: TDb, env: TServerEnv, throttle: SignInThrottle) {
         if (isAPIError(returned)) {
           // only wrong credentials count: a refused Origin (403) from another site must not let
           // that site lock a user out
-          if (returned.statusCode === 401) throttle.fail(key);
+          if (returned.statusCode === 401) {
+            throttle.fail(key);
+            await audit('auth.sign_in_failed', null, emailOf(ctx) || '(no e-mail)', ctx.headers, 'refused', { why: 'wrong e-mail or password' });
+          }
         } else {
           throttle.succeed(key);
+          const s = ctx.context.newSession;
+          if (s) await audit('auth.sign_in', s.user.id, s.user.email, ctx.headers, 'ok', {});
         }
       }),
     },

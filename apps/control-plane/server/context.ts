@@ -1,13 +1,21 @@
 /**
- * The tRPC context: the app's dependencies plus a lazily resolved signed-in user. Tests build one
- * with createContext (from headers carrying a session cookie) or contextForUser (no HTTP at all).
+ * The tRPC context: the app's dependencies plus the caller (session cookie or API token), resolved
+ * lazily and once. Tests build one with createContext (from headers) or contextForActor (no HTTP).
  */
-import type { TAuth } from './auth.ts';
+import { CLIENT_IP_HEADER, type TAuth } from './auth.ts';
 import type { DbHealthMonitor } from './db-health.ts';
 import type { TDb } from './db.ts';
 import type { TServerEnv } from './env.ts';
-import { ZRole, type TRole } from './lib/roles.ts';
+import type { TActor } from './lib/actor.ts';
+import type { TRole } from './lib/roles.ts';
 import type { TAgentPresence } from './services/list-clusters.ts';
+import { resolveActor } from './services/resolve-actor.ts';
+import type { TOperationRunner } from './services/operation-runner.ts';
+
+/** Stops the live feeds of a user (disabled users lose them at once). */
+export interface TLiveFeeds {
+  disconnectUser(userId: string, reason: string): number;
+}
 
 /** What the server composes once at start (server.ts) and every request shares. */
 export interface TAppDeps {
@@ -16,6 +24,13 @@ export interface TAppDeps {
   auth: TAuth;
   presence: TAgentPresence;
   dbHealth: DbHealthMonitor;
+  live?: TLiveFeeds;
+  /** Sends operations to the agents and follows them (services/operation-runner.ts). */
+  runner?: TOperationRunner;
+  /** Tell these users something over their live feeds (break-glass notices). */
+  notify?: (userIds: string[], message: string) => void;
+  /** The audit digest key (KEEL_CP_AUDIT_KEY or derived). */
+  auditKey: Buffer;
 }
 
 export interface TCtxUser {
@@ -27,28 +42,26 @@ export interface TCtxUser {
 
 export interface TContext extends TAppDeps {
   headers: Headers;
-  /** The signed-in user (null when signed out). Throws when the session cannot be checked. */
-  getUser(): Promise<TCtxUser | null>;
-}
-
-export async function userFromHeaders(auth: TAuth, headers: Headers): Promise<TCtxUser | null> {
-  const session = await auth.api.getSession({ headers });
-  if (!session) return null;
-  const u = session.user as { id: string; email: string; name: string; role?: unknown };
-  const role = ZRole.safeParse(u.role);
-  return { id: u.id, email: u.email, name: u.name, role: role.success ? role.data : 'viewer' };
+  /** The caller (null when signed out). Throws AppError('unauthorized') for a bad API token. */
+  getActor(): Promise<TActor | null>;
 }
 
 export function createContext(deps: TAppDeps, headers: Headers): TContext {
-  let user: Promise<TCtxUser | null> | undefined;
+  let actor: Promise<TActor | null> | undefined;
   return {
     ...deps,
     headers,
-    getUser: () => (user ??= userFromHeaders(deps.auth, headers)),
+    getActor: () => (actor ??= resolveActor(deps.db, deps.auth, headers, headers.get(CLIENT_IP_HEADER))),
   };
 }
 
-/** A context for a known user, without a session (tests, scripts). */
-export function contextForUser(deps: TAppDeps, user: TCtxUser | null): TContext {
-  return { ...deps, headers: new Headers(), getUser: async () => user };
+/** A context for a known actor, without HTTP (tests, scripts). */
+export function contextForActor(deps: TAppDeps, actor: TActor | null): TContext {
+  return { ...deps, headers: new Headers(), getActor: async () => actor };
+}
+
+/** The signed-in user of a request, for the page guard and the live feed (sessions only). */
+export async function userFromHeaders(deps: Pick<TAppDeps, 'db' | 'auth'>, headers: Headers): Promise<TCtxUser | null> {
+  const a = await resolveActor(deps.db, deps.auth, headers, null);
+  return a ? { id: a.userId, email: a.email, name: a.email, role: a.role } : null;
 }

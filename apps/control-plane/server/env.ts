@@ -70,6 +70,12 @@ export const ZServerEnv = ZDbEnv.extend({
   KEEL_CP_SIGNIN_MAX_FAILURES: int(1, 1000).default(5),
   /** ... within this many minutes answer 429 until the window has passed. */
   KEEL_CP_SIGNIN_WINDOW_MINUTES: int(1, 24 * 60).default(15),
+  /** Signs the audit log's periodic digests (HMAC-SHA256). Unset: derived from KEEL_CP_SECRET (HKDF, its own label). */
+  KEEL_CP_AUDIT_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** A signed digest of the audit chain's head is stored this often (and after each operation ends). */
+  KEEL_CP_AUDIT_DIGEST_SECONDS: int(5, 24 * 3600).default(300),
+  /** Approvals expire after this many minutes (a cluster policy may shorten it). */
+  KEEL_CP_APPROVAL_TTL_MINUTES: int(1, 7 * 24 * 60).default(60),
   /** `off`: serve the API and WebSockets only, no pages (no `next build` needed). */
   KEEL_CP_NEXT: z.enum(['on', 'off']).default('on'),
 });

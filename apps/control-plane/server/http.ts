@@ -18,6 +18,8 @@ import { LIVE_PATH } from './live/messages.ts';
 import type { AgentIngest } from './agents/ingest.ts';
 import type { LiveHub } from './live/hub.ts';
 import { healthHandler } from './rest/health.ts';
+import { REST_BASE } from './rest/openapi.ts';
+import { restHandler } from './rest/v1.ts';
 import { appRouter } from './routers/_app.ts';
 
 export type TNextHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -81,6 +83,7 @@ export function createRequestHandler(parts: THttpParts) {
     },
   });
   const health = healthHandler(deps.dbHealth);
+  const rest = restHandler(deps, (req) => clientAddress(clientRequest(req), proxies));
 
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -108,6 +111,8 @@ export function createRequestHandler(parts: THttpParts) {
       return trpcHandler(req, res);
     }
 
+    if (path === REST_BASE || path.startsWith(`${REST_BASE}/`)) return rest(req, res, url);
+
     if (path.startsWith('/api/')) return json(res, 404, { error: { message: `no such endpoint: ${path}` } });
 
     if (!parts.next) {
@@ -126,7 +131,7 @@ export function createRequestHandler(parts: THttpParts) {
     if (isPagePath(path) && !PUBLIC_PAGES.has(path)) {
       let signedIn: boolean | 'unknown';
       try {
-        signedIn = (await userFromHeaders(deps.auth, fromNodeHeaders(req.headers))) !== null;
+        signedIn = (await userFromHeaders(deps, fromNodeHeaders(req.headers))) !== null;
       } catch (e) {
         // the database is away: show the page, which says so
         deps.dbHealth.report(e);
@@ -166,7 +171,7 @@ export function createUpgradeHandler(parts: THttpParts) {
 export function liveAuth(deps: TAppDeps, staleAfterSeconds: number) {
   const proxies = trustedProxies(deps.env.KEEL_CP_TRUSTED_PROXIES);
   return {
-    authenticate: (req: IncomingMessage) => userFromHeaders(deps.auth, fromNodeHeaders(req.headers)),
+    authenticate: (req: IncomingMessage) => userFromHeaders(deps, fromNodeHeaders(req.headers)),
     checkOrigin: (req: IncomingMessage) => {
       const origin = req.headers.origin;
       if (!origin) return null; // not a browser: no ambient-authority risk

@@ -4,7 +4,7 @@
  * (health, API, agents) without crashing, and recovered from.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { migrateControlPlaneDb, startControlPlane, startControlPlaneDb, waitFor, type ControlPlane, type ControlPlaneDb } from '@keel/testkit';
 import { hello, snapshot } from './support/builders.ts';
 import { FakeAgent } from './support/fake-agent.ts';
@@ -30,11 +30,16 @@ afterAll(async () => {
 
 describe('migrations', () => {
   it('are applied by migrate deploy with no network, and applying them again changes nothing', async () => {
-    const applied = await sql.query<{ migration_name: string; finished_at: Date | null }>('SELECT migration_name, finished_at FROM _prisma_migrations');
+    // the migration history belongs to the owner role; the application's role cannot even read it
+    await expect(sql.query('SELECT count(*) FROM _prisma_migrations')).rejects.toThrow(/permission denied/);
+    const owner = new pg.Client({ connectionString: db.ownerUrl });
+    await owner.connect();
+    onTestFinished(() => owner.end());
+    const applied = await owner.query<{ migration_name: string; finished_at: Date | null }>('SELECT migration_name, finished_at FROM _prisma_migrations');
     expect(applied.rows.length).toBeGreaterThan(0);
     expect(applied.rows.every((r) => r.finished_at !== null)).toBe(true);
     await migrateControlPlaneDb(db.databaseUrl);
-    const again = await sql.query('SELECT count(*)::int AS n FROM _prisma_migrations');
+    const again = await owner.query('SELECT count(*)::int AS n FROM _prisma_migrations');
     expect(again.rows[0].n).toBe(applied.rows.length);
     const tables = await sql.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1");
     expect(tables.rows.map((r) => r.tablename)).toEqual(
@@ -49,14 +54,26 @@ describe('audit log', () => {
     const rows = await sql.query<{ action: string; actor: string }>('SELECT action, actor FROM audit_log ORDER BY id');
     expect(rows.rows).toEqual(expect.arrayContaining([{ action: 'user.create', actor: 'cli' }, { action: 'agent_token.create', actor: 'cli' }]));
 
-    await expect(sql.query("UPDATE audit_log SET action = 'nothing happened'")).rejects.toThrow(/audit_log is append-only: UPDATE is not allowed/);
-    await expect(sql.query('DELETE FROM audit_log')).rejects.toThrow(/audit_log is append-only: DELETE is not allowed/);
-    await expect(sql.query('TRUNCATE audit_log')).rejects.toThrow(/audit_log is append-only: TRUNCATE is not allowed/);
+    // the application's role has no UPDATE/DELETE/TRUNCATE right on it at all ...
+    await expect(sql.query("UPDATE audit_log SET action = 'nothing happened'")).rejects.toThrow(/permission denied for table audit_log/);
+    await expect(sql.query('DELETE FROM audit_log')).rejects.toThrow(/permission denied for table audit_log/);
+    await expect(sql.query('TRUNCATE audit_log')).rejects.toThrow(/permission denied for table audit_log/);
+    await expect(sql.query('ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_delete')).rejects.toThrow(/must be owner of table audit_log/);
+    // ... and even the owner, which has them, meets the append-only triggers
+    const owner = new pg.Client({ connectionString: db.ownerUrl });
+    await owner.connect();
+    try {
+      await expect(owner.query("UPDATE audit_log SET action = 'nothing happened'")).rejects.toThrow(/audit_log is append-only: UPDATE is not allowed/);
+      await expect(owner.query('DELETE FROM audit_log')).rejects.toThrow(/audit_log is append-only: DELETE is not allowed/);
+      await expect(owner.query('TRUNCATE audit_log')).rejects.toThrow(/audit_log is append-only: TRUNCATE is not allowed/);
+    } finally {
+      await owner.end();
+    }
     const after = await sql.query('SELECT count(*)::int AS n FROM audit_log');
     expect(after.rows[0].n).toBe(rows.rows.length);
 
     const s = await signIn(cp.url, cp.admin.email, cp.admin.password);
-    expect(await trpcAs(cp.url, s.cookie).audit.verify.query()).toEqual({ ok: true, entries: rows.rows.length });
+    expect(await trpcAs(cp.url, s.cookie).audit.verify.query()).toMatchObject({ ok: true, entries: rows.rows.length + 1 }); // + the sign-in
   });
 });
 

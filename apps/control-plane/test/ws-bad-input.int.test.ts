@@ -116,6 +116,7 @@ const json = (o: unknown) => [JSON.stringify(o)];
 const helloWith = (over: Record<string, unknown>) => ({ ...hello({ token: tokens.pg1, cluster: 'alpha', member: 'pg1' }), ...over });
 const snap = (ctx: { ackedSeq: number }, over: Record<string, unknown> = {}) => ({ ...snapshot(ctx.ackedSeq + 1), ...over });
 const evt = (ctx: { ackedSeq: number }, over: Record<string, unknown> = {}) => ({ ...roleChange(ctx.ackedSeq + 1, 'replica', 'primary'), ...over });
+// progress and results for an operation this control plane never sent (ignored when well-formed)
 const progress = (ctx: { ackedSeq: number }, over: Record<string, unknown> = {}) => {
   const at = new Date().toISOString();
   return { type: 'operation_progress', seq: ctx.ackedSeq + 1, at, operationId: 'op-1', op: 'restart', steps: [{ at, message: 'accepted' }], ...over };
@@ -215,7 +216,7 @@ const AGENT_CASES: TAgentCase[] = [
   {
     type: 'operation_result',
     what: 'more messages than the rate limit',
-    // valid results with increasing seqs (operations are not stored yet): only the rate is wrong
+    // valid results with increasing seqs, for an operation this control plane never sent (ignored): only the rate is wrong
     frames: (c) => Array.from({ length: BURST + 10 }, (_, i) => JSON.stringify(result({ ackedSeq: c.ackedSeq + i }))),
     error: { code: 'rate_limited', message: /more than 40 messages at once or 5 a second sustained/ },
     close: 4429,

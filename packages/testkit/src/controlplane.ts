@@ -44,8 +44,10 @@ export interface ControlPlaneDbOptions {
 }
 
 export interface ControlPlaneDb {
-  /** postgresql://keel:…@127.0.0.1:<port>/keel */
+  /** The application's role, which owns nothing: postgresql://keel:…@127.0.0.1:<port>/keel */
   databaseUrl: string;
+  /** The owner role (keel_owner), which runs the migrations and owns the tables and triggers. */
+  ownerUrl: string;
   port: number;
   dataDir: string;
   /** pg_ctl stop -m fast (the data stays): for "the control plane lost its database" tests. */
@@ -56,7 +58,14 @@ export interface ControlPlaneDb {
   stop(): Promise<void>;
 }
 
-/** initdb + start a PostgreSQL for the control plane, with a `keel` role owning a `keel` database. */
+/** databaseUrl -> ownerUrl of the databases this process started (startControlPlane migrates with the owner). */
+const OWNER_URLS = new Map<string, string>();
+
+/**
+ * initdb + start a PostgreSQL for the control plane with the two roles of the README's "Database
+ * roles": `keel_owner` owns the `keel` database (migrations, tables, the audit log's triggers) and
+ * `keel` is the application's role, which owns nothing (grants from grant-app-role.ts).
+ */
 export async function startControlPlaneDb(options: ControlPlaneDbOptions = {}): Promise<ControlPlaneDb> {
   const bin = pgBinDir();
   const user = postgresOsUser();
@@ -67,6 +76,7 @@ export async function startControlPlaneDb(options: ControlPlaneDbOptions = {}): 
   const pwFile = path.join(base, 'pwfile');
   const superPassword = randomBytes(18).toString('base64url');
   const appPassword = randomBytes(18).toString('base64url');
+  const ownerPassword = randomBytes(18).toString('base64url');
   fs.writeFileSync(pwFile, `${superPassword}\n`, { mode: 0o600 });
   fs.writeFileSync(logFile, '');
   if (user) for (const p of [base, pwFile, logFile]) fs.chownSync(p, user.uid, user.gid);
@@ -112,15 +122,21 @@ export async function startControlPlaneDb(options: ControlPlaneDbOptions = {}): 
   const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: superPassword, database: 'postgres' });
   await admin.connect();
   try {
-    await admin.query(`CREATE ROLE keel LOGIN CREATEDB PASSWORD '${appPassword}'`);
-    await admin.query('CREATE DATABASE keel OWNER keel');
+    await admin.query(`CREATE ROLE keel_owner LOGIN CREATEDB PASSWORD '${ownerPassword}'`);
+    await admin.query(`CREATE ROLE keel LOGIN PASSWORD '${appPassword}'`);
+    await admin.query('CREATE DATABASE keel OWNER keel_owner');
+    await admin.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
   } finally {
     await admin.end();
   }
 
   let stopped = false;
+  const databaseUrl = `postgresql://keel:${appPassword}@127.0.0.1:${port}/keel`;
+  const ownerUrl = `postgresql://keel_owner:${ownerPassword}@127.0.0.1:${port}/keel`;
+  OWNER_URLS.set(databaseUrl, ownerUrl);
   return {
-    databaseUrl: `postgresql://keel:${appPassword}@127.0.0.1:${port}/keel`,
+    databaseUrl,
+    ownerUrl,
     port,
     dataDir,
     pause: () => pgCtl(['stop', '-D', dataDir, '-m', 'fast', '-w', '-t', '60']),
@@ -137,7 +153,10 @@ export async function startControlPlaneDb(options: ControlPlaneDbOptions = {}): 
 // ------------------------------------------------------------------------------------------------
 
 export interface ControlPlaneOptions {
+  /** The application role's URL. */
   databaseUrl: string;
+  /** The owner role's URL for the migrations (default: the one startControlPlaneDb made for databaseUrl). */
+  ownerUrl?: string;
   port?: number;
   /** Admin e-mail (default admin@keel.test); the password is random. */
   adminEmail?: string;
@@ -150,6 +169,11 @@ export interface ControlPlaneOptions {
    * true). Without a build the server starts in API-only mode (no pages).
    */
   build?: boolean;
+  /**
+   * How the server runs: `tsx` (default, server.ts) or `built` (dist/server.mjs, the bundle of
+   * `npm run build`, as `npm run start` runs it in production; build it first).
+   */
+  serverRuntime?: 'tsx' | 'built';
 }
 
 export interface ControlPlane {
@@ -227,9 +251,16 @@ export async function ensureControlPlaneClient(): Promise<void> {
   await runCpScript('scripts/prisma.ts', ['generate'], {});
 }
 
-/** Apply the committed migrations (prisma migrate deploy, offline). */
-export async function migrateControlPlaneDb(databaseUrl: string): Promise<void> {
-  await runCpScript('scripts/prisma.ts', ['migrate', 'deploy'], { DATABASE_URL: databaseUrl });
+/**
+ * Apply the committed migrations (prisma migrate deploy, offline) as the owner role, then grant the
+ * application role (the user of appUrl) its rights (scripts/grant-app-role.ts). A URL that
+ * startControlPlaneDb returned as databaseUrl is mapped to its owner.
+ */
+export async function migrateControlPlaneDb(url: string, appUrl?: string): Promise<void> {
+  const ownerUrl = OWNER_URLS.get(url) ?? url;
+  const app = appUrl ?? (OWNER_URLS.has(url) ? url : undefined);
+  await runCpScript('scripts/prisma.ts', ['migrate', 'deploy'], { DATABASE_URL: ownerUrl });
+  if (app && new URL(app).username !== new URL(ownerUrl).username) await runCpScript('scripts/grant-app-role.ts', ['--role', decodeURIComponent(new URL(app).username)], { DATABASE_URL: ownerUrl });
 }
 
 /**
@@ -240,7 +271,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const { databaseUrl } = options;
   await ensureControlPlaneClient();
   if (options.build !== false) await ensureControlPlaneBuilt();
-  await migrateControlPlaneDb(databaseUrl);
+  await migrateControlPlaneDb(options.ownerUrl ?? OWNER_URLS.get(databaseUrl) ?? databaseUrl, databaseUrl);
 
   const admin = { email: options.adminEmail ?? 'admin@keel.test', password: `Keel-${randomBytes(12).toString('base64url')}` };
   await runCpScript('scripts/create-admin.ts', ['--email', admin.email, '--password-stdin'], { DATABASE_URL: databaseUrl }, `${admin.password}\n`);
@@ -248,7 +279,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const port = options.port ?? (await freePort());
   const logPath = options.logPath ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keel-cp-')), 'control-plane.log');
   const out = fs.openSync(logPath, 'a');
-  const child: ChildProcess = spawn(process.execPath, ['--import', TSX_LOADER, path.join(CP_DIR, 'server.ts')], {
+  const serverArgs = options.serverRuntime === 'built' ? [path.join(CP_DIR, 'dist/server.mjs')] : ['--import', TSX_LOADER, path.join(CP_DIR, 'server.ts')];
+  const child: ChildProcess = spawn(process.execPath, serverArgs, {
     cwd: CP_DIR,
     stdio: ['ignore', out, out],
     detached: true,
@@ -260,6 +292,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       KEEL_CP_PORT: String(port),
       KEEL_CP_HOST: '127.0.0.1',
       KEEL_CP_SECRET: randomBytes(32).toString('base64url'),
+      KEEL_CP_AUDIT_KEY: randomBytes(32).toString('base64url'),
       KEEL_CP_SECURE_COOKIES: 'false',
       ...(options.build === false ? { KEEL_CP_NEXT: 'off' } : {}),
       ...options.env,

@@ -23,9 +23,11 @@ import {
   encodeMessage,
   parseAgentMessage,
   type TAgentEvent,
+  type TCommandInput,
+  type TOperationProgress,
+  type TOperationResult,
   type THello,
   type TServerErrorCode,
-  type TSequencedMessage,
   type TServerMessage,
   type TSnapshot,
 } from '@keel/protocol';
@@ -61,6 +63,8 @@ export interface TConnectionHost {
   /** true: stored; false: duplicate. Throws { code, message } style errors through describeStoreError. */
   storeSnapshot(id: TAgentIdentity, s: TSnapshot): Promise<boolean>;
   storeEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean>;
+  /** An operation's progress or result (services/operation-runner.ts records it on the operation). */
+  storeOperationMessage(id: TAgentIdentity, m: TOperationProgress | TOperationResult): Promise<void>;
   /** Why storing failed, in words for the agent, and whether it is the database being away. */
   describeStoreError(error: unknown): { code: TServerErrorCode; message: string };
   log(event: string, fields: Record<string, unknown>): void;
@@ -152,6 +156,13 @@ export class AgentConnection {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(encodeMessage(msg));
   }
 
+  /** Send an operation to this agent; false when the connection is not streaming (nothing was sent). */
+  sendCommand(command: TCommandInput): boolean {
+    if (this.state !== 'streaming' || this.ws.readyState !== this.ws.OPEN) return false;
+    this.ws.send(JSON.stringify({ type: 'command', command }));
+    return true;
+  }
+
   /** Send an error naming the problem, then close. */
   fail(code: TServerErrorCode, message: string): void {
     if (this.state === 'closed') return;
@@ -209,19 +220,7 @@ export class AgentConnection {
       case 'hello':
         return this.fail('invalid', 'hello was already received on this connection');
       case 'operation_progress':
-      case 'operation_result': {
-        const problem = this.checkSequenced(msg, id);
-        if (problem) {
-          if (problem.code === 'unauthorized') this.host.auditRefusal(this, problem.message);
-          return this.fail(problem.code, problem.message);
-        }
-        this.receivedSeq = msg.seq;
-        // Operations are not stored yet (issue 11 part 2): acknowledge them so the agent moves on.
-        if (msg.seq <= this.lastSeq) return;
-        this.host.log('agent_operation', { ...this.who(), id: msg.operationId, op: msg.op, type: msg.type });
-        this.lastSeq = Math.max(this.lastSeq, msg.seq);
-        return;
-      }
+      case 'operation_result':
       case 'snapshot':
       case 'event': {
         const problem = this.checkSequenced(msg, id);
@@ -232,7 +231,8 @@ export class AgentConnection {
         this.receivedSeq = msg.seq;
         try {
           if (msg.type === 'snapshot') await this.host.storeSnapshot(id, msg);
-          else await this.host.storeEvent(id, msg);
+          else if (msg.type === 'event') await this.host.storeEvent(id, msg);
+          else await this.host.storeOperationMessage(id, msg);
         } catch (e) {
           const { code, message } = this.host.describeStoreError(e);
           return this.fail(code, `${msg.type} seq ${msg.seq} was not stored: ${message}`);
@@ -245,7 +245,7 @@ export class AgentConnection {
   }
 
   /** Why a snapshot or event may not be stored, or null. */
-  private checkSequenced(msg: TSequencedMessage, id: TAgentIdentity): { code: TServerErrorCode; message: string } | null {
+  private checkSequenced(msg: { type: string; seq: number; at: string; cluster?: string; member?: string }, id: TAgentIdentity): { code: TServerErrorCode; message: string } | null {
     const what = `${msg.type} seq ${msg.seq}`;
     if (msg.cluster !== undefined && msg.cluster !== id.cluster) {
       return { code: 'unauthorized', message: `${what} names cluster "${msg.cluster}", but this connection speaks for "${id.cluster}"` };

@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { MAX_MESSAGE_BYTES, type TAgentEvent, type THello, type TServerErrorCode, type TSnapshot } from '@keel/protocol';
+import { MAX_MESSAGE_BYTES, type TAgentEvent, type TCommandInput, type THello, type TOperationProgress, type TOperationResult, type TServerErrorCode, type TSnapshot } from '@keel/protocol';
 import type pg from 'pg';
 import type { TDb } from '../db.ts';
 import type { DbHealthMonitor } from '../db-health.ts';
@@ -30,6 +30,8 @@ export interface TIngestOptions {
   helloTimeoutMs?: number;
   /** Clock skew, rate limit (KEEL_CP_MAX_CLOCK_SKEW_SECONDS, KEEL_CP_AGENT_*). */
   limits: TConnectionLimits;
+  /** Operation progress and results (the operation runner records them). */
+  onOperationMessage?: (id: TAgentIdentity, m: TOperationProgress | TOperationResult) => Promise<void>;
 }
 
 const DB_DOWN = "the control plane cannot reach its database; keep the message and retry later";
@@ -73,6 +75,11 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
 
   isConnected(memberId: string): boolean {
     return this.byMember.has(memberId);
+  }
+
+  /** Send an operation to a member's agent; false when it has no open connection (nothing sent). */
+  sendCommand(memberId: string, command: TCommandInput): boolean {
+    return this.byMember.get(memberId)?.sendCommand(command) ?? false;
   }
 
   /** Close every connection that authenticated with this token (it was just revoked). */
@@ -161,6 +168,13 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     return true;
   }
 
+  async storeOperationMessage(id: TAgentIdentity, m: TOperationProgress | TOperationResult): Promise<void> {
+    await this.opts.onOperationMessage?.(id, m);
+    // the member's seq counter covers operation messages too (a replay after reconnect is a duplicate)
+    await this.opts.pool.query('UPDATE members SET last_seq = GREATEST(last_seq, $2) WHERE id = $1', [id.memberId, m.seq]);
+    this.opts.dbHealth.reportOk();
+  }
+
   describeStoreError(error: unknown): { code: TServerErrorCode; message: string } {
     if (this.opts.dbHealth.report(error)) return { code: 'internal', message: DB_DOWN };
     const text = error instanceof Error ? error.message.split('\n').filter(Boolean).slice(-1)[0] ?? error.message : String(error);
@@ -180,7 +194,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
 
   /** One `agent.refused` audit entry; written in the background (a refusal never waits for it). */
   private audit(actor: string, target: string, details: Record<string, unknown>): void {
-    appendAudit(this.opts.db, { actorId: null, actor, action: 'agent.refused', target, details }).catch((e: unknown) => {
+    appendAudit(this.opts.db, { actorId: null, actor, action: 'agent.refused', target, channel: null, address: typeof details.remote === 'string' ? details.remote : null, cluster: null, outcome: 'refused', details }).catch((e: unknown) => {
       this.opts.dbHealth.report(e);
       this.opts.log('agent_audit_failed', { target, error: e instanceof Error ? e.message : String(e) });
     });

@@ -21,6 +21,7 @@ export const LIVE_PROTOCOL_ERROR = 4400;
 
 interface Subscriber {
   ws: WebSocket;
+  userId: string;
   /** null: every cluster. */
   cluster: string | null;
   alive: boolean;
@@ -74,7 +75,7 @@ export class LiveHub {
       if (!ok.success) return rejectUpgrade(socket, 400, `cluster must be a cluster scope: ${ok.error.issues[0]?.message ?? 'invalid'}`);
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const sub: Subscriber = { ws, cluster: cluster || null, alive: true };
+      const sub: Subscriber = { ws, userId: user.id, cluster: cluster || null, alive: true };
       this.subscribers.add(sub);
       ws.on('pong', () => (sub.alive = true));
       ws.on('close', () => this.subscribers.delete(sub));
@@ -102,6 +103,24 @@ export class LiveHub {
       }
       sub.ws.send(data);
     }
+  }
+
+  /** Close every feed of this user (disabled); returns how many. */
+  disconnectUser(userId: string, reason: string): number {
+    let n = 0;
+    for (const sub of this.subscribers) {
+      if (sub.userId !== userId) continue;
+      sub.ws.close(4401, reason.slice(0, 120));
+      this.subscribers.delete(sub);
+      n++;
+    }
+    return n;
+  }
+
+  /** Send a message to these users only (break-glass notices). */
+  notifyUsers(userIds: readonly string[], msg: TLiveMessage): void {
+    const data = JSON.stringify(msg);
+    for (const sub of this.subscribers) if (userIds.includes(sub.userId) && sub.ws.readyState === sub.ws.OPEN) sub.ws.send(data);
   }
 
   private ping(): void {

@@ -19,6 +19,10 @@ export type TLiveMessage =
   | { type: 'presence'; cluster: string; member: string; connected: boolean; at: string }
   /** A member has sent no snapshot for staleAfterSeconds (stale since lastSeenAt). */
   | { type: 'stale'; cluster: string; member: string; lastSeenAt: string | null }
+  /** An operation was requested, approved, started, progressed or ended (refetch it). */
+  | { type: 'operation'; cluster: string; id: string; status: string }
+  /** A notice for this user (e.g. an approver skipped by a break-glass operation). */
+  | { type: 'notice'; message: string; at: string }
   /** The control plane's own database became unreachable, or came back. */
   | { type: 'database'; database: TDbHealthState };
 

@@ -7,6 +7,9 @@ import { healthRouter } from './health.ts';
 import { lagRouter } from './lag.ts';
 import { tokensRouter } from './tokens.ts';
 import { usersRouter } from './users.ts';
+import { operationsRouter } from './operations.ts';
+import { apiTokensRouter } from './api-tokens.ts';
+import { policiesRouter } from './policies.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -16,6 +19,9 @@ export const appRouter = router({
   tokens: tokensRouter,
   users: usersRouter,
   audit: auditRouter,
+  operations: operationsRouter,
+  apiTokens: apiTokensRouter,
+  policies: policiesRouter,
 });
 
 export type AppRouter = typeof appRouter;
