@@ -13,4 +13,5 @@ if [ -n "${KEEL_CONTROLPLANE_URL:-}" ] && [ -n "${KEEL_CONTROLPLANE_TOKEN:-}" ];
   keel-render-config "$config" "$rendered"
   config="$rendered"
 fi
-exec node /opt/keel/apps/agent/bin/keel-agent.js "$config"
+# The bin itself: its #! line carries the V8 flags of the agent's small footprint.
+exec /opt/keel/apps/agent/bin/keel-agent.js "$config"

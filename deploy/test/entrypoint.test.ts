@@ -61,7 +61,7 @@ describe('keel-render-config', () => {
     expect(dockerfile).toContain('COPY deploy/docker/keel-render-config.sh /usr/local/bin/keel-render-config');
     expect(dockerfile).toContain(`COPY ${ENTRYPOINT} /usr/local/bin/keel-agent-entrypoint`);
     expect(entry).toContain('keel-render-config "$config" "$rendered"');
-    const agent = /exec node (\/opt\/keel\/(\S+)) "\$config"/.exec(entry);
+    const agent = /exec (\/opt\/keel\/(\S+)) "\$config"/.exec(entry);
     expect(agent).not.toBeNull();
     expect(fs.existsSync(repoPath(agent![2]!))).toBe(true);
     expect(spawnSync('sh', ['-n', repoPath(ENTRYPOINT)]).status).toBe(0);
