@@ -13,5 +13,5 @@ if [ -n "${KEEL_CONTROLPLANE_URL:-}" ] && [ -n "${KEEL_CONTROLPLANE_TOKEN:-}" ];
   keel-render-config "$config" "$rendered"
   config="$rendered"
 fi
-# The bin itself: its #! line carries the V8 flags of the agent's small footprint.
-exec /opt/keel/apps/agent/bin/keel-agent.js "$config"
+# The V8 flags of apps/agent/bin/keel-agent.js's #! line (ARCHITECTURE.md, "Footprint").
+exec node --max-semi-space-size=1 --single-threaded --no-opt --max-lazy /opt/keel/apps/agent/bin/keel-agent.js "$config"

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO, repoPath } from './files.ts';
+import { repoPath } from './files.ts';
 
 const UNITS = ['keel-agent.service', 'keel-control-plane.service'] as const;
 const HAVE_ANALYZE = spawnSync('systemd-analyze', ['--version']).status === 0;
@@ -74,8 +74,6 @@ describe('deploy/systemd/install.sh', () => {
 });
 
 describe('the units', () => {
-  // Installed with this checkout as the prefix, so systemd-analyze finds the agent's bin it runs.
-  const PREFIX = REPO;
   const { root } = install('--prefix', PREFIX);
   const unitPath = (u: string) => path.join(root, 'etc/systemd/system', u);
   const service = (u: string) => serviceSection(fs.readFileSync(unitPath(u), 'utf8'));
@@ -111,17 +109,14 @@ describe('the units', () => {
 
   it('run files that exist in the repository (prefix = the checkout)', () => {
     const scripts = UNITS.flatMap((u) => value(u, 'ExecStart').flatMap((cmd) => cmd.split(/\s+/).filter((w) => w.startsWith(`${PREFIX}/`))));
-    // The built artifacts: the agent's bin (which runs apps/agent/dist/) and the control plane's server bundle.
     expect(scripts).toEqual([`${PREFIX}/apps/agent/bin/keel-agent.js`, `${PREFIX}/apps/control-plane/dist/server.mjs`]);
-    const agentBin = repoPath('apps/agent/bin/keel-agent.js');
-    expect(fs.statSync(agentBin).mode & 0o111, 'the agent bin is executable (its #! line has the V8 flags)').not.toBe(0);
-    expect(fs.readFileSync(agentBin, 'utf8')).toContain("'../dist/keel-agent.mjs'");
-    expect(value('keel-agent.service', 'ExecStart')[0]).toBe(`${PREFIX}/apps/agent/bin/keel-agent.js /etc/keel/keel.yml`);
-    expect(value('keel-control-plane.service', 'ExecStart')[0]).toBe(`/usr/bin/node ${PREFIX}/apps/control-plane/dist/server.mjs`);
-    // dist/server.mjs is what `npm run build -w @keel/control-plane` writes and `npm start` runs.
-    const cpPackage = JSON.parse(fs.readFileSync(repoPath('apps/control-plane/package.json'), 'utf8')) as { scripts: Record<string, string> };
-    expect(cpPackage.scripts.start).toContain('node dist/server.mjs');
-    expect(cpPackage.scripts.build).toContain('build.mjs control-plane');
+    // dist/server.mjs is what `npm run build` (scripts/build.mjs) makes of server.ts.
+    for (const s of scripts) expect(fs.existsSync(repoPath(s.slice(PREFIX.length + 1).replace('dist/server.mjs', 'server.ts'))), s).toBe(true);
+    expect(fs.readFileSync(repoPath('scripts/build.mjs'), 'utf8')).toContain("out: 'apps/control-plane/dist/server.mjs'");
+    for (const u of UNITS) expect(value(u, 'ExecStart')[0], u).toMatch(/^\/usr\/bin\/node /);
+    // The agent's V8 flags: the same as its bin's #! line.
+    const shebang = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(fs.readFileSync(repoPath('apps/agent/bin/keel-agent.js'), 'utf8'))![1]!;
+    expect(value('keel-agent.service', 'ExecStart')[0]).toContain(`/usr/bin/node ${shebang} ${PREFIX}/apps/agent/bin/keel-agent.js `);
     expect(value('keel-control-plane.service', 'WorkingDirectory')).toEqual([`${PREFIX}/apps/control-plane`]);
   });
 

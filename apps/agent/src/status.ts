@@ -68,7 +68,7 @@ export function memberValue(rt: Runtime): TMemberValue {
   const c = rt.config;
   const v: TMemberValue = {
     conn_url: `postgres://${c.postgresql.connect_address.host}:${c.postgresql.connect_address.port}/postgres`,
-    api_url: `http://${c.restapi.connect_address.host}:${c.restapi.connect_address.port}/patroni`,
+    api_url: c.restapi.api_url,
     state: s.state,
     role: s.role,
     version: KEEL_VERSION,

@@ -3,7 +3,7 @@
  * (malformed JSON, unknown type, wrong types, oversized messages, huge names, future `at` and seq,
  * replayed or decreasing seq, another member, another cluster, no / invalid / revoked / pre-binding
  * token, too many messages) is sent to each message type of the agents' ingest (/agents/ws: hello,
- * snapshot, event, command_result) and to the browsers' live feed (/live), against the real server
+ * snapshot, event, operation_result) and to the browsers' live feed (/live), against the real server
  * and its PostgreSQL. Each gets a clear close code and reason (and, for agents, an `error` naming
  * the problem); the control-plane database has the same rows afterwards, except the `agent.refused`
  * audit entry that a genuine token used beyond its rights leaves. Plus the token-binding test: a
@@ -95,7 +95,7 @@ afterAll(async () => {
 // ------------------------------------------------------------------------------------------------
 // /agents/ws
 
-type TMessageType = 'hello' | 'snapshot' | 'event' | 'command_result';
+type TMessageType = 'hello' | 'snapshot' | 'event' | 'operation_result';
 
 interface TAgentCase {
   type: TMessageType;
@@ -116,7 +116,10 @@ const json = (o: unknown) => [JSON.stringify(o)];
 const helloWith = (over: Record<string, unknown>) => ({ ...hello({ token: tokens.pg1, cluster: 'alpha', member: 'pg1' }), ...over });
 const snap = (ctx: { ackedSeq: number }, over: Record<string, unknown> = {}) => ({ ...snapshot(ctx.ackedSeq + 1), ...over });
 const evt = (ctx: { ackedSeq: number }, over: Record<string, unknown> = {}) => ({ ...roleChange(ctx.ackedSeq + 1, 'replica', 'primary'), ...over });
-const cmd = (over: Record<string, unknown> = {}) => ({ type: 'command_result', id: 'c1', ok: false, message: 'not supported', ...over });
+// an operation result for an operation this control plane never sent (ignored when well-formed)
+const opr = (ctx: { ackedSeq: number }, over: Record<string, unknown> = {}) => ({
+  type: 'operation_result', seq: ctx.ackedSeq + 1, at: new Date().toISOString(), operationId: 'op-unknown', op: 'restart', outcome: 'failed', message: 'not supported', steps: [], ...over,
+});
 const huge = 'n'.repeat(300);
 const oversized = 'y'.repeat(MAX_MESSAGE_BYTES + 1024);
 const beyondMaxPayload = 'z'.repeat(MAX_MESSAGE_BYTES * 2 + 1024);
@@ -178,15 +181,15 @@ const AGENT_CASES: TAgentCase[] = [
   { type: 'event', what: "another member's name", frames: (c) => json(evt(c, { member: 'pg2' })), error: { code: 'unauthorized', message: /names member "pg2"/ }, close: UNAUTHORIZED, audited: true },
   { type: 'event', what: 'another cluster', frames: (c) => json(evt(c, { cluster: 'beta' })), error: { code: 'unauthorized', message: /names cluster "beta"/ }, close: UNAUTHORIZED, audited: true },
 
-  // command_result
-  { type: 'command_result', what: 'malformed JSON', frames: () => ['{"type":"command_result"'], error: { code: 'malformed', message: /not valid JSON/ }, close: MALFORMED },
-  { type: 'command_result', what: 'wrong types', frames: () => json(cmd({ ok: 'yes' })), error: { code: 'malformed', message: /command_result message: ok/ }, close: MALFORMED },
-  { type: 'command_result', what: 'a huge id', frames: () => json(cmd({ id: huge })), error: { code: 'malformed', message: /id: Too big/ }, close: MALFORMED },
-  { type: 'command_result', what: 'an oversized message', frames: () => json(cmd({ message: oversized })), error: { code: 'too_large', message: /exceeds the maximum/ }, close: 1009 },
+  // operation_result
+  { type: 'operation_result', what: 'malformed JSON', frames: () => ['{"type":"operation_result"'], error: { code: 'malformed', message: /not valid JSON/ }, close: MALFORMED },
+  { type: 'operation_result', what: 'wrong types', frames: (c) => json(opr(c, { outcome: 'yes' })), error: { code: 'malformed', message: /operation_result message: outcome/ }, close: MALFORMED },
+  { type: 'operation_result', what: 'a huge id', frames: (c) => json(opr(c, { operationId: huge })), error: { code: 'malformed', message: /operationId: Too big/ }, close: MALFORMED },
+  { type: 'operation_result', what: 'an oversized message', frames: (c) => json(opr(c, { message: oversized })), error: { code: 'too_large', message: /exceeds the maximum/ }, close: 1009 },
   {
-    type: 'command_result',
+    type: 'operation_result',
     what: 'more messages than the rate limit',
-    frames: () => Array.from({ length: BURST + 10 }, () => JSON.stringify(cmd())),
+    frames: (c) => Array.from({ length: BURST + 10 }, (_, i) => JSON.stringify(opr(c, { seq: c.ackedSeq + 1 + i }))),
     error: { code: 'rate_limited', message: /more than 40 messages at once or 5 a second sustained/ },
     close: 4429,
   },

@@ -9,6 +9,7 @@ export {
   resolveSettings,
   resolveSettingsExplained,
   adjustTiming,
+  checkTiming,
   numberProblem,
   synchronousModeOn,
   PATRONI_DEFAULTS,

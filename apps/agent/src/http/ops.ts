@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ConfigError, loadConfig, validateDynamicConfig, type AgentConfig } from '../config.ts';
+import { writableRevision } from '@keel/dcs';
+import { ConfigError, loadConfig, type AgentConfig } from '../config.ts';
+import { checkConfigUpdate, type ConfigCheck } from '../config/check-config.ts';
 import { connOf, rewriteCurrentConfig } from '../pgconfig.ts';
-import { PG_SETTINGS_SQL, validateParameters, type PgSetting } from '../ops/pg-parameters.ts';
+import { readPgSettings } from '../ops/pg-parameters.ts';
 import { pinoLevel } from '../log.ts';
 import { orderingBlocker, parseRestartBody, restartBlocker, runRestart } from '../ops/restart.ts';
 import type { Runtime } from '../runtime.ts';
@@ -19,26 +21,12 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
-async function pgSettings(rt: Runtime): Promise<Map<string, PgSetting> | null> {
-  try {
-    const rows = await rt.pg.query<PgSetting>(PG_SETTINGS_SQL);
-    return new Map(rows.map((r) => [r.name, r]));
-  } catch {
-    return null;
-  }
-}
-
-/** Validate a complete dynamic configuration: Keel's schema, the timing rule, PostgreSQL's catalogue. */
-async function checkConfig(rt: Runtime, candidate: unknown): Promise<{ status: number; problems: string[] } | null> {
-  const { errors } = validateDynamicConfig(candidate);
-  const problems = [...errors];
-  const params = (candidate as { postgresql?: { parameters?: Record<string, unknown> } } | null)?.postgresql?.parameters;
-  if (params && Object.keys(params).length) {
-    const settings = await pgSettings(rt);
-    if (!settings) return { status: 503, problems: [`cannot validate PostgreSQL parameters: PostgreSQL is not running on ${rt.config.name}; send the request to a running member`] };
-    problems.push(...validateParameters(params, settings));
-  }
-  return problems.length ? { status: 400, problems } : null;
+/** Validate a complete dynamic configuration (config/check-config.ts); `current`: the /config a PATCH merges into. */
+async function checkConfig(rt: Runtime, candidate: unknown, current?: unknown): Promise<ConfigCheck> {
+  const pgSettings = await readPgSettings(rt);
+  const check = checkConfigUpdate(candidate, { allowFromDcs: rt.config.postgresql.allow_from_dcs, pgSettings, ...(current === undefined ? {} : { current }) });
+  if (check.ok) for (const w of [...check.warnings, ...check.kept]) rt.log.warn({ config: '/config' }, w);
+  return check;
 }
 
 /** Fields of the local YAML that cannot change while the agent runs. */
@@ -180,26 +168,27 @@ export function registerOperationRoutes(app: FastifyInstance, rt: Runtime): void
       return reply.code(400).type('text/plain').send('the body must be a JSON object (a JSON merge-patch of /config)');
     const snap = await rt.dcs.readCluster().catch(() => null);
     if (!snap) return reply503(reply, 'the DCS is unreachable');
-    if (!snap.config) return reply503(reply, 'the cluster has no /config yet');
-    const merged = mergePatch(snap.config.value, patch);
-    const bad = await checkConfig(rt, merged);
-    if (bad) return reply.code(bad.status).send({ error: 'invalid configuration, nothing was written', problems: bad.problems });
-    const ok = await rt.dcs.setConfig(merged as never, snap.config.modRevision).catch(() => null);
+    // an unreadable /config (not JSON, wrong types) is patched as if empty: the write replaces it
+    if (!snap.config && snap.unreadable?.config === undefined) return reply503(reply, 'the cluster has no /config yet');
+    const current = snap.config?.value ?? {};
+    const check = await checkConfig(rt, mergePatch(current, patch), current);
+    if (!check.ok) return reply.code(check.status).send({ error: 'invalid configuration, nothing was written', problems: check.problems });
+    const ok = await rt.dcs.setConfig(check.config, writableRevision(snap, 'config')).catch(() => null);
     if (ok === null) return reply503(reply, 'the DCS is unreachable');
     if (!ok) return reply.code(409).type('text/plain').send('the configuration was changed concurrently; read it again and retry');
     rt.wake();
-    return reply.code(200).send(merged);
+    return reply.code(200).send(check.config);
   });
 
   app.put('/config', async (req, reply) => {
     const body = req.body;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) return reply.code(400).type('text/plain').send('the body must be a JSON object');
-    const bad = await checkConfig(rt, body);
-    if (bad) return reply.code(bad.status).send({ error: 'invalid configuration, nothing was written', problems: bad.problems });
-    const ok = await rt.dcs.setConfig(body as never).catch(() => null);
+    const check = await checkConfig(rt, body);
+    if (!check.ok) return reply.code(check.status).send({ error: 'invalid configuration, nothing was written', problems: check.problems });
+    const ok = await rt.dcs.setConfig(check.config).catch(() => null);
     if (!ok) return reply.code(502).type('text/plain').send('the DCS is unreachable');
     rt.wake();
-    return reply.code(200).send(body);
+    return reply.code(200).send(check.config);
   });
 
   app.get('/operations', async () => rt.ops.list());

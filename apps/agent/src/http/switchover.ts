@@ -1,4 +1,4 @@
-import type { ClusterSnapshot } from '@keel/dcs';
+import { writableRevision, type ClusterSnapshot } from '@keel/dcs';
 import { checkSwitchoverRequest, failoverRequest, type PeerView } from '@keel/ha-core';
 import type { TFailoverValue } from '@keel/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -55,7 +55,7 @@ export function registerSwitchoverRoutes(app: FastifyInstance, rt: Runtime): voi
     if (leader) value.leader = leader;
     if (candidate) value.member = candidate;
     if (scheduledAt) value.scheduled_at = scheduledAt;
-    const written = await rt.dcs.setFailover(value, snap.failover?.modRevision ?? 0).catch(() => null);
+    const written = await rt.dcs.setFailover(value, writableRevision(snap, 'failover')).catch(() => null);
     if (written === null) return text(reply, 503, 'the DCS is unreachable: the request was not written');
     if (!written) return text(reply, 409, 'another switchover request was written at the same time');
     rt.wake();
