@@ -32,7 +32,14 @@ describe('a Keel cluster with TLS for etcd, the REST API and replication', () =>
   let replica: Member;
 
   beforeAll(async () => {
-    c = await TestCluster.start({ members: 2, ttl: 10, loopWait: 2, retryTimeout: 3, tls: true });
+    c = await TestCluster.start({
+      members: 2,
+      ttl: 10,
+      loopWait: 2,
+      retryTimeout: 3,
+      tls: true,
+      tweak: (config) => Object.assign(config.restapi as object, { https_extra_headers: { 'Strict-Transport-Security': 'max-age=31536000' } }),
+    });
     primary = await c.waitForPrimary(120_000);
     replica = c.members.find((m) => m !== primary)!;
     await c.waitForReplicas([replica.name], 120_000);
@@ -73,6 +80,8 @@ describe('a Keel cluster with TLS for etcd, the REST API and replication', () =>
     const withCert = await curl(['--cacert', t.ca.caCert, '--cert', t.client.cert, '--key', t.client.key, url]);
     expect(withCert.code, withCert.out).toBe(0);
     expect(JSON.parse(withCert.out).role).toBe(patroni.body.role);
+    const head = await curl(['-I', '--cacert', t.ca.caCert, '--cert', t.client.cert, '--key', t.client.key, `${primary.apiUrl}/health`]);
+    expect(head.out).toMatch(/^strict-transport-security: max-age=31536000\r?$/im);
     // No client certificate: the TLS handshake is refused (verify_client: required).
     const noCert = await curl(['--cacert', t.ca.caCert, url]);
     expect(noCert.code).not.toBe(0);

@@ -9,7 +9,6 @@ export {
   resolveSettings,
   resolveSettingsExplained,
   adjustTiming,
-  checkTiming,
   numberProblem,
   synchronousModeOn,
   PATRONI_DEFAULTS,

@@ -58,18 +58,6 @@ export interface Timing {
 }
 
 /**
- * Why a timing cannot work at all (not an integer, negative, beyond a timer), or null. A timing that
- * only breaks loop_wait + 2*retry_timeout <= ttl does work: adjustTiming() adjusts it, as Patroni does.
- */
-export function checkTiming(t: Timing): string | null {
-  for (const key of ['ttl', 'loop_wait', 'retry_timeout'] as const) {
-    const problem = numberProblem(key, t[key]);
-    if (problem) return `${key} (${t[key]}) ${problem}`;
-  }
-  return null;
-}
-
-/**
  * Patroni's _validate_and_adjust_timeouts (config.py), with Keel's floors: each value is raised to its
  * floor; then, when loop_wait + 2*retry_timeout > ttl, loop_wait is reduced first
  * (loop_wait = ttl - 2*retry_timeout), and only if even loop_wait = 1 does not fit, retry_timeout

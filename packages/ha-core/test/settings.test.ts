@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TIMER_SECONDS, PATRONI_DEFAULTS, adjustTiming, checkTiming, numberProblem, resolveSettings, resolveSettingsExplained } from '../src/settings.ts';
+import { MAX_TIMER_SECONDS, PATRONI_DEFAULTS, adjustTiming, numberProblem, resolveSettings, resolveSettingsExplained } from '../src/settings.ts';
 
 describe('resolveSettings', () => {
   it("uses Patroni's defaults when the DCS has no /config", () => {
@@ -112,16 +112,6 @@ describe('adjustTiming (Patroni _validate_and_adjust_timeouts, Keel floors)', ()
         }
     expect(bad).toEqual([]);
   });
-});
-
-describe('checkTiming (what cannot work; the rule itself is adjusted, not refused)', () => {
-  it.each([
-    [{ ttl: 20, loop_wait: 10, retry_timeout: 10 }, null],
-    [{ ttl: 0, loop_wait: 0, retry_timeout: 0 }, null],
-    [{ ttl: -1, loop_wait: 1, retry_timeout: 1 }, 'ttl (-1) must be >= 0'],
-    [{ ttl: 30, loop_wait: 1.5, retry_timeout: 1 }, 'loop_wait (1.5) expected an integer'],
-    [{ ttl: 30, loop_wait: 1, retry_timeout: 1e9 }, 'retry_timeout (1000000000) must be <= 2147483 (seconds; no timer may exceed 2^31-1 ms)'],
-  ])('%j -> %j', (t, problem) => expect(checkTiming(t)).toBe(problem));
 });
 
 describe('numberProblem', () => {
