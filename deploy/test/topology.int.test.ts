@@ -3,7 +3,7 @@
  * for addresses, ports and directories: deploy/test/native.ts): etcd, 3 x (PostgreSQL + keel-agent
  * on deploy/keel/node*.yml, passwords from the environment as in compose), Debian's HAProxy on
  * deploy/haproxy/haproxy.cfg and Debian's Prometheus on deploy/prometheus/. One cluster for every
- * check. The control plane (API only) and its database run too: the agents reach it with a token
+ * check. The control plane (its built server, API only) and its database run too: the agents reach it with a token
  * the control plane issued, added to their config by keel-render-config as the image's entrypoint
  * does. The cluster keeps the files' own timing (ttl 30, loop_wait 10), so the failover takes
  * what it takes in production, and the agents run the built bundle through apps/agent/bin/keel-agent.js,
@@ -73,12 +73,13 @@ const whoAnswers = async (port: number) =>
 const memberOnPort = (port: string): Member => cluster.members.find((m) => String(m.pgPort) === port)!;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [repoPath('scripts/build.mjs'), 'agent', '--if-needed'], { stdio: 'ignore' });
+  // What the image and the systemd units run: the agent's bin and the control plane's dist/server.mjs.
+  execFileSync(process.execPath, [repoPath('scripts/build.mjs'), 'agent', 'control-plane', '--if-needed'], { stdio: 'ignore' });
   // The passwords reach the agents through the environment, as docker-compose.yml passes them from .env.
   const example = envExample();
   const t0 = Date.now();
   cpDb = await startControlPlaneDb();
-  cp = await startControlPlane({ databaseUrl: cpDb.databaseUrl, build: false });
+  cp = await startControlPlane({ databaseUrl: cpDb.databaseUrl, build: false, serverRuntime: 'built' });
   console.log(`topology test: control plane and its database up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const token = await cp.createAgentToken(SCOPE, [...NODE_NAMES]);
   const renderDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keel-render-'));
