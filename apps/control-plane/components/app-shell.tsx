@@ -13,7 +13,7 @@ async function signOut(): Promise<void> {
   window.location.assign('/sign-in');
 }
 
-export function AppShell({ live, current, children }: { live: boolean; current: 'clusters' | 'admin'; children: ReactNode }) {
+export function AppShell({ live, current, children }: { live: boolean; current: 'clusters' | 'admin' | 'operations' | 'audit' | 'api-tokens'; children: ReactNode }) {
   const trpc = useTRPC();
   const me = useQuery(trpc.auth.me.queryOptions());
   const status = useServerStatus(live);
@@ -29,6 +29,17 @@ export function AppShell({ live, current, children }: { live: boolean; current: 
             <Link href="/clusters" aria-current={current === 'clusters' ? 'page' : undefined}>
               Clusters
             </Link>
+            <Link href="/operations" aria-current={current === 'operations' ? 'page' : undefined}>
+              Operations
+            </Link>
+            <Link href="/api-tokens" aria-current={current === 'api-tokens' ? 'page' : undefined}>
+              API tokens
+            </Link>
+            {me.data?.role === 'admin' ? (
+              <Link href="/audit" aria-current={current === 'audit' ? 'page' : undefined}>
+                Audit
+              </Link>
+            ) : null}
             {me.data?.role === 'admin' ? (
               <Link href="/admin/tokens" aria-current={current === 'admin' ? 'page' : undefined}>
                 Admin

@@ -13,6 +13,8 @@ import { LagChart } from './lag-chart.tsx';
 import { withFreshness } from './live-cache.ts';
 import { MemberTable } from './member-table.tsx';
 import { Topology } from './topology.tsx';
+import { RequestOperation } from './ops/request-operation.tsx';
+import { can, type TMe } from './ops/roles.ts';
 import { syncStandbys } from './view-model.ts';
 import { POLL_LIVE_MS, POLL_OFFLINE_MS, useLiveDashboard, useServerStatus } from './use-dashboard.ts';
 
@@ -36,6 +38,7 @@ export function ClusterView({ scope }: { scope: string }) {
   const q = useQuery({ ...trpc.clusters.byScope.queryOptions({ scope }), refetchInterval: connected ? POLL_LIVE_MS : POLL_OFFLINE_MS });
   const c = useMemo(() => (q.data ? withFreshness(q.data, status.serverNow, status.staleAfterSeconds) : null), [q.data, status.serverNow, status.staleAfterSeconds]);
   const sync = useMemo(() => (c ? syncStandbys(c.members) : new Set<string>()), [c]);
+  const me = useQuery(trpc.auth.me.queryOptions()).data as TMe | null | undefined;
 
   const notFound = q.error?.data?.code === 'NOT_FOUND';
   const h = c?.health;
@@ -112,6 +115,8 @@ export function ClusterView({ scope }: { scope: string }) {
             </div>
             <MemberTable members={c.members} sync={sync} nowMs={status.serverNow} />
           </section>
+
+          {can(me, scope, 'operator') ? <RequestOperation scope={scope} members={c.members.map((m) => m.name)} /> : null}
 
           <div className="grid-2">
             <section className="card" aria-labelledby="history-title">

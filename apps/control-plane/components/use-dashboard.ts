@@ -36,6 +36,11 @@ export function useLiveDashboard(scope?: string): { connected: boolean } {
         if (m.database.ok) void qc.invalidateQueries();
         return;
       }
+      if (m.type === 'operation') {
+        void qc.invalidateQueries({ queryKey: trpc.operations.pathKey() });
+        return;
+      }
+      if (m.type === 'notice') return;
       if (scope) qc.setQueryData(trpc.clusters.byScope.queryKey({ scope }), (old) => applyToDetail(old, m));
       const listKey = trpc.clusters.list.queryKey();
       const list = qc.getQueryData(listKey);

@@ -26,7 +26,7 @@ export interface TAppDeps {
   dbHealth: DbHealthMonitor;
   live?: TLiveFeeds;
   /** Sends operations to the agents and follows them (services/operation-runner.ts). */
-  runner?: TOperationRunner;
+  runner: TOperationRunner;
   /** Tell these users something over their live feeds (break-glass notices). */
   notify?: (userIds: string[], message: string) => void;
   /** The audit digest key (KEEL_CP_AUDIT_KEY or derived). */

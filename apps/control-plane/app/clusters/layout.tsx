@@ -1,5 +1,7 @@
 import type { Metadata } from 'next';
 import type { ReactNode } from 'react';
+import '../admin/admin.css';
+import '../ops.css';
 
 export const metadata: Metadata = { title: 'Clusters' };
 

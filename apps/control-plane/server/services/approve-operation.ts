@@ -69,6 +69,6 @@ export async function approveOperation(
     }
     return valid >= op.requiredApprovals;
   });
-  if (ready) await deps.runner?.start(op.id);
+  if (ready) await deps.runner.start(op.id);
   return getOperation(deps, actor, op.id);
 }

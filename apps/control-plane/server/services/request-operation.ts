@@ -63,6 +63,6 @@ export async function requestOperation(
     return row;
   });
   if (skipped.length) deps.notify?.(skipped.map((u) => u.id), `${actor.email} ran a ${request.type} on ${access.scope} without approval (break-glass): ${request.reason}`);
-  if (required === 0) await deps.runner?.start(op.id);
+  if (required === 0) await deps.runner.start(op.id);
   return getOperation(deps, actor, op.id);
 }

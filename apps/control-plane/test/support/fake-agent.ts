@@ -1,6 +1,6 @@
 /** A simulated agent: a real `ws` client speaking packages/protocol, for the ingest tests. */
 import WebSocket from 'ws';
-import { AGENT_SOCKET_PATH, parseServerMessage, type TAgentMessage, type TServerMessage } from '@keel/protocol';
+import { AGENT_SOCKET_PATH, parseServerMessage, type TAgentMessage, type TCommand, type TServerMessage } from '@keel/protocol';
 
 export class FakeAgent {
   readonly received: TServerMessage[] = [];
@@ -36,6 +36,32 @@ export class FakeAgent {
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
+  }
+
+  /** Commands received so far (the server's `command` messages). */
+  get commands(): TCommand[] {
+    return this.received.flatMap((m) => (m.type === 'command' ? [m.command] : []));
+  }
+
+  /**
+   * Answer every command from now on like an agent would: progress "accepted", then a result
+   * (`outcome` decides which), with seqs from `firstSeq` up.
+   */
+  answerCommands(outcome: (c: TCommand) => 'succeeded' | 'failed' = () => 'succeeded', firstSeq = 1_000_000): void {
+    let seq = firstSeq;
+    const answered = new Set<string>();
+    const answer = () => {
+      for (const c of this.commands) {
+        if (answered.has(c.id)) continue;
+        answered.add(c.id);
+        const at = new Date().toISOString();
+        const steps = [{ at, message: `accepted ${c.op}` }];
+        this.send({ type: 'operation_progress', seq: seq++, at, operationId: c.id, op: c.op, steps });
+        const o = outcome(c);
+        this.send({ type: 'operation_result', seq: seq++, at, operationId: c.id, op: c.op, outcome: o, message: o === 'succeeded' ? `${c.op} done` : `${c.op} refused by the fake agent`, steps, ...(o === 'failed' ? { code: 'precondition_failed' as const } : {}) });
+      }
+    };
+    this.ws.on('message', () => setImmediate(answer));
   }
 
   send(msg: TAgentMessage): void {

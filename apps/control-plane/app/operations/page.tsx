@@ -1,0 +1,6 @@
+'use client';
+import { OperationsList } from '../../components/ops/operations-list.tsx';
+
+export default function OperationsPage() {
+  return <OperationsList />;
+}
