@@ -34,6 +34,8 @@ describe('fault suite (CI subset)', () => {
     expectPassed(r);
     expect(r.final_primary).not.toBe(r.old_primary);
     expect(r.failover_s).not.toBeNull();
+    expect(r.checks.fenced_before_handover, JSON.stringify(r)).toMatchObject({ ok: true });
+    expect(r.checks.fast_handover, JSON.stringify(r)).toMatchObject({ ok: true });
   });
 
   it('a replica partitioned from etcd', async () => {

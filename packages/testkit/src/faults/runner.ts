@@ -30,6 +30,8 @@ export interface FaultRunResult {
     split_brain: CheckOutcome;
     lost_writes: CheckOutcome & { lost: number };
     convergence: CheckOutcome & { seconds: number | null; bound_s: number };
+    /** The scenario's own invariants (e.g. kill9-agent: fenced_before_handover, fast_handover). */
+    [scenarioCheck: string]: CheckOutcome;
   };
   /** Seconds from the fault until another member answered /primary (null: the leader did not change). */
   failover_s: number | null;
@@ -138,6 +140,7 @@ export class FaultCluster {
       }
     })();
     let faults = 0;
+    let own: Record<string, CheckOutcome> = {};
     let error: string | undefined;
     let faultEndedAt = Date.now();
     let finalPrimary: string | null = null;
@@ -169,12 +172,16 @@ export class FaultCluster {
           }, { timeoutMs: (c.ttl + c.loopWait) * 3000 + 60_000, intervalMs: 100, message: `a primary other than ${exclude}` }),
       };
       injectAt = Date.now();
-      faults = (await scenario.run(ctx)).faults;
+      const out = await scenario.run(ctx);
+      faults = out.faults;
+      own = out.checks ?? {};
       faultEndedAt = Date.now();
-      const done = await this.converged(this.boundMs).catch((e: Error) => {
-        error = e.message.split('\n')[0];
-        return null;
-      });
+      // The poller is the one judge of convergence (the same polls the checker reads).
+      const done = await waitFor(() => {
+        const last = polls.at(-1);
+        return last && last.at >= faultEndedAt && isConverged(last) ? last : null;
+      }, { timeoutMs: this.boundMs, intervalMs: 100, message: 'convergence' }).catch(() => null);
+      if (!done) log(`  ${scenario.name}/${this.opts.mode}: not converged; agents' last lines:\n${c.members.map((m) => `--- ${m.name}\n${m.logTail(12)}`).join('\n')}`);
       if (done) {
         finalPrimary = done.primaries[0]!;
         const t = Date.now();
@@ -198,19 +205,17 @@ export class FaultCluster {
     const conv = checkConvergence(polls, faultEndedAt, this.boundMs);
     const end = conv.seconds !== null ? faultEndedAt + conv.seconds * 1000 : Date.now();
     if (error || !conv.ok) this.broken = true;
+    const lostWrites: CheckOutcome & { lost: number } = { ...lostW.outcome, lost: lostW.lost.length };
+    const convergence: CheckOutcome & { seconds: number | null; bound_s: number } = { ok: conv.ok, detail: conv.detail, seconds: conv.seconds, bound_s: this.boundMs / 1000 };
     const result: FaultRunResult = {
       scenario: scenario.name,
       mode: this.opts.mode,
       seed,
       ttl: c.ttl,
       loop_wait: c.loopWait,
-      ok: !error && split.ok && lostW.outcome.ok && conv.ok,
+      ok: !error && split.ok && lostW.outcome.ok && conv.ok && Object.values(own).every((x) => x.ok),
       faults,
-      checks: {
-        split_brain: split,
-        lost_writes: { ...lostW.outcome, lost: lostW.lost.length },
-        convergence: { ok: conv.ok, detail: conv.detail, seconds: conv.seconds, bound_s: this.boundMs / 1000 },
-      },
+      checks: { split_brain: split, lost_writes: lostWrites, convergence, ...own },
       failover_s: otherPrimaryAt !== null && Number.isFinite(injectAt) ? +(((otherPrimaryAt as number) - injectAt) / 1000).toFixed(3) : null,
       unavailable_s: Number.isFinite(injectAt) ? +(unavailableMs(history, injectAt, end) / 1000).toFixed(3) : 0,
       acked_writes: history.length,

@@ -1,4 +1,5 @@
 import type { Member, TestCluster } from '../cluster.ts';
+import type { CheckOutcome } from './checkers.ts';
 import { isAlive } from '../processes.ts';
 import { waitFor } from '../wait.ts';
 
@@ -24,8 +25,11 @@ export interface Scenario {
   name: string;
   /** Needs an etcd TCP proxy per member. */
   proxies?: boolean;
-  /** Inject the fault and end it; returns when the fault has ended. `faults` counts injected faults. */
-  run(ctx: FaultContext): Promise<{ faults: number }>;
+  /**
+   * Inject the fault and end it; returns when the fault has ended. `faults` counts injected faults;
+   * `checks` are the scenario's own invariants, judged with the common ones.
+   */
+  run(ctx: FaultContext): Promise<{ faults: number; checks?: Record<string, CheckOutcome> }>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -95,12 +99,25 @@ export const SCENARIOS: Scenario[] = [
     name: 'kill9-agent',
     async run(ctx) {
       await jitter(ctx);
+      const postmaster = ctx.primary.postmasterPid();
+      const killedAt = Date.now();
       await ctx.primary.kill9Agent();
       ctx.note(`kill -9 agent of ${ctx.primary.name} (PostgreSQL left running)`);
       const np = await ctx.newPrimary(ctx.primary.name);
-      ctx.note(`${np.name} leads; restarting the agent of ${ctx.primary.name}`);
+      const tookS = (Date.now() - killedAt) / 1000;
+      // keel-fence's promise: the old postmaster is gone before anyone else may lead ...
+      const oldAlive = postmaster !== null && isAlive(postmaster);
+      ctx.note(`${np.name} leads after ${tookS.toFixed(1)} s (old postmaster ${oldAlive ? 'STILL RUNNING' : 'gone'}); restarting the agent of ${ctx.primary.name}`);
       ctx.primary.start();
-      return { faults: 1 };
+      // ... and it hands over at once instead of at the lease's expiry.
+      const boundS = Math.min(5, ctx.c.ttl / 2);
+      return {
+        faults: 1,
+        checks: {
+          fenced_before_handover: { ok: !oldAlive, detail: oldAlive ? `postmaster ${postmaster} of ${ctx.primary.name} still ran when ${np.name} led` : `postmaster ${postmaster} of ${ctx.primary.name} was gone when ${np.name} led` },
+          fast_handover: { ok: tookS <= boundS, detail: `${np.name} answered /primary ${tookS.toFixed(2)} s after the kill (bound ${boundS} s, ttl ${ctx.c.ttl})` },
+        },
+      };
     },
   },
   {
