@@ -11,7 +11,7 @@ import { TestCa, type CertFiles } from './certs.ts';
 import { startEtcd, type EtcdHandle } from './etcd.ts';
 import { freePorts } from './ports.ts';
 import { TcpProxy } from './proxy.ts';
-import { isAlive } from './processes.ts';
+import { childrenRunning, isAlive } from './processes.ts';
 import { waitFor } from './wait.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -175,8 +175,14 @@ export class Member {
     // Its children (backends, walsender, ...) exit on their own once the postmaster is gone.
   }
 
-  /** kill -9 of the agent and the postmaster: the node is gone. */
+  /**
+   * kill -9 of the agent, its keel-fence and the postmaster: the node is gone (a crashed node takes
+   * its fence with it; kill9Agent() alone leaves the fence to stop PostgreSQL and hand over).
+   */
   async kill9Node(): Promise<void> {
+    const agent = this.agentPid;
+    // The fence first, in the same tick as the agent: it must not see the agent die.
+    for (const pid of agent ? childrenRunning(agent, 'keel-fence.sh') : []) process.kill(pid, 'SIGKILL');
     await this.kill9Agent();
     await this.kill9Postgres();
   }
