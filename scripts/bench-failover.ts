@@ -1,10 +1,15 @@
 // Failover benchmark (not a test): a write workload against the primary, kill -9 of the primary's
 // node (agent + postmaster), then one JSON line per run with the settings, seconds until a new
-// leader holds the lock, seconds of write unavailability, acknowledged writes lost, member promoted.
+// leader holds the lock, seconds until another member answers /primary, seconds of write
+// unavailability, acknowledged writes lost, member promoted.
 //
-//   npm run bench:failover -- --ttl 30 --loop-wait 10 --retry-timeout 10 --runs 3 [--sync]
+//   npm run bench:failover -- --ttl 30 --loop-wait 10 --retry-timeout 10 --runs 3 [--sync] [--agent-only]
+//
+// --agent-only kills only the primary's agent and leaves PostgreSQL running: keel-fence then stops
+// PostgreSQL and revokes the agent's lease at once (ARCHITECTURE.md, "Fast failover on agent
+// death"); `old_postmaster_alive_at_handover` must be false.
 import { parseArgs } from 'node:util';
-import { TestCluster, WriteWorkload, waitFor, type Member } from '@keel/testkit';
+import { TestCluster, WriteWorkload, isAlive, waitFor, type Member } from '@keel/testkit';
 
 const { values } = parseArgs({
   options: {
@@ -13,6 +18,7 @@ const { values } = parseArgs({
     'retry-timeout': { type: 'string', default: '4' },
     runs: { type: 'string', default: '1' },
     sync: { type: 'boolean', default: false },
+    'agent-only': { type: 'boolean', default: false },
   },
 });
 const ttl = Number(values.ttl);
@@ -53,9 +59,19 @@ for (let run = 1; run <= Number(values.runs); run++) {
     await waitFor(() => w.acked.length > 200, { timeoutMs: 30_000, message: 'workload running' });
     // Let the leader renew at an arbitrary point of its loop relative to the kill.
     await new Promise((r) => setTimeout(r, Math.random() * loopWait * 1000));
-    await primary.kill9Node();
-    // From here the old primary can acknowledge nothing more.
+    const postmaster = primary.postmasterPid();
+    const agentOnly = values['agent-only'];
     const killAt = Date.now();
+    // Node: from here the old primary can acknowledge nothing more. Agent only: PostgreSQL runs on
+    // until keel-fence stops it.
+    await (agentOnly ? primary.kill9Agent() : primary.kill9Node());
+    const answeredAt = await waitFor(async () => {
+      for (const m of c.members) {
+        if (m !== primary && (await m.api('/primary').catch(() => null))?.status === 200) return Date.now();
+      }
+      return null;
+    }, { timeoutMs: (ttl + loopWait) * 3000, intervalMs: 50, message: 'another member answering /primary' });
+    const oldAlive = postmaster !== null && isAlive(postmaster);
     const lockAt = await waitFor(async () => {
       const l = await leaderOf(c, primary);
       return l && l !== primary.name ? { at: Date.now(), name: l } : null;
@@ -69,8 +85,10 @@ for (let run = 1; run <= Number(values.runs); run++) {
     const newPrimary = c.member(lockAt.name);
     const lost = w.lost((await newPrimary.sql<{ id: string }>('SELECT id FROM bench')).map((r) => Number(r.id))).length;
     console.log(JSON.stringify({
-      bench: 'failover', run, synchronous_mode: values.sync, ttl, loop_wait: loopWait, retry_timeout: retryTimeout,
+      bench: 'failover', run, kill: agentOnly ? 'agent' : 'node', synchronous_mode: values.sync, ttl, loop_wait: loopWait, retry_timeout: retryTimeout,
       lock_acquired_s: +((lockAt.at - killAt) / 1000).toFixed(3),
+      primary_answered_s: +((answeredAt - killAt) / 1000).toFixed(3),
+      ...(agentOnly ? { old_postmaster_alive_at_handover: oldAlive } : {}),
       write_unavailable_s: +((firstAckAfter - killAt) / 1000).toFixed(3),
       write_gap_s: +((firstAckAfter - lastAckBefore) / 1000).toFixed(3),
       acked_writes: w.acked.length, acked_lost: lost, killed: primary.name, promoted: lockAt.name,

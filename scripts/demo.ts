@@ -60,7 +60,7 @@ console.log(`psql:    psql "postgresql://${su.username}:${su.password}@127.0.0.1
 for (const m of cluster.members) {
   console.log(`${m.name}: REST ${m.apiUrl}/patroni  PostgreSQL 127.0.0.1:${m.pgPort}  agent pid ${m.agentPid}  postmaster pid ${m.postmasterPid()}  log ${m.logPath}`);
 }
-console.log(`keelctl: node apps/cli/bin/keelctl.js -c ${cluster.members[0]!.configPath} list`);
+console.log(`keelctl: apps/cli/bin/keelctl.js -c ${cluster.members[0]!.configPath} list`);
 console.log('\nTry: kill -9 the primary\'s postmaster or agent and watch the table. Ctrl-C stops everything.\n');
 
 async function fetchCluster(members: Member[]): Promise<ClusterRow[] | null> {

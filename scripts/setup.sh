@@ -3,7 +3,8 @@
 #   system packages (Debian): etcd-server etcd-client (the DCS), postgresql (server binaries),
 #   patroni (only for its patronictl: the compatibility test drives it against a Keel cluster),
 #   haproxy and prometheus (deploy/test: HAProxy routing and promtool/Prometheus on deploy/'s
-#   configs; prometheus is ~19 MB, ~8 s to install);
+#   configs; prometheus is ~19 MB, ~8 s to install),
+#   openssl and curl (the TLS tests make their certificates and call the REST API with them);
 #   npm packages: npm ci (from the committed package-lock.json).
 # As root it runs apt-get itself; otherwise it prints the exact command to run and stops.
 set -euo pipefail
@@ -18,6 +19,8 @@ fi
 command -v patronictl >/dev/null 2>&1 || missing+=(patroni)
 [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ "${KEEL_NEED_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
 
 if [ ${#missing[@]} -gt 0 ]; then

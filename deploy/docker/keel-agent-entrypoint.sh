@@ -13,4 +13,5 @@ if [ -n "${KEEL_CONTROLPLANE_URL:-}" ] && [ -n "${KEEL_CONTROLPLANE_TOKEN:-}" ];
   keel-render-config "$config" "$rendered"
   config="$rendered"
 fi
-exec node /opt/keel/apps/agent/bin/keel-agent.js "$config"
+# The V8 flags of apps/agent/bin/keel-agent.js's #! line (ARCHITECTURE.md, "Footprint").
+exec node --max-semi-space-size=1 --single-threaded --no-opt --max-lazy /opt/keel/apps/agent/bin/keel-agent.js "$config"

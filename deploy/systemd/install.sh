@@ -3,7 +3,7 @@
 #   sudo deploy/systemd/install.sh [--prefix /opt/keel] [--root /] [--no-reload]
 #
 # --prefix  where the repository is checked out and built (npm ci && npm run build); the units run
-#           <prefix>/apps/agent/bin/keel-agent.js and <prefix>/apps/control-plane/server.ts
+#           <prefix>/apps/agent/bin/keel-agent.js and <prefix>/apps/control-plane/dist/server.mjs
 # --root    install under another root (packaging, tests); no systemctl call then
 #
 # Writes <root>/etc/systemd/system/keel-agent.service and keel-control-plane.service, and creates

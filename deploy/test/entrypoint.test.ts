@@ -61,8 +61,11 @@ describe('keel-render-config', () => {
     expect(dockerfile).toContain('COPY deploy/docker/keel-render-config.sh /usr/local/bin/keel-render-config');
     expect(dockerfile).toContain(`COPY ${ENTRYPOINT} /usr/local/bin/keel-agent-entrypoint`);
     expect(entry).toContain('keel-render-config "$config" "$rendered"');
-    const agent = /exec node (\/opt\/keel\/(\S+)) "\$config"/.exec(entry);
+    const agent = /exec node ((?:--\S+ )*)(\/opt\/keel\/(\S+)) "\$config"/.exec(entry);
     expect(agent).not.toBeNull();
+    // The agent's V8 flags: the same as its bin's #! line.
+    expect(agent![1]!.trim()).toBe(/^#!\/usr\/bin\/env -S node (.*)$/m.exec(readRepo('apps/agent/bin/keel-agent.js'))![1]);
+    agent!.splice(1, 1);
     expect(fs.existsSync(repoPath(agent![2]!))).toBe(true);
     expect(spawnSync('sh', ['-n', repoPath(ENTRYPOINT)]).status).toBe(0);
     expect(fs.statSync(repoPath(ENTRYPOINT)).mode & 0o111).not.toBe(0);

@@ -109,9 +109,14 @@ describe('the units', () => {
 
   it('run files that exist in the repository (prefix = the checkout)', () => {
     const scripts = UNITS.flatMap((u) => value(u, 'ExecStart').flatMap((cmd) => cmd.split(/\s+/).filter((w) => w.startsWith(`${PREFIX}/`))));
-    expect(scripts).toEqual([`${PREFIX}/apps/agent/bin/keel-agent.js`, `${PREFIX}/apps/control-plane/server.ts`]);
-    for (const s of scripts) expect(fs.existsSync(repoPath(s.slice(PREFIX.length + 1))), s).toBe(true);
+    expect(scripts).toEqual([`${PREFIX}/apps/agent/bin/keel-agent.js`, `${PREFIX}/apps/control-plane/dist/server.mjs`]);
+    // dist/server.mjs is what `npm run build` (scripts/build.mjs) makes of server.ts.
+    for (const s of scripts) expect(fs.existsSync(repoPath(s.slice(PREFIX.length + 1).replace('dist/server.mjs', 'server.ts'))), s).toBe(true);
+    expect(fs.readFileSync(repoPath('scripts/build.mjs'), 'utf8')).toContain("out: 'apps/control-plane/dist/server.mjs'");
     for (const u of UNITS) expect(value(u, 'ExecStart')[0], u).toMatch(/^\/usr\/bin\/node /);
+    // The agent's V8 flags: the same as its bin's #! line.
+    const shebang = /^#!\/usr\/bin\/env -S node (.*)$/m.exec(fs.readFileSync(repoPath('apps/agent/bin/keel-agent.js'), 'utf8'))![1]!;
+    expect(value('keel-agent.service', 'ExecStart')[0]).toContain(`/usr/bin/node ${shebang} ${PREFIX}/apps/agent/bin/keel-agent.js `);
     expect(value('keel-control-plane.service', 'WorkingDirectory')).toEqual([`${PREFIX}/apps/control-plane`]);
   });
 

@@ -3,22 +3,42 @@
  * for addresses, ports and directories: deploy/test/native.ts): etcd, 3 x (PostgreSQL + keel-agent
  * on deploy/keel/node*.yml, passwords from the environment as in compose), Debian's HAProxy on
  * deploy/haproxy/haproxy.cfg and Debian's Prometheus on deploy/prometheus/. One cluster for every
- * check. The cluster keeps the files' own timing (ttl 30, loop_wait 10), so the failover takes
- * what it takes in production.
+ * check. The control plane (its built server, API only) and its database run too: the agents reach it with a token
+ * the control plane issued, added to their config by keel-render-config as the image's entrypoint
+ * does. The cluster keeps the files' own timing (ttl 30, loop_wait 10), so the failover takes
+ * what it takes in production, and the agents run the built bundle through apps/agent/bin/keel-agent.js,
+ * the command the image's entrypoint and the systemd unit run.
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, startHaproxy, TestCluster, waitFor, type HaproxyHandle, type Member } from '@keel/testkit';
-import { agentConfigPath, dashboard, dashboardExprs, envExample, HAPROXY_CFG, metricNames, NODE_NAMES, readRepo, rules, type Obj } from './files.ts';
+import YAML from 'yaml';
+import {
+  freePorts,
+  startControlPlane,
+  startControlPlaneDb,
+  startHaproxy,
+  TestCluster,
+  waitFor,
+  type ControlPlane,
+  type ControlPlaneDb,
+  type HaproxyHandle,
+  type Member,
+} from '@keel/testkit';
+import { agentConfigPath, dashboard, dashboardExprs, envExample, HAPROXY_CFG, metricNames, NODE_NAMES, readRepo, repoPath, rules, type Obj } from './files.ts';
 import { nativeAgentConfig, nativeHaproxyConfig, startPrometheus, type NativeMember, type PrometheusHandle } from './native.ts';
 
-const SCOPE = String((await import('yaml')).parse(readRepo(agentConfigPath('node1'))).scope);
+const SCOPE = String((YAML.parse(readRepo(agentConfigPath('node1'))) as Obj).scope);
 
 let cluster: TestCluster;
 let haproxy: HaproxyHandle;
 let prometheus: PrometheusHandle;
+let cpDb: ControlPlaneDb;
+let cp: ControlPlane;
 let writePort: number;
 let readPort: number;
 let statsPort: number;
@@ -53,11 +73,20 @@ const whoAnswers = async (port: number) =>
 const memberOnPort = (port: string): Member => cluster.members.find((m) => String(m.pgPort) === port)!;
 
 beforeAll(async () => {
+  // What the image and the systemd units run: the agent's bin and the control plane's dist/server.mjs.
+  execFileSync(process.execPath, [repoPath('scripts/build.mjs'), 'agent', 'control-plane', '--if-needed'], { stdio: 'ignore' });
   // The passwords reach the agents through the environment, as docker-compose.yml passes them from .env.
   const example = envExample();
+  const t0 = Date.now();
+  cpDb = await startControlPlaneDb();
+  cp = await startControlPlane({ databaseUrl: cpDb.databaseUrl, build: false, serverRuntime: 'built' });
+  console.log(`topology test: control plane and its database up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const token = await cp.createAgentToken(SCOPE, [...NODE_NAMES]);
+  const renderDir = fs.mkdtempSync(path.join(os.tmpdir(), 'keel-render-'));
   cluster = await TestCluster.start({
     scope: SCOPE,
     startAgents: false,
+    agentRuntime: 'built',
     tweak: (config, i) => {
       const name = NODE_NAMES[i]!;
       const testkit = config as { restapi: { listen: string }; postgresql: { listen: string; data_dir: string; pgpass: string }; etcd3: { hosts: string } };
@@ -68,7 +97,14 @@ beforeAll(async () => {
         dataDir: testkit.postgresql.data_dir,
         dir: path.dirname(testkit.postgresql.pgpass),
       };
-      const ours = nativeAgentConfig(readRepo(agentConfigPath(name)), m, testkit.etcd3.hosts);
+      // The image's entrypoint path: keel-render-config adds controlplane {url, token} from the environment.
+      const plain = path.join(renderDir, `${name}.yml`);
+      const rendered = path.join(renderDir, `${name}.rendered.yml`);
+      fs.writeFileSync(plain, YAML.stringify(nativeAgentConfig(readRepo(agentConfigPath(name)), m, testkit.etcd3.hosts)));
+      execFileSync('sh', [repoPath('deploy/docker/keel-render-config.sh'), plain, rendered], {
+        env: { PATH: process.env.PATH, KEEL_CONTROLPLANE_URL: cp.url, KEEL_CONTROLPLANE_TOKEN: token },
+      });
+      const ours = YAML.parse(fs.readFileSync(rendered, 'utf8')) as Obj;
       for (const k of Object.keys(config)) delete config[k];
       Object.assign(config, ours);
     },
@@ -86,10 +122,11 @@ beforeAll(async () => {
     process.env[k] = v;
   }
   // The user names are the files' own; testkit connects with the same ones.
-  const file = (await import('yaml')).parse(readRepo(agentConfigPath('node1'))) as { postgresql: { authentication: Record<string, { username: string }> }; restapi: { authentication: { username: string } } };
+  const file = YAML.parse(readRepo(agentConfigPath('node1'))) as { postgresql: { authentication: Record<string, { username: string }> }; restapi: { authentication: { username: string } } };
   expect(file.postgresql.authentication.superuser!.username).toBe(creds.superuser.username);
   expect(file.postgresql.authentication.replication!.username).toBe(creds.replication.username);
   expect(file.restapi.authentication.username).toBe(creds.restapi.username);
+  fs.rmSync(renderDir, { recursive: true, force: true }); // the rendered files hold the token
   for (const m of cluster.members) m.start();
 
   const ports = await freePorts(5);
@@ -104,12 +141,15 @@ beforeAll(async () => {
 
   const primary = await cluster.waitForPrimary(120_000);
   await cluster.waitForReplicas(cluster.members.filter((m) => m !== primary).map((m) => m.name), 180_000);
+  console.log(`topology test: everything up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`);
 }, 360_000);
 
 afterAll(async () => {
   await prometheus?.stop();
   await haproxy?.stop();
   await cluster?.stop();
+  await cp?.stop();
+  await cpDb?.stop();
   for (const [k, v] of savedEnv) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
@@ -121,12 +161,33 @@ describe('the compose topology, natively', () => {
   it('the agents run the committed configs: their timing and their REST auth', async () => {
     const primary = (await cluster.primary())!;
     const cfg = (await primary.api<Obj>('/config')).body;
-    const file = (await import('yaml')).parse(readRepo(agentConfigPath(primary.name))) as { bootstrap: { dcs: Obj } };
+    const file = YAML.parse(readRepo(agentConfigPath(primary.name))) as { bootstrap: { dcs: Obj } };
     expect(cfg.ttl).toBe(file.bootstrap.dcs.ttl);
     expect(cfg.loop_wait).toBe(file.bootstrap.dcs.loop_wait);
     expect(cfg.maximum_lag_on_failover).toBe(file.bootstrap.dcs.maximum_lag_on_failover);
     // A mutating call without the password from the environment is refused.
     expect((await primary.api('/restart', { method: 'POST', body: '{}' })).status).toBe(401);
+  });
+
+  it('the agents report to the control plane with the token keel-render-config put in their config', async () => {
+    const client = new pg.Client({ connectionString: cpDb.databaseUrl });
+    await client.connect();
+    try {
+      await waitFor(
+        async () => {
+          const rows = (
+            await client.query<{ name: string }>(
+              'SELECT m.name FROM members m JOIN clusters c ON c.id = m.cluster_id WHERE c.scope = $1 AND m.last_seen_at IS NOT NULL ORDER BY m.name',
+              [SCOPE],
+            )
+          ).rows;
+          return JSON.stringify(rows.map((r) => r.name)) === JSON.stringify([...NODE_NAMES]);
+        },
+        { timeoutMs: 60_000, message: `the control plane has snapshots from ${NODE_NAMES.join(', ')}` },
+      );
+    } finally {
+      await client.end();
+    }
   });
 
   it('HAProxy marks only the primary UP on 5000 and the two replicas UP on 5001', async () => {
@@ -187,13 +248,19 @@ describe('the compose topology, natively', () => {
       timeoutMs: 40_000,
       message: 'every rule evaluated without error',
     });
-    for (const { panel, expr } of dashboardExprs(dashboard(), SCOPE)) {
-      const result = await prometheus.query(expr);
-      expect(result.length, `${panel}: ${expr}`).toBeGreaterThan(0);
-    }
-    expect(Number((await prometheus.query('sum(up{job="keel-agents"})'))[0]!.value[1])).toBe(3);
+    // Until Prometheus has scraped the cluster once after it settled, some panels are legitimately empty.
     const primary = (await cluster.primary())!;
-    expect((await prometheus.query(`patroni_primary{scope="${SCOPE}"} == 1`)).map((r) => r.metric.name)).toEqual([primary.name]);
+    await waitFor(async () => JSON.stringify((await prometheus.query(`patroni_primary{scope="${SCOPE}"} == 1`)).map((r) => r.metric.name)) === JSON.stringify([primary.name]), {
+      timeoutMs: 60_000,
+      message: `Prometheus: ${primary.name} is the primary`,
+    });
+    const empty = async () => {
+      const out: string[] = [];
+      for (const { panel, expr } of dashboardExprs(dashboard(), SCOPE)) if ((await prometheus.query(expr)).length === 0) out.push(`${panel}: ${expr}`);
+      return out;
+    };
+    await waitFor(async () => (await empty()).length === 0, { timeoutMs: 60_000, message: `every dashboard query returns data (empty now: ${(await empty()).join('; ')})` });
+    expect(Number((await prometheus.query('sum(up{job="keel-agents"})'))[0]!.value[1])).toBe(3);
   });
 
   it('after kill -9 of the primary node, HAProxy routes writes to the new primary and reads to the surviving replica', async () => {

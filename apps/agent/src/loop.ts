@@ -6,7 +6,7 @@ import { FatalError } from './executors/role.ts';
 import { observe } from './observe.ts';
 import { maintain } from './maintenance.ts';
 import { publish } from './publish.ts';
-import { adoptLocalConfig } from './adopt-config.ts';
+import { adoptLocalConfig } from './adopt-local-config.ts';
 import type { LoopCommands, Runtime } from './runtime.ts';
 
 /**
@@ -157,7 +157,9 @@ export class HaLoop {
         endAction();
       }
     }
-    await publish(rt, obs, decision.actions.length > 0).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not publish member state'));
+    // Re-probe before publishing only when an action may have changed PostgreSQL: renewing the
+    // lock (an idle leader's only action) does not: no second SQL probe every tick.
+    await publish(rt, obs, decision.actions.some((a) => a.type !== 'renewLock')).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not publish member state'));
     if (!failure) await maintain(rt).catch((e: Error) => rt.log.warn({ err: e.message }, 'maintenance failed'));
     rt.fence?.update();
     rt.log.info(

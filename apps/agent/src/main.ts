@@ -175,6 +175,7 @@ async function main(): Promise<void> {
       // No automatic failover happens in pause, so nobody takes over from this primary: disarm the
       // fencing process, or it would stop PostgreSQL at the deadline (ARCHITECTURE.md, "Pause").
       fence.stop();
+      await dcs.keepAlive().catch(() => false); // the keys last a full ttl from now
     } else {
       const wasLeader = rt.lastLockOkAt !== null;
       const role = rt.lastProbe?.role ?? 'replica';
@@ -188,6 +189,7 @@ async function main(): Promise<void> {
       // again at once instead of finding its slot dropped.
       rt.lastProbe = await pg.probe().catch(() => rt.lastProbe);
       rt.lastObservation = null;
+      await dcs.keepAlive().catch(() => false); // a full ttl from now for a restart to find it
       await dcs.touchMember(config.name, memberValue(rt)).catch((e: Error) => log.warn({ err: e.message }, 'could not publish the stopped state'));
     }
     await unwatch().catch(() => undefined);

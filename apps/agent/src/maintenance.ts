@@ -1,4 +1,5 @@
 import { effectiveParameters, rewriteCurrentConfig } from './pgconfig.ts';
+import { readPgSettings } from './ops/pg-parameters.ts';
 import { restartBlocker, runRestart } from './ops/restart-member.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -9,6 +10,10 @@ import type { Runtime } from './runtime.ts';
  */
 export async function maintain(rt: Runtime): Promise<void> {
   if (rt.memory.inFlight || !rt.lastProbe?.running || rt.stopping) return;
+  // pg_settings, for checking the values of a /config read from etcd (adopt-config.ts), once per server start
+  if (!rt.pgSettings || rt.pgSettingsStart !== rt.lastProbe.postmasterStartTime) {
+    if (await readPgSettings(rt)) rt.pgSettingsStart = rt.lastProbe.postmasterStartTime;
+  }
   const params = JSON.stringify(effectiveParameters(rt));
   if (params !== rt.appliedParametersJson) {
     const first = rt.appliedParametersJson === null;

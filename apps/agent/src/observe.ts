@@ -1,7 +1,7 @@
 import type { ClusterSnapshot } from '@keel/dcs';
 import type { ClusterMember, ClusterView, Observation, PeerView, PgView } from '@keel/ha-core';
-import { resolveSettings } from '@keel/ha-core';
 import type { TTags } from '@keel/protocol';
+import { adoptConfigFromDcs } from './adopt-config.ts';
 import type { PeerClient } from './peers.ts';
 import type { Runtime } from './runtime.ts';
 import { watchdogProblem } from './watchdog.ts';
@@ -80,8 +80,7 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
   if (dcsResult.ok) {
     rt.lastCluster = dcsResult.snap;
     rt.dcsLastSeen = Math.floor(now() / 1000);
-    rt.dynamicConfig = dcsResult.snap.config?.value ?? rt.dynamicConfig;
-    rt.settings = resolveSettings(rt.dynamicConfig ?? rt.config.bootstrap.dcs ?? null);
+    adoptConfigFromDcs(rt, dcsResult.snap);
     rt.dcs.setCallTimeout(rt.settings.retryTimeout * 1000);
   }
 

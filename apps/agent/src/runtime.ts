@@ -5,6 +5,7 @@ import type { MemberState, TDynamicConfig, TRestartRequest } from '@keel/protoco
 import type { AgentConfig } from './config.ts';
 import type { Callbacks } from './callbacks.ts';
 import type { Logger } from './log.ts';
+import type { PgSetting } from './ops/pg-parameters.ts';
 import type { OperationRegistry } from './ops/registry.ts';
 import type { PeerClient } from './peers.ts';
 
@@ -35,7 +36,16 @@ export interface AgentState {
   config: AgentConfig;
   memory: AgentMemory;
   settings: HaSettings;
+  /** The /config this agent runs with: the DCS value with bad values skipped (adopt-config.ts). */
   dynamicConfig: TDynamicConfig | null;
+  /** What dynamicConfig was adopted from (mod revision, whether pg_settings was known), to adopt each change once. */
+  dynamicConfigSource?: string;
+  /** The DCS parse warnings last logged (each is logged once while it lasts). */
+  dcsWarningsSeen?: ReadonlySet<string>;
+  /** pg_settings of the last running server (ops/pg-parameters.ts readPgSettings). */
+  pgSettings?: ReadonlyMap<string, PgSetting>;
+  /** postmaster_start_time of the server pgSettings was read from (read again after a restart or upgrade). */
+  pgSettingsStart?: string | null;
   /** Result of the last successful DCS read. */
   lastCluster: ClusterSnapshot | null;
   lastObservation: Observation | null;

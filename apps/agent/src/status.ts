@@ -11,7 +11,8 @@ export function nodeStatus(rt: OpsRuntime, probe: Probe | null): TNodeStatus {
   const obs = rt.lastObservation;
   const leader = rt.lastCluster?.leader?.name ?? null;
   const s: TNodeStatus = {
-    state: running ? 'running' : memberState(rt, probe),
+    // A long action (restart, reinitialize) is reported while it runs, even before PostgreSQL stopped (patronictl reinit --wait).
+    state: running && !rt.memory.inFlight ? 'running' : memberState(rt, probe),
     role: running ? (probe.role === 'primary' ? 'primary' : 'replica') : obs?.pg.dataDir === 'empty' ? 'uninitialized' : 'replica',
     patroni: { version: KEEL_VERSION, scope: rt.config.scope, name: rt.config.name },
   };
@@ -68,7 +69,7 @@ export function memberValue(rt: OpsRuntime): TMemberValue {
   const c = rt.config;
   const v: TMemberValue = {
     conn_url: `postgres://${c.postgresql.connect_address.host}:${c.postgresql.connect_address.port}/postgres`,
-    api_url: `http://${c.restapi.connect_address.host}:${c.restapi.connect_address.port}/patroni`,
+    api_url: c.restapi.api_url,
     state: s.state,
     role: patroniRole(s.role), // Patroni 3's spelling (protocol ops.ts, patroniRole)
     version: KEEL_VERSION,

@@ -1,3 +1,4 @@
+import { writableRevision } from '@keel/dcs';
 import type { TSyncValue } from '@keel/protocol';
 import { writePgConfig } from './pgconfig.ts';
 import type { Runtime } from './runtime.ts';
@@ -19,7 +20,7 @@ export async function writeSync(rt: Runtime, value: TSyncValue, rev: { current: 
   // The next write of this action compares with what we just wrote.
   const snap = await rt.dcs.readCluster();
   rt.lastCluster = snap;
-  rev.current = snap.sync?.modRevision ?? 0;
+  rev.current = writableRevision(snap, 'sync');
 }
 
 /**
@@ -28,7 +29,7 @@ export async function writeSync(rt: Runtime, value: TSyncValue, rev: { current: 
  * strict, '*' already in place before the promotion) so that the next leader tick picks the standbys.
  */
 export async function claimSyncForPromotion(rt: Runtime, strict: boolean): Promise<void> {
-  const rev = { current: rt.lastCluster?.sync?.modRevision ?? 0 };
+  const rev = { current: writableRevision(rt.lastCluster, 'sync') };
   await writeSync(rt, syncValue(rt.config.name, []), rev);
   rt.syncStandbyNames = strict ? '*' : '';
   if (strict) {

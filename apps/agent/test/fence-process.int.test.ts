@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isAlive } from '@keel/testkit';
+import { execFileSync } from 'node:child_process';
+import { isAlive, startEtcd, waitFor } from '@keel/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/fence/keel-fence.sh');
@@ -83,6 +84,67 @@ describe('keel-fence.sh', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(3000);
     f.fence.stdin!.end();
     expect(await f.exited).toBe(0);
+  });
+
+  it('when the agent dies: stops PostgreSQL and what is left in its data directory at once, then revokes the lease', async () => {
+    const etcd = await startEtcd();
+    try {
+      const ctl = (...args: string[]) => execFileSync('etcdctl', ['--endpoints', etcd.endpoint, ...args], { encoding: 'utf8' });
+      const hex = /lease ([0-9a-f]+) granted/.exec(ctl('lease', 'grant', '60'))![1]!;
+      ctl('put', '/service/x/leader', 'node1', '--lease', hex);
+      const pm = await fakePostmaster();
+      // A backend orphaned by its postmaster: same data directory as its working directory.
+      const orphan = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { cwd: pm.dir, stdio: 'ignore' });
+      started.push(orphan);
+      const orphanExit = new Promise<NodeJS.Signals | null>((resolve) => orphan.once('exit', (_c, s) => resolve(s)));
+      // A stand-in agent: the fence's parent, passing our commands on, with etcdctl's environment.
+      const agentCode = `
+        const { spawn } = require('node:child_process');
+        const f = spawn('bash', [${JSON.stringify(SCRIPT)}], { stdio: ['pipe', 'ignore', 'inherit'], detached: true });
+        f.unref();
+        console.log(f.pid);
+        process.stdin.pipe(f.stdin);`;
+      const agent = spawn(process.execPath, ['-e', agentCode], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ETCDCTL_ENDPOINTS: etcd.endpoint } });
+      started.push(agent);
+      let err = '';
+      agent.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      const fencePid = Number(await new Promise<string>((resolve) => agent.stdout!.once('data', (d: Buffer) => resolve(d.toString()))));
+      agent.stdin!.write(`lease ${hex}\narm ${Date.now() + 60_000} ${pm.dir}\n`);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(isAlive(pm.proc.pid!)).toBe(true);
+      const t0 = Date.now();
+      agent.kill('SIGKILL');
+      expect(await pm.exited).toBe('SIGQUIT');
+      expect(await orphanExit).toBe('SIGKILL');
+      await waitFor(() => ctl('get', '/service/x/leader').trim() === '', { timeoutMs: 10_000, message: 'the leader key revoked' });
+      expect(Date.now() - t0).toBeLessThan(5000); // not the 60 s deadline nor the lease's 60 s
+      await waitFor(() => !isAlive(fencePid), { timeoutMs: 5000, message: 'the fence exits' });
+      expect(err).toMatch(/the agent died: stopping PostgreSQL \(immediate\)/);
+      expect(err).toMatch(/killing processes left in the data directory/);
+      expect(err).toMatch(/revoked the leader lease/);
+    } finally {
+      await etcd.stop();
+    }
+  });
+
+  it('when the agent dies with no lease id known: stops PostgreSQL and leaves the lease to expire', async () => {
+    const pm = await fakePostmaster();
+    const agentCode = `
+      const { spawn } = require('node:child_process');
+      const f = spawn('bash', [${JSON.stringify(SCRIPT)}], { stdio: ['pipe', 'ignore', 'inherit'], detached: true });
+      f.unref();
+      process.stdin.pipe(f.stdin);
+      console.log('up');`;
+    const agent = spawn(process.execPath, ['-e', agentCode], { stdio: ['pipe', 'pipe', 'pipe'] });
+    started.push(agent);
+    let err = '';
+    agent.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    await new Promise((resolve) => agent.stdout!.once('data', resolve));
+    agent.stdin!.write(`arm ${Date.now() + 60_000} ${pm.dir}\n`);
+    await new Promise((r) => setTimeout(r, 300));
+    agent.kill('SIGKILL');
+    expect(await pm.exited).toBe('SIGQUIT');
+    await waitFor(() => /no lease id known/.test(err), { timeoutMs: 5000, message: 'the fence says it cannot revoke' });
   });
 
   it('starts fast (no second Node runtime)', async () => {

@@ -103,12 +103,15 @@ describe('agent lifecycle (Patroni behaviour)', () => {
     expect(replica.postmasterPid()).toBeNull();
     const key = (await dcs.readCluster()).members.find((m) => m.name === replica.name);
     expect(key?.value.state).toBe('stopped');
-    // A full loop_wait of the leader passes: it keeps the slot of the stopped member.
-    const until = Date.now() + (c.loopWait + 2) * 1000;
-    while (Date.now() < until) {
+    // The leader runs a tick that sees the stopped member, and keeps its slot.
+    const stoppedAt = Date.now();
+    const leaderTicked = () => logged(primary, `no action. I am (${primary.name}), the leader with the lock`, stoppedAt + 500).length > 0;
+    while (!leaderTicked()) {
+      expect(Date.now() - stoppedAt).toBeLessThan((c.loopWait + 10) * 1000);
       expect(await slots()).toContain(replica.name);
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 500));
     }
+    expect(await slots()).toContain(replica.name);
     await primary.sql('INSERT INTO lc DEFAULT VALUES');
     replica.start();
     await c.waitForReplicas([replica.name], 90_000);
@@ -178,15 +181,21 @@ describe('agent lifecycle (Patroni behaviour)', () => {
     await waitFor(async () => (await primary.api('/primary').catch(() => null))?.status === 200, { timeoutMs: 60_000, message: 'the agent takes the lock again' });
     expect(primary.postmasterPid()).toBe(pid);
     expect(await leaderKey()).toBe(primary.name);
-    expect(logged(primary, 'PAUSE: acquiring the leader lock as the running primary').length).toBeGreaterThan(0);
+    // The tick's log line comes after its actions (the lock is visible first).
+    await waitFor(() => logged(primary, 'PAUSE: acquiring the leader lock as the running primary').length > 0, {
+      timeoutMs: 30_000,
+      message: 'the agent logs that it took the lock as the running primary in pause',
+    });
     await patchConfig(primary, { pause: false });
     await waitFor(async () => (await status(replica)).pause !== true, { timeoutMs: 30_000, message: 'resumed' });
   });
 
   it('watchdog.mode required without a device: the last running member still does not take the lock', async () => {
+    const node3 = c.member('node3');
+    await patchConfig(node3, { pause: false }); // already resumed unless the previous test failed
+    await waitFor(async () => (await status(node3)).pause !== true, { timeoutMs: 30_000, message: 'node3 sees the cluster resumed' });
     await replica.stopAgent();
     await primary.stopAgent();
-    const node3 = c.member('node3');
     const why = `no action. I am (node3), a secondary, and without a usable watchdog (watchdog.mode is required and ${NO_DEVICE} cannot be used: it does not exist), so I do not race for the lock`;
     await waitFor(async () => (await status(node3)).keel?.reason === why, { timeoutMs: 60_000, message: `node3 says: ${why}` });
     expect(await leaderKey()).toBeNull();

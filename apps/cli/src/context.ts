@@ -3,9 +3,12 @@
  * APIs. main.ts builds the real one; unit tests pass fakes.
  */
 
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
 import { DcsError, EtcdDcs, displayHost, type ClusterSnapshot } from '@keel/dcs';
-import { failed, unreachable, usageError } from './errors.ts';
+import { apiEndpoint, checkApiUrl } from '@keel/protocol';
+import { Agent, request as httpRequest } from 'undici';
+import { CliError, failed, unreachable, usageError } from './errors.ts';
 import type { CtlSettings } from './settings.ts';
 
 export interface Io {
@@ -65,12 +68,6 @@ export function terminalIo(): Io {
   };
 }
 
-/** "http://127.0.0.1:8008/patroni" + "switchover" -> "http://127.0.0.1:8008/switchover" (Patroni replaces the path). */
-export function endpointUrl(apiUrl: string, endpoint: string): string {
-  const u = new URL(apiUrl);
-  return `${u.protocol}//${u.host}/${endpoint.replace(/^\/+/, '')}`;
-}
-
 function origin(apiUrl: string): string {
   try {
     const u = new URL(apiUrl);
@@ -80,15 +77,28 @@ function origin(apiUrl: string): string {
   }
 }
 
-/** "ECONNREFUSED", "no answer within 5 s", ... from a fetch failure. */
+/** "ECONNREFUSED", "no answer within 5 s", a TLS verification error, ... from a request failure. */
 function fetchFailure(err: unknown, timeoutMs: number): string {
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${timeoutMs / 1000} s`;
-  const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
-  return cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  const e = err as (Error & { code?: string; cause?: { code?: string; message?: string } }) | undefined;
+  const code = e?.code ?? e?.cause?.code;
+  const message = e?.message ?? e?.cause?.message ?? String(err);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+/** A TLS file named by the settings, or a usage error that names it. */
+function readTlsFile(what: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw usageError(`cannot read ${what} ${file}${code ? ` (${code})` : ''}`);
+  }
 }
 
 export class RealCtl implements Ctl {
   private readonly dcs = new Map<string, EtcdDcs>();
+  private dispatcher: Agent | null = null;
 
   constructor(
     readonly settings: CtlSettings,
@@ -109,12 +119,23 @@ export class RealCtl implements Ctl {
     const hosts = this.settings.etcdHosts;
     if (!hosts) throw usageError('where is etcd? pass -c/--config-file (etcd3.hosts), -d/--dcs-url HOST:PORT, or set PATRONI_ETCD3_HOSTS');
     const auth = this.settings.etcdAuth;
+    const t = this.settings.etcdTls;
+    const https = hosts.every((h) => h.startsWith('https://'));
+    if (t && !https) throw usageError('etcd3.cacert, cert and key need https: set etcd3.protocol: https (or https:// hosts)');
     d = new EtcdDcs({
       hosts,
       namespace: this.settings.namespace,
       scope,
       callTimeoutMs: this.settings.dcsTimeoutMs,
       ...(auth ? { username: auth.username, password: auth.password } : {}),
+      ...(t
+        ? {
+            tls: {
+              ...(t.cacert ? { rootCertificate: readTlsFile('etcd3.cacert', t.cacert) } : {}),
+              ...(t.cert ? { certChain: readTlsFile('etcd3.cert', t.cert), privateKey: readTlsFile('etcd3.key', t.key ?? t.cert) } : {}),
+            },
+          }
+        : {}),
     });
     this.dcs.set(scope, d);
     return d;
@@ -133,29 +154,52 @@ export class RealCtl implements Ctl {
     }
   }
 
+  /** The HTTP client for the agents: verifies https with the configured CA, presents the client certificate. */
+  private agents(): Agent {
+    if (this.dispatcher) return this.dispatcher;
+    const t = this.settings.restTls;
+    this.dispatcher = new Agent({
+      connect: {
+        rejectUnauthorized: !t.insecure,
+        ...(t.cacert ? { ca: readTlsFile('the CA file (ctl.cacert / restapi.cafile)', t.cacert) } : {}),
+        ...(t.certfile
+          ? {
+              cert: readTlsFile('the client certificate (ctl.certfile / restapi.certfile)', t.certfile),
+              key: readTlsFile('the client key (ctl.keyfile / restapi.keyfile)', t.keyfile ?? t.certfile),
+            }
+          : {}),
+        ...(t.keyfile_password !== undefined ? { passphrase: t.keyfile_password } : {}),
+      },
+    });
+    return this.dispatcher;
+  }
+
   async request(target: Target, method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', endpoint: string, opts: RequestOptions = {}): Promise<RestResponse> {
-    let url: string;
-    try {
-      url = endpointUrl(target.apiUrl, endpoint);
-    } catch {
-      throw failed(`member ${target.name} publishes no usable api_url (${JSON.stringify(target.apiUrl)})`);
-    }
+    // api_url comes from the member key in etcd: only http(s) to a host, without credentials.
+    const checked = checkApiUrl(target.apiUrl);
+    if (!checked.ok) throw failed(`member ${target.name} publishes no usable api_url: ${checked.reason}`);
+    const url = apiEndpoint(checked.url, endpoint);
     const timeoutMs = opts.timeoutMs ?? (method === 'GET' ? 10_000 : 120_000);
     const headers: Record<string, string> = {};
     if (opts.body !== undefined) headers['content-type'] = 'application/json';
     const auth = this.settings.restAuth;
     if (auth && method !== 'GET') headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
-    let res: Response;
+    let res: { status: number };
     let text: string;
     try {
-      res = await fetch(url, {
+      const r = await httpRequest(url, {
         method,
         headers,
+        dispatcher: this.agents(),
         ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
         signal: AbortSignal.timeout(timeoutMs),
       });
-      text = await res.text();
+      text = await r.body.text();
+      res = { status: r.statusCode };
     } catch (e) {
+      if (e instanceof CliError) throw e;
       throw unreachable(`cannot reach the agent of ${target.name} at ${origin(target.apiUrl)} (${fetchFailure(e, timeoutMs)})`);
     }
     if (res.status === 401 || (res.status === 403 && method !== 'GET')) {
@@ -171,6 +215,8 @@ export class RealCtl implements Ctl {
   async close(): Promise<void> {
     await Promise.all([...this.dcs.values()].map((d) => d.close().catch(() => undefined)));
     this.dcs.clear();
+    await this.dispatcher?.close().catch(() => undefined);
+    this.dispatcher = null;
   }
 }
 

@@ -30,10 +30,29 @@ export interface CtlSettings {
   etcdAuth: Credentials | null;
   /** Basic auth for the agents' mutating REST endpoints. */
   restAuth: Credentials | null;
+  /** TLS to etcd (file paths; used with https hosts). */
+  etcdTls: EtcdTlsFiles | null;
+  /** TLS to the agents' REST APIs (Patroni: ctl.cacert or restapi.cafile, ctl.certfile or restapi.certfile, ...). */
+  restTls: RestTlsFiles;
   /** The file read, if any (for messages). */
   configFile: string | null;
   /** Deadline of each etcd call. */
   dcsTimeoutMs: number;
+}
+
+export interface EtcdTlsFiles {
+  cacert?: string;
+  cert?: string;
+  key?: string;
+}
+
+export interface RestTlsFiles {
+  cacert?: string;
+  certfile?: string;
+  keyfile?: string;
+  keyfile_password?: string;
+  /** ctl.insecure: do not verify the agents' certificates. */
+  insecure: boolean;
 }
 
 export interface GlobalFlags {
@@ -112,6 +131,32 @@ interface FileSettings {
   etcdHosts?: string[];
   etcdAuth?: Credentials | null;
   restAuth?: Credentials | null;
+  etcdTls?: EtcdTlsFiles | null;
+  restTls?: RestTlsFiles;
+}
+
+function pick<K extends string>(o: Obj, keys: readonly K[]): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const k of keys) {
+    const v = str(o[k]);
+    if (v !== undefined && v !== '') out[k] = v;
+  }
+  return out;
+}
+
+/** Patroni's PatroniRequest: ctl.<key> first, then restapi.<key> (cacert: ctl.cacert, then restapi.cafile). */
+function restTlsOf(ctl: Obj, restapi: Obj): RestTlsFiles {
+  const c = pick(ctl, ['cacert', 'certfile', 'keyfile', 'keyfile_password']);
+  const r = pick(restapi, ['cafile', 'certfile', 'keyfile', 'keyfile_password']);
+  const fromCtl = c.certfile !== undefined;
+  const out: RestTlsFiles = { insecure: ctl.insecure === true || String(ctl.insecure).toLowerCase() === 'true' };
+  const cacert = c.cacert ?? r.cafile;
+  if (cacert) out.cacert = cacert;
+  const cert = fromCtl ? c : r;
+  if (cert.certfile) out.certfile = cert.certfile;
+  if (cert.keyfile) out.keyfile = cert.keyfile;
+  if (cert.keyfile_password !== undefined) out.keyfile_password = cert.keyfile_password;
+  return out;
 }
 
 /** The parts of an agent / patronictl YAML that keelctl needs; nothing else is checked. */
@@ -139,12 +184,15 @@ export function parseConfigText(text: string, file: string): FileSettings {
     };
     if (cfg.hosts !== undefined || cfg.host !== undefined || cfg.url !== undefined) out.etcdHosts = hostsOrUsage(cfg, `${file}: etcd3`);
     out.etcdAuth = creds(etcd3);
+    const tls = pick(etcd3, ['cacert', 'cert', 'key']);
+    if (Object.keys(tls).length > 0) out.etcdTls = tls;
   } else if (isObj(root.etcd)) {
     throw usageError(`${file}: Keel talks to etcd through its v3 API: name the section etcd3, not etcd`);
   }
   const ctlAuth = isObj(root.ctl) ? creds(root.ctl.authentication) : null;
   const restAuth = isObj(root.restapi) ? creds(root.restapi.authentication) : null;
   out.restAuth = ctlAuth ?? restAuth;
+  out.restTls = restTlsOf(isObj(root.ctl) ? root.ctl : {}, isObj(root.restapi) ? root.restapi : {});
   return out;
 }
 
@@ -186,11 +234,27 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv, file
   let restAuth = file.restAuth ?? null;
   if (env.PATRONI_RESTAPI_USERNAME) restAuth = { username: env.PATRONI_RESTAPI_USERNAME, password: env.PATRONI_RESTAPI_PASSWORD ?? '' };
 
+  let etcdTls = file.etcdTls ?? null;
+  const envEtcdTls = pick(env as Obj, ['PATRONI_ETCD3_CACERT', 'PATRONI_ETCD3_CERT', 'PATRONI_ETCD3_KEY']);
+  if (Object.keys(envEtcdTls).length > 0) {
+    etcdTls = {
+      ...etcdTls,
+      ...(envEtcdTls.PATRONI_ETCD3_CACERT ? { cacert: envEtcdTls.PATRONI_ETCD3_CACERT } : {}),
+      ...(envEtcdTls.PATRONI_ETCD3_CERT ? { cert: envEtcdTls.PATRONI_ETCD3_CERT } : {}),
+      ...(envEtcdTls.PATRONI_ETCD3_KEY ? { key: envEtcdTls.PATRONI_ETCD3_KEY } : {}),
+    };
+  }
+  const restTls: RestTlsFiles = { ...(file.restTls ?? { insecure: false }) };
+  if (env.PATRONI_CTL_CACERT) restTls.cacert = env.PATRONI_CTL_CACERT;
+  if (env.PATRONI_CTL_CERTFILE) restTls.certfile = env.PATRONI_CTL_CERTFILE;
+  if (env.PATRONI_CTL_KEYFILE) restTls.keyfile = env.PATRONI_CTL_KEYFILE;
+  if (env.PATRONI_CTL_INSECURE) restTls.insecure = /^(true|yes|on)$/i.test(env.PATRONI_CTL_INSECURE.trim());
+
   let dcsTimeoutMs = 5000;
   if (flags.dcsTimeout !== undefined) {
     const s = Number(flags.dcsTimeout);
     if (!(s > 0) || !Number.isFinite(s)) throw usageError(`--dcs-timeout ${flags.dcsTimeout}: expected a number of seconds > 0`);
     dcsTimeoutMs = Math.round(s * 1000);
   }
-  return { scope, namespace, etcdHosts, etcdAuth, restAuth, configFile, dcsTimeoutMs };
+  return { scope, namespace, etcdHosts, etcdAuth, restAuth, etcdTls, restTls, configFile, dcsTimeoutMs };
 }

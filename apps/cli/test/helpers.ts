@@ -116,6 +116,8 @@ export class FakeCtl implements Ctl {
       etcdHosts: ['http://127.0.0.1:2379'],
       etcdAuth: null,
       restAuth: { username: 'u', password: 'p' },
+      etcdTls: null,
+      restTls: { insecure: false },
       configFile: null,
       dcsTimeoutMs: 5000,
     };

@@ -49,6 +49,21 @@ describe('settings: finding the cluster', () => {
     expect(s.restAuth).toEqual({ username: 'ops', password: 'pw' });
   });
 
+  it("takes TLS like patronictl: ctl's certificate and CA first, then restapi's; etcd3's https files", () => {
+    const tlsYaml = AGENT_YAML.replace('  hosts: 127.0.0.1:2379,127.0.0.2:2379', '  hosts: 127.0.0.1:2379\n  protocol: https\n  cacert: /ca.pem\n  cert: /e.pem\n  key: /e.key').replace(
+      '  connect_address: 127.0.0.1:8008',
+      '  connect_address: 127.0.0.1:8008\n  certfile: /r.pem\n  keyfile: /r.key\n  cafile: /rca.pem',
+    );
+    const fromRest = resolveSettings({ configFile: '/k.yml' }, {}, files({ '/k.yml': tlsYaml }));
+    expect(fromRest).toMatchObject({
+      etcdHosts: ['https://127.0.0.1:2379'],
+      etcdTls: { cacert: '/ca.pem', cert: '/e.pem', key: '/e.key' },
+      restTls: { insecure: false, cacert: '/rca.pem', certfile: '/r.pem', keyfile: '/r.key' },
+    });
+    const fromCtl = resolveSettings({ configFile: '/k.yml' }, { PATRONI_CTL_INSECURE: 'true' }, files({ '/k.yml': `${tlsYaml}ctl:\n  certfile: /c.pem\n  cacert: /cca.pem\n` }));
+    expect(fromCtl.restTls).toEqual({ insecure: true, cacert: '/cca.pem', certfile: '/c.pem' });
+  });
+
   it('takes the file from KEEL_CONFIG, then PATRONICTL_CONFIG_FILE, then ~/.config', () => {
     const f = files({ '/a.yml': 'scope: a', '/b.yml': 'scope: b', '/home/u/.config/patroni/patronictl.yaml': 'scope: c' });
     expect(resolveSettings({}, { KEEL_CONFIG: '/a.yml', PATRONICTL_CONFIG_FILE: '/b.yml' }, f).scope).toBe('a');

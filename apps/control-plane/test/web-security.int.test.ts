@@ -9,6 +9,8 @@
 import { chromium, type Browser } from '@playwright/test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, startControlPlaneDb, type ControlPlane, type ControlPlaneDb } from '@keel/testkit';
+import { hello, roleChange, snapshot } from './support/builders.ts';
+import { FakeAgent } from './support/fake-agent.ts';
 
 const CHROMIUM = process.env.KEEL_E2E_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -164,6 +166,20 @@ describe('in Chromium', () => {
     await page.getByLabel('Password').fill(cp.admin.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`${cp.url}/admin/tokens?x=1`);
+
+    // a cluster with data: the dashboard's topology, member table, events and lag chart render too
+    const token = await cp.createAgentToken('web', 'pg1');
+    const agent = await FakeAgent.connect(cp.url);
+    agent.send(hello({ token, cluster: 'web', member: 'pg1' }));
+    await agent.welcome();
+    const first = Date.now() - 10_000;
+    for (let i = 0; i < 5; i++) agent.send(snapshot(first + i * 1000));
+    agent.send(roleChange(first + 5000, 'replica', 'primary'));
+    await agent.ack(first + 5000);
+    await page.goto('/clusters/web');
+    await page.getByRole('heading', { level: 2, name: 'Members' }).waitFor({ timeout: 30_000 });
+    await page.locator('.chart[data-points]:not([data-points="0"]) svg').first().waitFor({ timeout: 30_000 });
+    agent.close();
 
     expect(await violations()).toEqual([]);
     expect(problems).toEqual([]);

@@ -77,6 +77,10 @@ export function parseCluster(keys: DcsKeys, revision: number, kvs: readonly RawK
   let legacyOptime: number | null = null;
   const members: MemberRecord[] = [];
   const warn = (kv: RawKv, why: string) => snap.warnings.push(`${kv.key.slice(keys.base.length)}: ${why}`);
+  const unreadable = (kv: RawKv, key: 'config' | 'failover' | 'sync', why: string) => {
+    warn(kv, `${why}; treated as absent (a write replaces it)`);
+    snap.unreadable = { ...snap.unreadable, [key]: kv.modRevision };
+  };
 
   for (const kv of kvs) {
     if (!kv.key.startsWith(keys.base)) continue;
@@ -99,7 +103,7 @@ export function parseCluster(keys: DcsKeys, revision: number, kvs: readonly RawK
       case 'config': {
         const p = parseJson(kv.value, ZDynamicConfig);
         if (p.ok) snap.config = { value: p.value, modRevision: kv.modRevision };
-        else warn(kv, `${p.why}; treated as absent`);
+        else unreadable(kv, 'config', p.why);
         break;
       }
       case 'history': {
@@ -123,13 +127,13 @@ export function parseCluster(keys: DcsKeys, revision: number, kvs: readonly RawK
       case 'failover': {
         const p = parseFailover(kv.value);
         if (p.ok) snap.failover = { value: p.value, modRevision: kv.modRevision };
-        else warn(kv, `${p.why}; treated as absent`);
+        else unreadable(kv, 'failover', p.why);
         break;
       }
       case 'sync': {
         const p = parseJson(kv.value, ZSyncValue);
         if (p.ok) snap.sync = { value: p.value, modRevision: kv.modRevision };
-        else warn(kv, `${p.why}; treated as absent`);
+        else unreadable(kv, 'sync', p.why);
         break;
       }
       case 'failsafe': {
@@ -145,4 +149,12 @@ export function parseCluster(keys: DcsKeys, revision: number, kvs: readonly RawK
   if (snap.status === null && legacyOptime !== null) snap.status = { optime: legacyOptime };
   snap.members = members.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return snap;
+}
+
+/**
+ * The mod revision a compare-and-set write of `key` must name: the parsed value's, else that of a
+ * value that exists but could not be parsed (the write replaces it), else 0 (create it).
+ */
+export function writableRevision(snap: ClusterSnapshot | null | undefined, key: 'config' | 'failover' | 'sync'): number {
+  return snap?.[key]?.modRevision ?? snap?.unreadable?.[key] ?? 0;
 }

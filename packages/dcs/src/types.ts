@@ -55,6 +55,11 @@ export interface ClusterSnapshot {
   failsafe: Record<string, string> | null;
   /** One line per value that could not be parsed, e.g. `members/node2: invalid JSON (…)`. */
   warnings: string[];
+  /**
+   * Keys that exist but could not be parsed (treated as absent above), with their mod revision, so a
+   * compare-and-set writer can replace the bad value instead of failing "only if absent" forever.
+   */
+  unreadable?: Partial<Record<'config' | 'failover' | 'sync', number>>;
 }
 
 export interface LeaderEvent {

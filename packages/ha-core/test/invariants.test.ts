@@ -41,7 +41,6 @@ const tags: Dim<Step> = [
   ['no tags', (b) => b.withTags({})],
   ['nofailover', (b) => b.withTags({ nofailover: true })],
   ['priority 0', (b) => b.withTags({ failover_priority: 0 })],
-  ['watchdog required, unusable', (b) => b.withTags({}).withoutWatchdog()],
 ];
 const pause: Dim<boolean> = [['running', false], ['paused', true]];
 const inFlight: Dim<Step> = [['idle', same], ['clone in flight', (b) => b.inFlight('clone')]];
@@ -61,7 +60,6 @@ const memory: Dim<Step> = [
     'following b, down past primary_start_timeout, use_pg_rewind on',
     (b) => b.following('b').withMemory({ pgDownSince: 0 }).withSettings({ useRewind: true }),
   ],
-  ['clone failed twice 0.5 s ago', (b) => b.withMemory({ lastFailure: { kind: 'clone', at: NOW - 500, message: 'pg_basebackup failed', attempts: 2 } })],
 ];
 
 interface Case {
@@ -98,6 +96,38 @@ function* combinations(): Generator<Case> {
                         const label = [l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11, l12].join(' / ');
                         yield { label, obs, d: decide(obs) };
                       }
+}
+
+/**
+ * The agent's lifecycle: the watchdog in required mode and the clone backoff, over the base space's
+ * cluster and PostgreSQL dimensions (kept apart so the base space does not grow).
+ */
+const watchdog: Dim<Step> = [['watchdog fine', same], ['watchdog required, unusable', (b) => b.withoutWatchdog()]];
+const failures: Dim<Step> = [
+  ['no failure', same],
+  ['clone failed twice 0.5 s ago', (b) => b.withMemory({ lastFailure: { kind: 'clone', at: NOW - 500, message: 'pg_basebackup failed', attempts: 2 } })],
+  ['clone failed twice 5 s ago', (b) => b.withMemory({ lastFailure: { kind: 'clone', at: NOW - 5000, message: 'pg_basebackup failed', attempts: 2 } })],
+];
+
+function* lifecycleCombinations(): Generator<Case> {
+  for (const [l1, withDcs] of dcs)
+    for (const [l2, withInit] of initialize)
+      for (const [l3, lockHolder] of leader)
+        for (const [l4, withData] of dataDir)
+          for (const [l5, withPg] of pg)
+            for (const [l6, withWatchdog] of watchdog)
+              for (const [l7, p] of pause)
+                for (const [l8, withFailure] of failures)
+                  for (const [l9, fp] of formerPrimary) {
+                    let b = withWatchdog(anObservation()).withLeader('b', 2).withSettings({ pause: p }).withMemory({ formerPrimary: fp });
+                    b = lockHolder === null ? b.withoutLeader() : b.withLeader(lockHolder);
+                    b = withFailure(withPg(withData(withInit(b))));
+                    if (lockHolder === null) b = b.withPeers(aPeer('b', { lsn: LSN - 1000 }));
+                    b = withDcs(b);
+                    const obs = b.build();
+                    const label = [l1, l2, l3, l4, l5, l6, l7, l8, l9].join(' / ');
+                    yield { label, obs, d: decide(obs) };
+                  }
 }
 
 /**
@@ -234,7 +264,8 @@ function* syncCombinations(): Generator<Case> {
 const baseCases = [...combinations()];
 const failoverCases = [...failoverCombinations()];
 const syncCases = [...syncCombinations()];
-const cases = [...baseCases, ...failoverCases, ...syncCases];
+const lifecycleCases = [...lifecycleCombinations()];
+const cases = [...baseCases, ...failoverCases, ...syncCases, ...lifecycleCases];
 
 const types = (d: Decision): ActionType[] => d.actions.map((a: Action) => a.type);
 const has = (d: Decision, t: ActionType): boolean => types(d).includes(t);
@@ -260,7 +291,8 @@ function violations(rule: (c: Case) => boolean): string[] {
 
 describe('decide() invariants over every combination of the discrete inputs', () => {
   it(`covers ${cases.length} combinations`, () => {
-    expect(baseCases.length).toBe(2 * 4 * 3 * 2 * 5 * 4 * 2 * 2 * 2 * 5 * 2 * 3);
+    expect(baseCases.length).toBe(2 * 4 * 3 * 2 * 5 * 3 * 2 * 2 * 2 * 5 * 2 * 2);
+    expect(lifecycleCases.length).toBe(2 * 4 * 3 * 2 * 5 * 2 * 2 * 3 * 2);
     expect(failoverCases.length).toBe(5 * 6 * 2 * 2 * 12 * 3 * 3 * 6);
     expect(syncCases.length).toBe(3 * 6 * 3 * 4 * 4 * 5 * 2 * 2);
   });
@@ -335,6 +367,16 @@ describe('decide() invariants over every combination of the discrete inputs', ()
       }),
     ).toEqual([]);
   }, 30_000); // ~190k decisions decided again and serialized three times: seconds, more on a busy machine
+
+  it('never clones again while the backoff after a failed clone runs (1 s doubling per failure)', () => {
+    expect(
+      violations(({ obs, d }) => {
+        const f = obs.memory.lastFailure;
+        const backingOff = f !== null && f.kind === 'clone' && obs.now - f.at < 1000 * 2 ** ((f.attempts ?? 1) - 1);
+        return !backingOff || !has(d, 'clone');
+      }),
+    ).toEqual([]);
+  });
 
   it('never promotes and demotes in the same decision', () => {
     expect(violations(({ d }) => !(has(d, 'promote') && has(d, 'demote')))).toEqual([]);

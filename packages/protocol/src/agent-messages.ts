@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MEMBER_STATES } from './member-status.ts';
-import { ZPendingRestartReason, ZTags } from './dcs-values.ts';
+import { ZTags } from './dcs-values.ts';
 import { OPERATION_ERROR_CODES, OPERATION_KINDS, ZCommand, ZOperationId, ZOperationResultData, ZOperationStep } from './ops.ts';
 
 /**
@@ -30,7 +30,7 @@ import { OPERATION_ERROR_CODES, OPERATION_KINDS, ZCommand, ZOperationId, ZOperat
  *   replay and refused (`invalid`). A seq more than the server's allowed clock skew ahead of the
  *   server's clock in epoch milliseconds, or an `at` that far in the future, is refused too (it
  *   would make everything after it look like a duplicate).
- * - `cluster` and `member` on a snapshot or event are optional; when present they must name the
+ * - `cluster` and `member` on a sequenced message are optional; when present they must name the
  *   hello's cluster and member (a token speaks only for the members it was issued for).
  * - `ack.seq` is cumulative: everything up to and including seq is stored.
  *
@@ -93,6 +93,17 @@ const ZName = z.string().min(1).max(256);
 const ZLsn = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const ZBytes = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
+/** Tags and pending-restart reasons as the DCS has them, bounded for the wire (every string and collection of a message is). */
+const MAX_TAGS = 64;
+const MAX_PENDING_PARAMETERS = 512;
+const ZWireTags = ZTags.refine((t) => Object.keys(t).length <= MAX_TAGS, `at most ${MAX_TAGS} tags`).refine(
+  (t) => Object.entries(t).every(([k, v]) => k.length <= 256 && (typeof v !== 'string' || v.length <= 4096)),
+  'tag names are at most 256 characters and tag values at most 4096',
+);
+const ZWirePendingRestartReason = z
+  .record(z.string().max(256), z.object({ old_value: z.string().max(4096), new_value: z.string().max(4096) }))
+  .refine((r) => Object.keys(r).length <= MAX_PENDING_PARAMETERS, `at most ${MAX_PENDING_PARAMETERS} parameters`);
+
 export const ZMemberRole = z.enum(['primary', 'replica', 'standby_leader', 'uninitialized']);
 export const ZMemberState = z.enum(MEMBER_STATES);
 
@@ -126,7 +137,7 @@ export const ZClusterMemberSummary = z.object({
   timeline: z.number().int().nullable(),
   /** members/<name>.xlog_location. */
   lsn: ZLsn.nullable(),
-  tags: ZTags,
+  tags: ZWireTags,
   pendingRestart: z.boolean(),
 });
 export type TClusterMemberSummary = z.infer<typeof ZClusterMemberSummary>;
@@ -174,8 +185,8 @@ export const ZSnapshot = z.object({
   lag: ZLag,
   pendingRestart: z.boolean(),
   /** {parameter: {old_value, new_value}}, Patroni's pending_restart_reason. */
-  pendingRestartReasons: ZPendingRestartReason,
-  tags: ZTags,
+  pendingRestartReasons: ZWirePendingRestartReason,
+  tags: ZWireTags,
   /** Epoch seconds of the last successful DCS operation (Patroni's dcs_last_seen); null: never. */
   dcsLastSeen: z.number().int().nonnegative().nullable(),
   /** The last DCS read of this loop succeeded. */
@@ -224,14 +235,14 @@ const eventDetails = {
     manual: z.boolean(),
   }),
   /** I promoted while a /failover key with a leader named me as the candidate. */
-  switchover: z.object({ previousLeader: ZName.nullable(), timeline: z.number().int().nullable(), scheduledAt: z.string().nullable() }),
+  switchover: z.object({ previousLeader: ZName.nullable(), timeline: z.number().int().nullable(), scheduledAt: z.string().max(64).nullable() }),
   postgres_down: z.object({ state: ZMemberState, wasRole: roleOrNull }),
   postgres_up: z.object({ role: roleOrNull, downSeconds: z.number().nonnegative().nullable() }),
   dcs_unreachable: z.object({ error: z.string().max(4096) }),
   dcs_back: z.object({ unreachableSeconds: z.number().nonnegative().nullable() }),
   lag_above_threshold: z.object({ lagBytes: ZBytes, thresholdBytes: ZBytes }),
   lag_back: z.object({ lagBytes: ZBytes, thresholdBytes: ZBytes }),
-  pending_restart: z.object({ reasons: ZPendingRestartReason }),
+  pending_restart: z.object({ reasons: ZWirePendingRestartReason }),
 } satisfies Record<TAgentEventType, z.ZodType>;
 
 function eventOf<K extends TAgentEventType>(event: K) {
@@ -269,6 +280,7 @@ const ZOperationKind = z.enum(OPERATION_KINDS);
 export const ZOperationProgress = z.object({
   type: z.literal('operation_progress'),
   seq: ZSeq,
+  ...ZSender,
   at: ZAt,
   operationId: ZOperationId,
   op: ZOperationKind,
@@ -281,6 +293,7 @@ export type TOperationProgress = z.infer<typeof ZOperationProgress>;
 export const ZOperationResult = z.object({
   type: z.literal('operation_result'),
   seq: ZSeq,
+  ...ZSender,
   at: ZAt,
   operationId: ZOperationId,
   /** null only when refusing a command whose op could not be read. */

@@ -5,11 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { Agent, fetch as undiciFetch } from 'undici';
 import YAML from 'yaml';
+import { TestCa, type CertFiles } from './certs.ts';
 import { startEtcd, type EtcdHandle } from './etcd.ts';
 import { freePorts } from './ports.ts';
 import { TcpProxy } from './proxy.ts';
-import { isAlive } from './processes.ts';
+import { childrenRunning, isAlive } from './processes.ts';
 import { waitFor } from './wait.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -63,6 +65,28 @@ export interface ClusterOptions {
    * bundle of `npm run build`, as in production; build it first).
    */
   agentRuntime?: 'tsx' | 'built';
+  /**
+   * TLS everywhere, with certificates from a test CA made in <dir>/tls (TestCluster.tls): etcd with
+   * --client-cert-auth, the REST APIs over https with verify_client (default required), and
+   * PostgreSQL with ssl = on where replication connections must use `hostssl ... clientcert=verify-ca`
+   * with the replication role's sslmode/sslcert/sslkey/sslrootcert.
+   */
+  tls?: boolean | { verifyClient?: 'none' | 'optional' | 'required' };
+}
+
+/** The certificates of a TLS test cluster. */
+export interface ClusterTls {
+  ca: TestCa;
+  /** etcd's server certificate. */
+  etcd: CertFiles;
+  /** The agents' certificate: REST API server, client to other agents and to etcd. */
+  agent: CertFiles;
+  /** PostgreSQL's server certificate. */
+  postgres: CertFiles;
+  /** The replication role's client certificate (CN = replicator). */
+  replication: CertFiles;
+  /** A client certificate for the tests themselves (REST calls, etcdctl). */
+  client: CertFiles;
 }
 
 export interface Credentials {
@@ -88,7 +112,7 @@ export class Member {
   ) {}
 
   get apiUrl(): string {
-    return `http://127.0.0.1:${this.restPort}`;
+    return `${this.cluster.tls ? 'https' : 'http'}://127.0.0.1:${this.restPort}`;
   }
 
   get agentPid(): number | null {
@@ -151,14 +175,20 @@ export class Member {
     // Its children (backends, walsender, ...) exit on their own once the postmaster is gone.
   }
 
-  /** kill -9 of the agent and the postmaster: the node is gone. */
+  /**
+   * kill -9 of the agent, its keel-fence and the postmaster: the node is gone (a crashed node takes
+   * its fence with it; kill9Agent() alone leaves the fence to stop PostgreSQL and hand over).
+   */
   async kill9Node(): Promise<void> {
+    const agent = this.agentPid;
+    // The fence first, in the same tick as the agent: it must not see the agent die.
+    for (const pid of agent ? childrenRunning(agent, 'keel-fence.sh') : []) process.kill(pid, 'SIGKILL');
     await this.kill9Agent();
     await this.kill9Postgres();
   }
 
   async api<T = unknown>(p: string, init?: RequestInit): Promise<{ status: number; body: T }> {
-    const res = await fetch(`${this.apiUrl}${p}`, { ...init, signal: AbortSignal.timeout(5000) });
+    const res = await this.cluster.fetch(`${this.apiUrl}${p}`, { ...init, signal: AbortSignal.timeout(5000) });
     const text = await res.text();
     let body: unknown = text;
     try {
@@ -231,6 +261,9 @@ export class TestCluster {
   etcd!: EtcdHandle;
   readonly credentials: Credentials;
   readonly osUser: OsUser | null;
+  /** Certificates, when started with `tls`. */
+  tls: ClusterTls | null = null;
+  private dispatcher: Agent | null = null;
   private stopped = false;
 
   private constructor(
@@ -268,11 +301,39 @@ export class TestCluster {
     return this.options.loopWait ?? 2;
   }
 
+  /**
+   * fetch() for the agents' REST APIs: over a TLS cluster it verifies them with the test CA and
+   * presents the tests' client certificate.
+   */
+  fetch(url: string, init?: RequestInit): Promise<Response> {
+    if (!this.dispatcher) return fetch(url, init);
+    return undiciFetch(url, { ...(init as object), dispatcher: this.dispatcher }) as unknown as Promise<Response>;
+  }
+
+  private async makeTls(): Promise<ClusterTls> {
+    const ca = await TestCa.create(path.join(this.dir, 'tls'), this.osUser);
+    const [etcd, agent, postgres, replication, client] = [
+      await ca.issue('etcd'),
+      await ca.issue('agent'),
+      await ca.issue('postgres'),
+      await ca.issue(this.credentials.replication.username),
+      await ca.issue('test-client'),
+    ];
+    const read = (f: string) => fs.readFileSync(f);
+    this.dispatcher = new Agent({ connect: { ca: read(ca.caCert), cert: read(client.cert), key: read(client.key) } });
+    return { ca, etcd, agent, postgres, replication, client };
+  }
+
   private async init(): Promise<void> {
     const o = this.options;
     const n = o.members ?? 3;
     fs.chmodSync(this.dir, 0o755);
-    this.etcd = await startEtcd({ dataDir: path.join(this.dir, 'etcd') });
+    if (o.tls) this.tls = await this.makeTls();
+    const t = this.tls;
+    this.etcd = await startEtcd({
+      dataDir: path.join(this.dir, 'etcd'),
+      ...(t ? { tls: { ca: t.ca.caCert, cert: t.etcd.cert, key: t.etcd.key, client: t.client } } : {}),
+    });
     const ports = await freePorts(n * 2);
     for (let i = 0; i < n; i++) {
       const name = `node${i + 1}`;
@@ -301,7 +362,7 @@ export class TestCluster {
   private agentConfig(m: Member, etcdHost: string, tags: Record<string, unknown> | undefined): Record<string, unknown> {
     const o = this.options;
     const c = this.credentials;
-    return {
+    const config: Record<string, unknown> = {
       scope: this.scope,
       namespace: '/service/',
       name: m.name,
@@ -348,6 +409,29 @@ export class TestCluster {
       tags: tags ?? { nofailover: false, noloadbalance: false, clonefrom: false, nosync: false },
       watchdog: { mode: 'off' },
     };
+    if (this.tls) this.secure(config);
+    return config;
+  }
+
+  /** The TLS settings of a TLS cluster, as a Patroni user would write them. */
+  private secure(config: Record<string, unknown>): void {
+    const t = this.tls!;
+    const verifyClient = typeof this.options.tls === 'object' ? (this.options.tls.verifyClient ?? 'required') : 'required';
+    const restapi = config.restapi as Record<string, unknown>;
+    Object.assign(restapi, { certfile: t.agent.cert, keyfile: t.agent.key, cafile: t.ca.caCert, verify_client: verifyClient });
+    Object.assign(config.etcd3 as Record<string, unknown>, { protocol: 'https', cacert: t.ca.caCert, cert: t.agent.cert, key: t.agent.key });
+    const pgc = config.postgresql as Record<string, Record<string, unknown> | unknown>;
+    const params = pgc.parameters as Record<string, unknown>;
+    Object.assign(params, { ssl: 'on', ssl_cert_file: t.postgres.cert, ssl_key_file: t.postgres.key, ssl_ca_file: t.ca.caCert });
+    const auth = pgc.authentication as Record<string, Record<string, unknown>>;
+    Object.assign(auth.replication!, { sslmode: 'verify-ca', sslcert: t.replication.cert, sslkey: t.replication.key, sslrootcert: t.ca.caCert });
+    const repl = this.credentials.replication.username;
+    // Replication only over TLS with a client certificate signed by the test CA (and the password).
+    pgc.pg_hba = [
+      'local all all trust',
+      `hostssl replication ${repl} 127.0.0.1/32 scram-sha-256 clientcert=verify-ca`,
+      'host all all 127.0.0.1/32 scram-sha-256',
+    ];
   }
 
   member(name: string): Member {
@@ -423,6 +507,7 @@ export class TestCluster {
       await m.proxy?.stop().catch(() => undefined);
     }
     await this.etcd?.stop().catch(() => undefined);
+    await this.dispatcher?.close().catch(() => undefined);
     if (!this.options.keepData && !this.options.baseDir) fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -8,3 +8,7 @@ export * from './workload.ts';
 export * from './processes.ts';
 export * from './haproxy.ts';
 export * from './certs.ts';
+export * from './faults/checkers.ts';
+export * from './faults/writers.ts';
+export * from './faults/scenarios.ts';
+export * from './faults/runner.ts';

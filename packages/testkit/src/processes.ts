@@ -14,3 +14,20 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** PIDs of the live children of `ppid` whose command line contains `needle` (from /proc). */
+export function childrenRunning(ppid: number, needle: string): number[] {
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(e)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (parent !== ppid) continue;
+      if (fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(needle)) out.push(Number(e));
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
+}

@@ -1,3 +1,4 @@
+import { writableRevision } from '@keel/dcs';
 import { rewriteCurrentConfig } from '../pgconfig.ts';
 import type { Runtime } from '../runtime.ts';
 import { syncValue, writeSync } from '../sync-state.ts';
@@ -32,7 +33,7 @@ async function confirmedSync(rt: Runtime, names: readonly string[], ms: number):
 const syncStandbys: Executor<'syncStandbys'> = async (rt, a) => {
   const me = rt.config.name;
   const sync = rt.lastCluster?.sync ?? null;
-  const rev = { current: sync?.modRevision ?? 0 };
+  const rev = { current: writableRevision(rt.lastCluster, 'sync') };
   const listed = sync?.value.leader === me ? (sync.value.sync_standby ?? '').split(',').filter((n) => n.length > 0) : [];
 
   if (a.standbyNames === null) {

@@ -33,7 +33,10 @@ export async function startRestApi(rt: OpsRuntime, tls: RestApiTls | null = null
   app.server.headersTimeout = HEADERS_TIMEOUT_MS;
   const rc = rt.config.restapi;
   const access: AccessContext = {
-    config: rc,
+    // read at each request: POST /reload and SIGHUP may change restapi.authentication
+    get config() {
+      return rt.config.restapi;
+    },
     tls: tls !== null,
     allowlist: await buildAllowlist(rc.allowlist, (m) => rt.log.warn(m)),
     memberApiUrls: () => (rt.lastCluster?.members ?? []).map((m) => m.value.api_url),

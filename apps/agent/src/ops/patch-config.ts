@@ -1,9 +1,11 @@
 import { mergePatch, OperationError, type TConfigPatch, type TConfigPut, type TOperationKind } from '@keel/protocol';
-import { validateDynamicConfig } from '../config.ts';
+import { writableRevision } from '@keel/dcs';
+import { checkConfigUpdate, type ConfigCheck } from '../config/check-config.ts';
 import type { OpsRuntime } from '../runtime.ts';
 import { begin, type OperationMeta, type Running } from './operation.ts';
-import { PG_SETTINGS_SQL, validateParameters, type PgSetting } from './pg-parameters.ts';
+import { PG_SETTINGS_SQL, type PgSetting } from './pg-parameters.ts';
 
+/** pg_settings of the running server (read here, not cached: the services do not write the agent's state). */
 async function pgSettings(rt: OpsRuntime): Promise<Map<string, PgSetting> | null> {
   try {
     const rows = await rt.pg.query<PgSetting>(PG_SETTINGS_SQL);
@@ -13,17 +15,12 @@ async function pgSettings(rt: OpsRuntime): Promise<Map<string, PgSetting> | null
   }
 }
 
-/** Validate a complete dynamic configuration: Keel's schema, the timing rule, PostgreSQL's catalogue. */
-async function checkConfig(rt: OpsRuntime, candidate: unknown): Promise<{ status: number; problems: string[] } | null> {
-  const { errors } = validateDynamicConfig(candidate);
-  const problems = [...errors];
-  const params = (candidate as { postgresql?: { parameters?: Record<string, unknown> } } | null)?.postgresql?.parameters;
-  if (params && Object.keys(params).length) {
-    const settings = await pgSettings(rt);
-    if (!settings) return { status: 503, problems: [`cannot validate PostgreSQL parameters: PostgreSQL is not running on ${rt.config.name}; send the request to a running member`] };
-    problems.push(...validateParameters(params, settings));
-  }
-  return problems.length ? { status: 400, problems } : null;
+/** Validate a complete dynamic configuration (config/check-config.ts); `current`: the /config a PATCH merges into. */
+async function checkConfig(rt: OpsRuntime, candidate: unknown, current?: unknown): Promise<ConfigCheck> {
+  const settings = await pgSettings(rt);
+  const check = checkConfigUpdate(candidate, { allowFromDcs: rt.config.postgresql.allow_from_dcs, pgSettings: settings, ...(current === undefined ? {} : { current }) });
+  if (check.ok) for (const w of [...check.warnings, ...check.kept]) rt.log.warn({ config: '/config' }, w);
+  return check;
 }
 
 function refuse(bad: { status: number; problems: string[] }): never {
@@ -35,11 +32,13 @@ export function patchConfig(rt: OpsRuntime, patch: TConfigPatch, meta: Operation
   return begin(rt, kind, meta, `${kind === 'patch_config' ? 'PATCH /config' : kind} requested`, async () => {
     const snap = await rt.dcs.readCluster().catch(() => null);
     if (!snap) throw new OperationError('unavailable', 'the DCS is unreachable');
-    if (!snap.config) throw new OperationError('unavailable', 'the cluster has no /config yet');
-    const merged = mergePatch(snap.config.value, patch) as Record<string, unknown>;
-    const bad = await checkConfig(rt, merged);
-    if (bad) refuse(bad);
-    const ok = await rt.dcs.setConfig(merged as never, snap.config.modRevision).catch(() => null);
+    // an unreadable /config (not JSON, wrong types) is patched as if empty: the write replaces it
+    if (!snap.config && snap.unreadable?.config === undefined) throw new OperationError('unavailable', 'the cluster has no /config yet');
+    const current = snap.config?.value ?? {};
+    const check = await checkConfig(rt, mergePatch(current, patch), current);
+    if (!check.ok) refuse(check);
+    const merged = check.config as Record<string, unknown>;
+    const ok = await rt.dcs.setConfig(check.config, writableRevision(snap, 'config')).catch(() => null);
     if (ok === null) throw new OperationError('unavailable', 'the DCS is unreachable');
     if (!ok) throw new OperationError('conflict', 'the configuration was changed concurrently; read it again and retry');
     rt.wake();
@@ -51,12 +50,13 @@ export function patchConfig(rt: OpsRuntime, patch: TConfigPatch, meta: Operation
 /** PUT /config: replace the whole dynamic configuration, validated like a patch. */
 export function putConfig(rt: OpsRuntime, body: TConfigPut, meta: OperationMeta = {}): Promise<Running> {
   return begin(rt, 'put_config', meta, 'PUT /config requested', async () => {
-    const bad = await checkConfig(rt, body);
-    if (bad) refuse(bad);
-    const ok = await rt.dcs.setConfig(body as never).catch(() => null);
+    const check = await checkConfig(rt, body);
+    if (!check.ok) refuse(check);
+    const ok = await rt.dcs.setConfig(check.config).catch(() => null);
     if (!ok) throw new OperationError('unavailable', 'the DCS is unreachable');
     rt.wake();
-    return { httpStatus: 200, message: 'configuration replaced', json: body, data: { config: body } };
+    const config = check.config as Record<string, unknown>;
+    return { httpStatus: 200, message: 'configuration replaced', json: config, data: { config } };
   });
 }
 

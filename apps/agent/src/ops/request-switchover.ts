@@ -1,4 +1,4 @@
-import type { ClusterSnapshot } from '@keel/dcs';
+import { writableRevision, type ClusterSnapshot } from '@keel/dcs';
 import { checkSwitchoverRequest, failoverRequest, type PeerView } from '@keel/ha-core';
 import { normaliseRole, OperationError, type TFailoverValue, type TSwitchoverRequest } from '@keel/protocol';
 import { clusterView, fetchPeer, peerFromStatus } from '../observe.ts';
@@ -39,7 +39,7 @@ export function requestSwitchover(rt: OpsRuntime, kind: 'switchover' | 'failover
     if (leader) value.leader = leader;
     if (candidate) value.member = candidate;
     if (scheduledAt) value.scheduled_at = scheduledAt;
-    const written = await rt.dcs.setFailover(value, snap.failover?.modRevision ?? 0).catch(() => null);
+    const written = await rt.dcs.setFailover(value, writableRevision(snap, 'failover')).catch(() => null);
     if (written === null) throw new OperationError('unavailable', 'the DCS is unreachable: the request was not written');
     if (!written) throw new OperationError('conflict', 'another switchover request was written at the same time');
     rt.wake();

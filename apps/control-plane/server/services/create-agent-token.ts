@@ -51,7 +51,9 @@ export async function createAgentToken(
   const { scope, members, label } = ZCreateAgentToken.parse(input);
   const t = generateAgentToken();
   return db.$transaction(async (tx) => {
-    const cluster = await tx.cluster.upsert({ where: { scope }, create: { scope, name: scope }, update: {}, select: { id: true } });
+    // INSERT ... ON CONFLICT DO NOTHING: tokens for one new cluster may be created concurrently (upsert races)
+    await tx.cluster.createMany({ data: [{ scope, name: scope }], skipDuplicates: true });
+    const cluster = await tx.cluster.findUniqueOrThrow({ where: { scope }, select: { id: true } });
     const row = await tx.agentToken.create({
       data: { clusterId: cluster.id, prefix: t.prefix, hash: t.hash, label, members, createdBy: actor.name },
       select: { id: true },
