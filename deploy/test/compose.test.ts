@@ -135,6 +135,8 @@ describe('secrets', () => {
     const vars = composeVariables();
     const example = envExample();
     expect([...vars.keys()].sort()).toEqual([...example.keys()].sort());
+    // The control plane's two database roles each have their own password.
+    expect([...example.keys()]).toEqual(expect.arrayContaining(['CP_DB_PASSWORD', 'CP_APP_DB_PASSWORD']));
     for (const [k, v] of vars) if (k !== 'KEEL_CONTROLPLANE_TOKEN') expect(v.required, `${k} is \${${k}:?…}`).toBe(true);
     execFileSync('git', ['check-ignore', '-q', '.env'], { cwd: REPO }); // throws when .env is not ignored
     expect(() => execFileSync('git', ['check-ignore', '-q', '.env.example'], { cwd: REPO })).toThrow();
@@ -145,7 +147,7 @@ describe('secrets', () => {
       for (const [k, v] of Object.entries(s.environment ?? {})) {
         // (etcd's initial-cluster token only tells clusters apart; it is no secret)
         if (/PASSWORD|SECRET|TOKEN/.test(k) && k !== 'ETCD_INITIAL_CLUSTER_TOKEN') expect(String(v), `${name}: ${k}`).toMatch(/\$\{[A-Z_]+/);
-        if (k === 'DATABASE_URL') expect(String(v), `${name}: ${k}`).toMatch(/^postgresql:\/\/keel:\$\{CP_DB_PASSWORD:\?[^}]*\}@cp-db:5432\/keel$/);
+        if (k === 'DATABASE_URL') expect(String(v), `${name}: ${k}`).toMatch(/^postgresql:\/\/keel:\$\{CP_APP_DB_PASSWORD:\?[^}]*\}@cp-db:5432\/keel$/);
       }
     }
     for (const n of NODE_NAMES) {
@@ -288,19 +290,62 @@ describe('Prometheus, Grafana and the control plane in compose', () => {
     }
   });
 
-  it('the control plane reaches its database service with the user and database it creates', () => {
+  it('the control plane connects as the application role, cp-migrate as the database’s owner', () => {
     const db = services['cp-db']!.environment!;
-    for (const name of ['control-plane', 'cp-migrate']) {
-      const url = new URL(services[name]!.environment!.DATABASE_URL!.replace(/\$\{[^}]+\}/, 'PW'));
-      expect(url.hostname, name).toBe('cp-db');
-      expect(url.username, name).toBe(db.POSTGRES_USER);
-      expect(url.pathname, name).toBe(`/${db.POSTGRES_DB}`);
-    }
+    const owner = db.POSTGRES_USER!;
+    const variable = (v: string | undefined) => /^\$\{([A-Z_]+):\?[^}]*\}$/.exec(String(v))?.[1];
+    // cp-db's superuser is the owner: it owns the database (and so every table the migrations create).
+    expect(owner).toBe('keel_owner');
+    expect(services['cp-db']!.healthcheck!.test).toEqual(expect.arrayContaining(['pg_isready', '-U', owner, '-d', db.POSTGRES_DB!]));
+    const ownerPassword = variable(db.POSTGRES_PASSWORD);
+    expect(ownerPassword).toBe('CP_DB_PASSWORD');
+
+    // cp-migrate: the owner's connection, nothing else; the app role's name and password.
+    const m = services['cp-migrate']!;
+    const me = m.environment!;
+    expect({ host: me.PGHOST, port: me.PGPORT, db: me.PGDATABASE, user: me.PGUSER }).toEqual({ host: 'cp-db', port: '5432', db: db.POSTGRES_DB, user: owner });
+    expect(variable(me.PGPASSWORD)).toBe(ownerPassword);
+    expect(me.DATABASE_URL).toBeUndefined();
+    const appRole = me.CP_APP_DB_ROLE!;
+    expect(appRole).not.toBe(owner);
+    expect(variable(me.CP_APP_DB_PASSWORD)).toBe('CP_APP_DB_PASSWORD');
+
+    // The control plane: the application role with its own password, never the owner's.
     const cp = services['control-plane']!;
+    const raw = cp.environment!.DATABASE_URL!;
+    expect(raw).not.toContain(ownerPassword);
+    const url = new URL(raw.replace(/\$\{[^}]+\}/, 'PW'));
+    expect(url.hostname).toBe('cp-db');
+    expect(url.username).toBe(appRole);
+    expect(url.pathname).toBe(`/${db.POSTGRES_DB}`);
+    expect(/^postgresql:\/\/[^:]+:\$\{([A-Z_]+)/.exec(raw)?.[1]).toBe('CP_APP_DB_PASSWORD');
     expect(cp.healthcheck!.test).toContain(`http://127.0.0.1:${cp.environment!.KEEL_CP_PORT}/api/health`);
     expect(cp.ports).toContain(`127.0.0.1:${cp.environment!.KEEL_CP_PORT}:${cp.environment!.KEEL_CP_PORT}`);
     expect(fs.existsSync(repoPath('apps/control-plane', cp.build ? 'server.ts' : ''))).toBe(true);
-    expect(services['cp-migrate']!.command).toEqual(['node', '--import', 'tsx', 'scripts/prisma.ts', 'migrate', 'deploy']);
-    expect(fs.existsSync(repoPath('apps/control-plane/scripts/prisma.ts'))).toBe(true);
+
+    // cp-migrate runs keel-cp-migrate from the control-plane image, which has psql for it.
+    expect(m.build?.target).toBe('control-plane');
+    expect(m.command).toEqual(['keel-cp-migrate']);
+    const target = dockerTarget('control-plane');
+    expect(target).toContain('COPY deploy/docker/keel-cp-migrate.sh /usr/local/bin/keel-cp-migrate');
+    expect(target).toMatch(/apt-get install -y --no-install-recommends .*\bpostgresql-client\b/);
+    expect(target).toMatch(/^WORKDIR \/opt\/keel\/apps\/control-plane$/m);
+    expect(target).toMatch(/^USER node$/m);
+  });
+
+  it('keel-cp-migrate migrates and then grants the application role, as the owner', () => {
+    const script = readRepo('deploy/docker/keel-cp-migrate.sh');
+    const migrate = script.indexOf('node --import tsx scripts/prisma.ts migrate deploy');
+    const grant = script.indexOf('node --import tsx scripts/grant-app-role.ts --role "$role"');
+    expect(migrate).toBeGreaterThan(0);
+    expect(grant).toBeGreaterThan(migrate);
+    for (const f of ['scripts/prisma.ts', 'scripts/grant-app-role.ts']) expect(fs.existsSync(repoPath('apps/control-plane', f)), f).toBe(true);
+    // The default control-plane directory is the image's WORKDIR; the role variable is what compose sets.
+    expect(script).toContain('cp_dir="${KEEL_CP_DIR:-/opt/keel/apps/control-plane}"');
+    expect(script).toContain('role="${CP_APP_DB_ROLE:-keel}"');
+    expect(script).toMatch(/^set -euo pipefail$/m);
+    // The password reaches psql through the environment, never through the command line.
+    expect(script).toContain('\\getenv app_password CP_APP_DB_PASSWORD');
+    expect(script).not.toMatch(/-v app_password/);
   });
 });

@@ -1,6 +1,8 @@
 /**
  * The agent image's entrypoint pieces (deploy/docker): keel-render-config adds the control-plane
- * section from the environment (the agent has no variable for it), and refuses bad input.
+ * section from the environment (the agent has no variable for it), and refuses bad input; the
+ * control-plane image's keel-cp-migrate refuses bad input before it connects (its real run against
+ * PostgreSQL: cp-migrate.int.test.ts).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -69,5 +71,43 @@ describe('keel-render-config', () => {
     expect(fs.existsSync(repoPath(agent![2]!))).toBe(true);
     expect(spawnSync('sh', ['-n', repoPath(ENTRYPOINT)]).status).toBe(0);
     expect(fs.statSync(repoPath(ENTRYPOINT)).mode & 0o111).not.toBe(0);
+  });
+});
+
+describe('keel-cp-migrate (the control-plane image’s one-shot cp-migrate)', () => {
+  const SCRIPT = 'deploy/docker/keel-cp-migrate.sh';
+  const owner = { PGHOST: '127.0.0.1', PGPORT: '1', PGDATABASE: 'keel', PGUSER: 'keel_owner', PGPASSWORD: 'owner-pw', KEEL_CP_DIR: repoPath('apps/control-plane') };
+  const run = (env: Record<string, string>) => spawnSync('bash', [repoPath(SCRIPT)], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+
+  it('refuses bad input before it connects (exit 2), without printing a password', () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ ...owner }, /CP_APP_DB_PASSWORD is not set/],
+      [{ ...owner, CP_APP_DB_PASSWORD: 'app-secret-1', CP_APP_DB_ROLE: 'keel_owner' }, /must not be the owner/],
+      [{ ...owner, CP_APP_DB_PASSWORD: 'app-secret-1', CP_APP_DB_ROLE: 'keel"; DROP ROLE x; --' }, /lower-case identifier/],
+      [{ ...owner, CP_APP_DB_PASSWORD: 'app-secret-1', CP_APP_DB_ROLE: 'Keel' }, /lower-case identifier/],
+      [{ ...owner, CP_APP_DB_PASSWORD: 'app-secret-1', PGUSER: '' }, /PGUSER is not set/],
+      [{ ...owner, CP_APP_DB_PASSWORD: 'app-secret-1', PGHOST: '' }, /PGHOST is not set/],
+      [{ ...owner, CP_APP_DB_PASSWORD: 'app-secret-1', KEEL_CP_DIR: dir }, /no control plane in/],
+    ];
+    for (const [env, why] of cases) {
+      const r = run(env);
+      expect(r.status, JSON.stringify(env)).toBe(2);
+      expect(r.stderr).toMatch(why);
+      expect(r.stdout + r.stderr).not.toMatch(/app-secret-1|owner-pw/);
+    }
+  });
+
+  it('reports an unreachable database as such (exit 1), before any migration', () => {
+    const r = run({ ...owner, CP_APP_DB_PASSWORD: 'app-secret-1' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/cannot connect to the database as keel_owner/);
+    expect(r.stdout).not.toMatch(/applying the migrations/);
+  });
+
+  it('is a bash script with strict mode, executable, installed by the control-plane image', () => {
+    expect(spawnSync('bash', ['-n', repoPath(SCRIPT)]).status).toBe(0);
+    expect(fs.statSync(repoPath(SCRIPT)).mode & 0o111).not.toBe(0);
+    expect(readRepo(SCRIPT)).toMatch(/^#!\/usr\/bin\/env bash\n(?:#.*\n)*set -euo pipefail$/m);
+    expect(readRepo(DOCKERFILE)).toContain(`COPY ${SCRIPT} /usr/local/bin/keel-cp-migrate`);
   });
 });
