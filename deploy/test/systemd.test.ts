@@ -52,10 +52,20 @@ describe('deploy/systemd/install.sh', () => {
       expect(text).not.toContain('/opt/keel');
       expect(text).toContain(PREFIX);
     }
-    for (const f of ['keel-agent.env', 'control-plane.env']) {
+    for (const f of ['keel-agent.env', 'control-plane.env', 'control-plane-owner.env']) {
       const p = path.join(r.root, 'etc/keel', f);
       expect(fs.statSync(p).mode & 0o777, f).toBe(0o600);
     }
+    // The server's file holds the application role's URL only; the owner's connection is in its own
+    // file, with the variables keel-cp-migrate reads, for the prefix's control plane.
+    const keys = (f: string) => fs.readFileSync(path.join(r.root, 'etc/keel', f), 'utf8').split('\n').filter((l) => /^[A-Z]/.test(l)).map((l) => l.split('=')[0]);
+    expect(keys('control-plane.env')).toEqual(['DATABASE_URL', 'KEEL_CP_SECRET', 'KEEL_CP_PORT']);
+    const ownerEnv = fs.readFileSync(path.join(r.root, 'etc/keel/control-plane-owner.env'), 'utf8');
+    const script = fs.readFileSync(repoPath('deploy/docker/keel-cp-migrate.sh'), 'utf8');
+    for (const k of keys('control-plane-owner.env')) expect(script, k).toContain(k);
+    expect(ownerEnv).toContain(`KEEL_CP_DIR=${PREFIX}/apps/control-plane`);
+    expect(ownerEnv).toContain(`${PREFIX}/deploy/docker/keel-cp-migrate.sh`);
+    expect(ownerEnv).toMatch(/^PGUSER=keel_owner$/m);
     const env = path.join(r.root, 'etc/keel/keel-agent.env');
     fs.writeFileSync(env, 'PATRONI_SUPERUSER_PASSWORD=kept\n');
     const again = spawnSync('bash', [repoPath('deploy/systemd/install.sh'), '--root', r.root, '--prefix', PREFIX], { encoding: 'utf8' });
