@@ -1,11 +1,12 @@
 /**
  * The configuration examples in docs/production.md and README.md are copies of the files the other
  * deploy tests run: a fenced block tagged `file=<path>` must be a run of whole, consecutive lines
- * of that file, and every configuration-looking block must carry such a tag.
+ * of that file, and every configuration-looking block must carry such a tag. The control plane's
+ * database roles: the upgrade, install and backup steps name the role each one uses.
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readRepo, repoPath } from './files.ts';
+import { compose, readRepo, repoPath } from './files.ts';
 
 const DOCS = ['docs/production.md', 'README.md'];
 /** Languages of fenced blocks that show configuration (and so must come from a file). */
@@ -72,5 +73,48 @@ describe('configuration examples in the docs', () => {
     expect(isExcerpt('a: 1\nc: 3', file)).toBe(false);
     expect(isExcerpt('b:', file)).toBe(false);
     expect(isExcerpt('', file)).toBe(false);
+  });
+});
+
+describe('the control plane’s two database roles in the docs', () => {
+  const production = readRepo('docs/production.md');
+  const section = (doc: string, heading: string) => {
+    const start = doc.indexOf(heading);
+    expect(start, heading).toBeGreaterThanOrEqual(0);
+    const next = doc.slice(start + heading.length).search(/^#{2,3} /m);
+    // Whitespace collapsed: a phrase may be wrapped across lines.
+    return (next < 0 ? doc.slice(start) : doc.slice(start, start + heading.length + next)).replace(/\s+/g, ' ');
+  };
+  const c = compose();
+  const owner = c.services['cp-db']!.environment!.POSTGRES_USER!;
+  const app = c.services['cp-migrate']!.environment!.CP_APP_DB_ROLE!;
+
+  it('the upgrade procedure migrates and grants as the owner, with the commands that exist', () => {
+    const upgrade = section(production, '### Upgrades');
+    expect(upgrade).toContain(`as the owner** \`${owner}\``);
+    expect(upgrade).toContain('docker compose run --rm cp-migrate');
+    expect(upgrade).toContain('npm run db:migrate -w @keel/control-plane');
+    expect(upgrade).toContain(`npm run db:grant -w @keel/control-plane -- --role ${app}`);
+    expect(upgrade).toContain('/opt/keel/deploy/docker/keel-cp-migrate.sh');
+    const scripts = (JSON.parse(readRepo('apps/control-plane/package.json')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts['db:migrate']).toContain('scripts/prisma.ts migrate deploy');
+    expect(scripts['db:grant']).toContain('scripts/grant-app-role.ts');
+  });
+
+  it('the systemd install says which role each step uses, with the files install.sh creates', () => {
+    const install = section(production, '## Install on hosts with systemd');
+    for (const line of ['createuser --login --createrole --pwprompt keel_owner', '/etc/keel/control-plane-owner.env', `as ${owner}: creates role ${app}, migrates, grants`, `DATABASE_URL=postgresql://${app}:`, `connects as ${app}`]) {
+      expect(install, line).toContain(line);
+    }
+    expect(readRepo('deploy/systemd/install.sh')).toContain('"$conf/control-plane-owner.env"');
+  });
+
+  it('backups are taken and restored as the owner, and the README’s Deploy section names both roles', () => {
+    const backups = section(production, '### Backups');
+    expect(backups).toContain(`pg_dump -U ${owner} -Fc keel`);
+    expect(backups).toContain(`pg_restore --clean --if-exists -U ${owner} -d keel`);
+    expect(backups).toContain('docker compose run --rm cp-migrate');
+    const deploy = section(readRepo('README.md'), '## Deploy');
+    for (const s of [`\`${owner}\``, `\`${app}\``, 'CP_APP_DB_PASSWORD', 'deploy/docker/keel-cp-migrate.sh', 'control-plane-owner.env']) expect(deploy, s).toContain(s);
   });
 });
