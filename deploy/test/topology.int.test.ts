@@ -29,7 +29,7 @@ import {
   type HaproxyHandle,
   type Member,
 } from '@keel/testkit';
-import { agentConfigPath, dashboard, dashboardExprs, envExample, HAPROXY_CFG, metricNames, NODE_NAMES, readRepo, repoPath, rules, type Obj } from './files.ts';
+import { agentConfigPath, compose, dashboard, dashboardExprs, envExample, HAPROXY_CFG, metricNames, NODE_NAMES, readRepo, repoPath, rules, type Obj } from './files.ts';
 import { nativeAgentConfig, nativeHaproxyConfig, startPrometheus, type NativeMember, type PrometheusHandle } from './native.ts';
 
 const SCOPE = String((YAML.parse(readRepo(agentConfigPath('node1'))) as Obj).scope);
@@ -79,6 +79,10 @@ beforeAll(async () => {
   const example = envExample();
   const t0 = Date.now();
   cpDb = await startControlPlaneDb();
+  // The two roles of docker-compose.yml: migrations as cp-db's owner, the server as the application role.
+  const services = compose().services;
+  expect(new URL(cpDb.ownerUrl).username).toBe(services['cp-db']!.environment!.POSTGRES_USER);
+  expect(new URL(cpDb.databaseUrl).username).toBe(services['cp-migrate']!.environment!.CP_APP_DB_ROLE);
   cp = await startControlPlane({ databaseUrl: cpDb.databaseUrl, build: false, serverRuntime: 'built' });
   console.log(`topology test: control plane and its database up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const token = await cp.createAgentToken(SCOPE, [...NODE_NAMES]);
