@@ -25,6 +25,7 @@ export function clusterView(snap: ClusterSnapshot): ClusterView {
     optime: snap.status?.optime ?? null,
     history: snap.history ?? [],
     failover: snap.failover?.value ?? null,
+    failoverRevision: snap.failover?.modRevision ?? null,
     hasConfig: snap.config !== null,
     sync: syncView(snap),
   };
@@ -100,6 +101,12 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
   if (pg.running && pg.role === 'replica' && pg.streaming) mem.formerPrimary = false;
   if (leader === name && !pg.running && !mem.inFlight) mem.pgDownSince ??= now();
   else if (pg.running || leader !== name) mem.pgDownSince = null;
+  // When this agent first saw the current `failover` request (the leader's streaming wait counts from it).
+  if (dcsResult.ok) {
+    const rev = dcsResult.snap.failover?.modRevision ?? null;
+    if (rev === null) mem.requestSeen = null;
+    else if (mem.requestSeen?.revision !== rev) mem.requestSeen = { revision: rev, at: now() };
+  }
 
   const obs: Observation = {
     now: now(),

@@ -1,7 +1,7 @@
 import type { ClusterSnapshot, Dcs } from '@keel/dcs';
 import type { AgentMemory, Decision, HaSettings, LongActionKind, Observation } from '@keel/ha-core';
 import type { Postgres, Probe } from '@keel/postgres';
-import type { MemberState, TDynamicConfig, TRestartRequest } from '@keel/protocol';
+import type { MemberState, TDynamicConfig, TFailoverOutcome, TRestartRequest } from '@keel/protocol';
 import type { AgentConfig } from './config.ts';
 import type { Callbacks } from './callbacks.ts';
 import type { Logger } from './log.ts';
@@ -78,6 +78,11 @@ export interface AgentState {
   syncStandbyNames: string | null;
   /** The fencing process (fence/): re-armed after every tick while primary with the lock. */
   fence: { update(): void } | null;
+  /**
+   * The `failover` requests this agent refused as leader, by the request's mod revision, newest last
+   * (the last few; shown in /patroni keel.failover_outcomes). Written by the clearFailover executor.
+   */
+  failoverOutcomes?: readonly TFailoverOutcome[];
   /** The last action that failed in the HA loop (shown in /patroni keel.last_failure). */
   lastActionFailure: { action: string; error: string; at: string } | null;
 }

@@ -51,6 +51,7 @@ export function nodeStatus(rt: OpsRuntime, probe: Probe | null): TNodeStatus {
   if (rt.lastDecision) {
     s.keel = { verdict: rt.lastDecision.verdict, reason: rt.lastDecision.reason, loop_at: new Date(rt.lastLoopAt).toISOString() };
     if (rt.lastActionFailure) s.keel.last_failure = rt.lastActionFailure;
+    if (rt.failoverOutcomes?.length) s.keel.failover_outcomes = [...rt.failoverOutcomes];
   }
   return s;
 }

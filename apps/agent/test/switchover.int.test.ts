@@ -35,6 +35,37 @@ describe('planned switchover and manual failover through the REST API', () => {
     expect((await leader.api('/primary')).status).toBe(200);
   });
 
+  it('waits for a candidate that does not stream from the leader, then refuses with exactly that reason, read under the request\'s revision', async () => {
+    const leader = await c.waitForPrimary(30_000);
+    const candidate = c.members.find((m) => m !== leader && m.name !== 'node3')!;
+    const other = c.members.find((m) => m.name === 'node3')!; // the request goes through a member that is not the leader
+    await c.waitForReplicas([candidate.name], 60_000);
+    const repl = c.credentials.replication.username;
+    await leader.sql(`ALTER ROLE ${repl} NOLOGIN`); // the candidate cannot reconnect once its walsender ends
+    try {
+      await waitFor(
+        async () => {
+          await leader.sql('SELECT pg_terminate_backend(pid) FROM pg_stat_replication WHERE application_name = $1', [candidate.name]);
+          return (await leader.sql('SELECT 1 FROM pg_stat_replication WHERE application_name = $1', [candidate.name])).length === 0;
+        },
+        { timeoutMs: 30_000, message: `${candidate.name} no longer streams from ${leader.name}` },
+      );
+      const started = Date.now();
+      const res = await post(other, '/switchover', { leader: leader.name, candidate: candidate.name });
+      expect([res.status, res.text]).toEqual([412, `switchover: candidate (${candidate.name}) does not stream from me; removing the request`]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(4_500); // it waited (5 s from when the leader first saw it)
+      expect((await leader.api('/primary')).status).toBe(200);
+      const outcomes = (await leader.api<{ keel?: { failover_outcomes?: { outcome: string }[] } }>('/patroni')).body.keel?.failover_outcomes ?? [];
+      expect(outcomes.at(-1)?.outcome).toBe(res.text);
+    } finally {
+      await leader.sql(`ALTER ROLE ${repl} LOGIN`);
+    }
+    await waitFor(
+      async () => (await leader.sql("SELECT 1 FROM pg_stat_replication WHERE application_name = $1 AND state = 'streaming'", [candidate.name])).length === 1,
+      { timeoutMs: 60_000, message: `${candidate.name} streams again` },
+    );
+  });
+
   it('switches over under a write workload, loses no acknowledged write, and the old primary follows', async () => {
     const leader = await c.waitForPrimary(30_000);
     const candidate = c.members.find((m) => m !== leader && m.name !== 'node3')!;

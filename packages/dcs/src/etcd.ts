@@ -395,8 +395,19 @@ export class EtcdDcs implements Dcs {
     await this.casPut('setStatus', this.keys.status, JSON.stringify(status));
   }
 
-  setFailover(value: TFailoverValue, expectedModRevision?: number): Promise<boolean> {
-    return this.casPut('setFailover', this.keys.failover, JSON.stringify(value), expectedModRevision);
+  setFailover(value: TFailoverValue, expectedModRevision?: number): Promise<number | null> {
+    const key = this.keys.failover;
+    const json = JSON.stringify(value);
+    return this.run('setFailover', async (o) => {
+      if (expectedModRevision === undefined) return Number((await this.client.put(key).value(json).options(o).exec()).header.revision);
+      const res = await this.client
+        .if(key, expectedModRevision === 0 ? 'Create' : 'Mod', '==', expectedModRevision)
+        .then(this.client.put(key).value(json))
+        .options(o)
+        .commit();
+      // A transaction's header revision is the store revision it wrote: the key's new mod revision.
+      return res.succeeded ? Number(res.header.revision) : null;
+    });
   }
 
   setSync(value: TSyncValue, expectedModRevision?: number): Promise<boolean> {

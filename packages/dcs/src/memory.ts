@@ -357,8 +357,12 @@ export class MemoryDcs implements Dcs {
     await this.casPut('setStatus', this.keys.status, JSON.stringify(status));
   }
 
-  setFailover(value: TFailoverValue, expectedModRevision?: number): Promise<boolean> {
-    return this.casPut('setFailover', this.keys.failover, JSON.stringify(value), expectedModRevision);
+  setFailover(value: TFailoverValue, expectedModRevision?: number): Promise<number | null> {
+    const key = this.keys.failover;
+    return this.op('setFailover', () => {
+      if (expectedModRevision !== undefined && (this.store.get(key)?.modRevision ?? 0) !== expectedModRevision) return null;
+      return this.store.put(key, JSON.stringify(value));
+    });
   }
 
   setSync(value: TSyncValue, expectedModRevision?: number): Promise<boolean> {

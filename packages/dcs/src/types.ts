@@ -173,8 +173,11 @@ export interface Dcs {
   setConfig(value: TDynamicConfig, expectedModRevision?: number): Promise<boolean>;
   setHistory(history: THistory): Promise<void>;
   setStatus(status: TStatus): Promise<void>;
-  /** Same CAS rules as setConfig. */
-  setFailover(value: TFailoverValue, expectedModRevision?: number): Promise<boolean>;
+  /**
+   * Same CAS rules as setConfig, but answers the key's new mod revision (null on a CAS conflict): it
+   * identifies the request (the leader publishes a refusal under it).
+   */
+  setFailover(value: TFailoverValue, expectedModRevision?: number): Promise<number | null>;
   /** Delete /failover (only if mod_revision == expectedModRevision, when given). True when a key was deleted. */
   deleteFailover(expectedModRevision?: number): Promise<boolean>;
   /** Same CAS rules as setConfig. */

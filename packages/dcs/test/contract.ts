@@ -327,17 +327,19 @@ export function defineDcsContract(getHarness: () => ContractHarness): void {
       const { c, agent } = await setup();
       const a = agent();
       expect(await a.deleteFailover()).toBe(false);
-      expect(await a.setFailover({ leader: 'a', member: 'b' }, 0)).toBe(true);
+      const written = await a.setFailover({ leader: 'a', member: 'b' }, 0);
       expect(await c.getRaw('failover')).toEqual({ value: '{"leader":"a","member":"b"}', lease: '0' });
       const f = (await a.readCluster()).failover!;
       expect(f.value).toEqual({ leader: 'a', member: 'b' });
-      expect(await a.setFailover({ leader: 'a' }, 0)).toBe(false);
+      expect(written).toBe(f.modRevision); // the write answers the request's revision
+      expect(await a.setFailover({ leader: 'a' }, 0)).toBeNull();
       expect(await a.deleteFailover(f.modRevision + 1000)).toBe(false);
       expect((await a.readCluster()).failover).not.toBeNull();
       expect(await a.deleteFailover(f.modRevision)).toBe(true);
       expect((await a.readCluster()).failover).toBeNull();
       expect(await a.deleteFailover(f.modRevision)).toBe(false);
-      expect(await a.setFailover({ leader: 'a', candidate: 'c', scheduled_at: '2026-01-14T10:09:57+00:00' })).toBe(true);
+      const rewritten = await a.setFailover({ leader: 'a', candidate: 'c', scheduled_at: '2026-01-14T10:09:57+00:00' });
+      expect(rewritten).toBe((await a.readCluster()).failover!.modRevision);
       expect(await a.deleteFailover()).toBe(true);
     });
 

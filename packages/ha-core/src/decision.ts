@@ -25,7 +25,8 @@ export const act = {
   syncSlots: (create: readonly string[], drop: readonly string[]): Action =>
     Object.freeze({ type: 'syncSlots', create: Object.freeze([...create]), drop: Object.freeze([...drop]) }),
   seedConfig: (): Action => Object.freeze({ type: 'seedConfig' }),
-  clearFailover: (): Action => Object.freeze({ type: 'clearFailover' }),
+  clearFailover: (revision: number | null, outcome: string | null = null): Action =>
+    Object.freeze({ type: 'clearFailover', revision, outcome }),
   syncStandbys: (names: readonly string[], standbyNames: string | null): Action =>
     Object.freeze({ type: 'syncStandbys', names: Object.freeze([...names]), standbyNames }),
   fatal: (message: string): Action => Object.freeze({ type: 'fatal', message }),

@@ -35,6 +35,8 @@ export interface Facts {
   readonly request: FailoverRequest | null;
   /** `request` unless it is scheduled for later: only the leader waits for a scheduled one. */
   readonly activeRequest: FailoverRequest | null;
+  /** The `failover` key's mod revision (null: unknown): every clearFailover is conditional on it. */
+  readonly requestRevision: number | null;
 }
 
 export function factsOf(obs: Observation, cluster: ClusterView): Facts {
@@ -56,6 +58,7 @@ export function factsOf(obs: Observation, cluster: ClusterView): Facts {
     blocker: promotionBlocker(obs.me.tags) ?? watchdogBlocker(obs),
     request,
     activeRequest: request !== null && !isPending(request, obs.now) ? request : null,
+    requestRevision: cluster.failoverRevision ?? null,
   };
 }
 

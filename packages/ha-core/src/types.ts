@@ -49,6 +49,11 @@ export interface ClusterView {
   optime: number | null;
   history: THistory;
   failover: TFailoverValue | null;
+  /**
+   * The `failover` key's mod revision (null: no key, or unknown). It identifies one request: a
+   * refusal deletes the key only if it is still this revision, and its outcome is published under it.
+   */
+  failoverRevision?: number | null;
   hasConfig: boolean;
   /**
    * The /sync key (synchronous_mode): the last leader and the members that were synchronous standbys
@@ -143,6 +148,11 @@ export interface AgentMemory {
   following: string | null;
   /** This data directory has run as a primary since it last followed a leader: it may have diverged. */
   formerPrimary: boolean;
+  /**
+   * The `failover` request this agent is looking at: its mod revision and when this agent first saw it
+   * (observation.now of that tick). The leader's "candidate is streaming" wait counts from here.
+   */
+  requestSeen?: { revision: number; at: number } | null;
 }
 
 export interface Observation {
@@ -196,8 +206,12 @@ export type Action =
   | { type: 'follow'; leader: string }
   | { type: 'syncSlots'; create: readonly string[]; drop: readonly string[] }
   | { type: 'seedConfig' }
-  /** Delete the `failover` key (a request that was carried out, or cannot be). */
-  | { type: 'clearFailover' }
+  /**
+   * Delete the `failover` key (a request that was carried out, or cannot be), only if its mod revision
+   * is still `revision` (compare-and-set; null: whatever is there). `outcome`: the refusal the leader
+   * publishes under that revision (null: nothing to report, e.g. the candidate clearing a done request).
+   */
+  | { type: 'clearFailover'; revision: number | null; outcome: string | null }
   /**
    * synchronous_mode: make synchronous_standby_names and /sync name `names` (the leader's pick, may be
    * empty), in Patroni's order: drop members from /sync first, then set synchronous_standby_names to
@@ -239,6 +253,7 @@ export const VERDICTS = [
   'race_for_lock',
   'switchover_scheduled',
   'switchover_demote',
+  'waiting_for_candidate',
   'failover_invalid',
   'waiting_for_shutdown_checkpoint',
   'failover_promote',

@@ -16,6 +16,8 @@ export const SYSID = '7390000000000000001';
 export const NOW = 1_700_000_000_000;
 /** My WAL position in the default observation (0/5000000). */
 export const LSN = 0x5000000;
+/** The `failover` key's mod revision in observations built withFailover(). */
+export const FAILOVER_REV = 42;
 
 export function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -132,8 +134,17 @@ export class ObservationBuilder {
   withHistory(history: THistory) {
     return this.withCluster({ history });
   }
-  withFailover(failover: TFailoverValue | null) {
-    return this.withCluster({ failover });
+  /** The `failover` key, at mod revision FAILOVER_REV (or `revision`). */
+  withFailover(failover: TFailoverValue | null, revision = FAILOVER_REV) {
+    return this.withCluster({ failover, failoverRevision: failover === null ? null : revision });
+  }
+  /** This agent first saw the current `failover` request at `at` (its streaming wait counts from there). */
+  requestSeenAt(at: number, revision = FAILOVER_REV) {
+    return this.withMemory({ requestSeen: { revision, at } });
+  }
+  /** pg_stat_replication on my primary: one row per member, in `state` (default streaming). */
+  withReplicationStates(...rows: Array<[string, string]>) {
+    return this.withPgPatch({ replication: rows.map(([name, state]) => ({ name, state, syncState: 'async', flushLsn: LSN })) });
   }
   /** The /sync key: `leader` and its synchronous standbys (null: no key). */
   withSync(leader: string | null, ...syncStandby: string[]) {

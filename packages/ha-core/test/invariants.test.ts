@@ -147,6 +147,8 @@ const fLeader: Dim<Step> = [
 ];
 const fPg: Dim<Step> = [
   ['running primary', (b) => b.asPrimary()],
+  ['running primary, b and c stream from it', (b) => b.asPrimary().withReplication(['b', 'async'], ['c', 'async'])],
+  ['running primary, nobody streams for 5 s', (b) => b.asPrimary().requestSeenAt(NOW - 5_000)],
   ['streaming replica', (b) => b.asReplica()],
   ['replica not streaming', (b) => b.asReplica({ streaming: false })],
   ['stopped clean', (b) => b.stopped('shut down', CKPT)],
@@ -293,7 +295,7 @@ describe('decide() invariants over every combination of the discrete inputs', ()
   it(`covers ${cases.length} combinations`, () => {
     expect(baseCases.length).toBe(2 * 4 * 3 * 2 * 5 * 3 * 2 * 2 * 2 * 5 * 2 * 2);
     expect(lifecycleCases.length).toBe(2 * 4 * 3 * 2 * 5 * 2 * 2 * 3 * 2);
-    expect(failoverCases.length).toBe(5 * 6 * 2 * 2 * 12 * 3 * 3 * 6);
+    expect(failoverCases.length).toBe(5 * 8 * 2 * 2 * 12 * 3 * 3 * 6);
     expect(syncCases.length).toBe(3 * 6 * 3 * 4 * 4 * 5 * 2 * 2);
   });
 
@@ -440,6 +442,17 @@ describe('decide() invariants over every combination of the discrete inputs', ()
         const request = obs.dcs.ok ? failoverRequest(obs.dcs.cluster.failover) : null;
         const r = t.indexOf('renewLock');
         return request !== null && (r < 0 || r < c);
+      }),
+    ).toEqual([]);
+  });
+
+  it('clearFailover removes exactly the revision it judged, and only the lock holder publishes an outcome', () => {
+    expect(
+      violations(({ obs, d }) => {
+        const c = d.actions.find((a) => a.type === 'clearFailover');
+        if (c === undefined || c.type !== 'clearFailover' || !obs.dcs.ok) return true;
+        const revisionOk = c.revision === (obs.dcs.cluster.failoverRevision ?? null);
+        return revisionOk && (c.outcome === null || (obs.dcs.cluster.leader === obs.me.name && c.outcome === d.reason));
       }),
     ).toEqual([]);
   });

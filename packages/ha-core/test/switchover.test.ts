@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../src/decide.ts';
 import type { Action, Verdict } from '../src/types.ts';
 import type { ObservationBuilder } from './builders.ts';
-import { LSN, NOW, anObservation, aPeer } from './builders.ts';
+import { FAILOVER_REV, LSN, NOW, anObservation, aPeer } from './builders.ts';
 
 /**
  * Planned switchover and manual failover through the `failover` key: the leader hands over (H'), the
@@ -18,7 +18,13 @@ function expectDecision(b: ObservationBuilder, verdict: Verdict, reason: string,
 const renewLock: Action = { type: 'renewLock' };
 const acquireLock: Action = { type: 'acquireLock' };
 const promote: Action = { type: 'promote' };
-const clearFailover: Action = { type: 'clearFailover' };
+/** The candidate (or the former leader) removing a request: nothing to report. */
+const clearFailover: Action = { type: 'clearFailover', revision: FAILOVER_REV, outcome: null };
+
+/** The leader refuses the request: it removes exactly the revision it judged and publishes the reason as its outcome. */
+function expectRefusal(b: ObservationBuilder, reason: string): void {
+  expectDecision(b, 'failover_invalid', reason, [renewLock, { type: 'clearFailover', revision: FAILOVER_REV, outcome: reason }]);
+}
 const graceful = (candidate: string | null): Action => ({ type: 'demote', mode: 'graceful', candidate });
 const MB = 1024 * 1024;
 
@@ -30,7 +36,13 @@ const PAST_CKPT = CKPT + 0x68;
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', '+00:00');
 
 describe("H'. the leader is asked to hand over", () => {
-  const leader = anObservation('a').withLeader('a').asPrimary().withPg({ slots: ['b', 'c'] }).withPeers(aPeer('b'), aPeer('c'));
+  // b and c stream from me (pg_stat_replication): a graceful demote needs the candidate to stream.
+  const leader = anObservation('a')
+    .withLeader('a')
+    .asPrimary()
+    .withPg({ slots: ['b', 'c'] })
+    .withReplication(['b', 'async'], ['c', 'async'])
+    .withPeers(aPeer('b'), aPeer('c'));
   const switchover = leader.withFailover({ leader: 'a', member: 'b' });
 
   it('demotes gracefully in favour of an eligible requested candidate', () => {
@@ -56,70 +68,135 @@ describe("H'. the leader is asked to hand over", () => {
   });
 
   it('removes a request that names another leader as stale', () => {
-    expectDecision(
+    expectRefusal(
       leader.withFailover({ leader: 'c', member: 'b' }),
-      'failover_invalid',
       'switchover: leader name (c) does not match (a); removing the stale request',
-      [renewLock, clearFailover],
     );
   });
 
   it('removes a request that names itself as the candidate', () => {
-    expectDecision(
+    expectRefusal(
       leader.withFailover({ member: 'a' }),
-      'failover_invalid',
       'manual failover: I am (a), the requested candidate, and already the leader; removing the request',
-      [renewLock, clearFailover],
     );
   });
 
   it('removes a request whose candidate is not eligible, giving every reason the ranking found', () => {
-    expectDecision(
+    expectRefusal(
       switchover
         .withSettings({ checkTimeline: true })
         .withHistory([[1, LSN, 'no recovery target specified']])
         .withOptime(LSN)
         .withPeers(aPeer('b', { lsn: LSN - Math.round(3.2 * MB) }), aPeer('c', { timeline: 2 })),
-      'failover_invalid',
       'switchover: candidate (b) is not eligible: lag 3.2 MB exceeds maximum_lag_on_failover 1 MB; timeline 1 is behind cluster timeline 2; removing the request',
-      [renewLock, clearFailover],
     );
   });
 
   it('judges a candidate that did not answer by what the DCS says about it', () => {
-    expectDecision(
+    expectRefusal(
       switchover.withMember('b', { tags: { nofailover: true } }).withPeers(aPeer('c')),
-      'failover_invalid',
       'switchover: candidate (b) is not eligible: unreachable; tagged nofailover; removing the request',
-      [renewLock, clearFailover],
     );
   });
 
   it('removes a request whose candidate is not a member of the cluster', () => {
-    expectDecision(
+    expectRefusal(
       leader.withFailover({ leader: 'a', member: 'z' }),
-      'failover_invalid',
       'switchover: candidate (z) is not a member of the cluster; removing the request',
-      [renewLock, clearFailover],
     );
   });
 
   it('without a candidate and no eligible member, removes the request with the reasons per member', () => {
-    expectDecision(
+    expectRefusal(
       leader.withFailover({ leader: 'a' }).withPeers(aPeer('b', { tags: { nofailover: true } }), aPeer('c', { state: 'stopped', lsn: null })),
-      'failover_invalid',
       'switchover: no good candidates have been found (b: tagged nofailover; c: not running (state: stopped)); removing the request',
-      [renewLock, clearFailover],
     );
   });
 
   it('in a one-member cluster, removes the request', () => {
-    expectDecision(
+    expectRefusal(
       leader.withMembers('a').withPeers().withFailover({ leader: 'a' }),
-      'failover_invalid',
       'switchover: the cluster has no members except the leader; removing the request',
-      [renewLock, clearFailover],
     );
+  });
+
+  describe('waits for the candidate to stream from it before shutting down', () => {
+    const notStreaming = switchover.withReplication(['c', 'async']);
+
+    it('a candidate absent from pg_stat_replication: waits, keeping its lock, and looks again soon', () => {
+      expectDecision(notStreaming, 'waiting_for_candidate', 'switchover: waiting for (b) to stream from me (5 s left)', [renewLock], 250);
+    });
+
+    it('counts from when it first saw the request (observation.now), never from a clock of its own', () => {
+      expectDecision(
+        notStreaming.requestSeenAt(NOW - 3_200),
+        'waiting_for_candidate',
+        'switchover: waiting for (b) to stream from me (2 s left)',
+        [renewLock],
+        250,
+      );
+    });
+
+    it('a candidate still catching up is not streaming yet', () => {
+      expectDecision(
+        switchover.withReplicationStates(['b', 'catchup'], ['c', 'streaming']).requestSeenAt(NOW - 4_900),
+        'waiting_for_candidate',
+        'switchover: waiting for (b) to stream from me (1 s left)',
+        [renewLock],
+        100,
+      );
+    });
+
+    it('demotes as soon as the candidate streams, however long it waited', () => {
+      expectDecision(switchover.requestSeenAt(NOW - 4_000), 'switchover_demote', 'switchover: demoting myself in favour of (b)', [renewLock, graceful('b')]);
+    });
+
+    it('after 5 s, refuses: removes that revision of the request and publishes the reason as its outcome', () => {
+      expectRefusal(notStreaming.requestSeenAt(NOW - 5_000), 'switchover: candidate (b) does not stream from me; removing the request');
+    });
+
+    it('a newer request (another revision) starts a new wait', () => {
+      expectDecision(
+        notStreaming.requestSeenAt(NOW - 60_000, FAILOVER_REV - 1),
+        'waiting_for_candidate',
+        'switchover: waiting for (b) to stream from me (5 s left)',
+        [renewLock],
+        250,
+      );
+    });
+
+    it('without a candidate, any eligible replica that streams will do; none after 5 s is a refusal', () => {
+      const healthiest = leader.withFailover({ leader: 'a' });
+      expectDecision(healthiest.withReplication(['c', 'async']), 'switchover_demote', 'switchover: demoting myself in favour of the healthiest replica', [
+        renewLock,
+        graceful(null),
+      ]);
+      const nobody = healthiest.withReplication();
+      expectDecision(nobody, 'waiting_for_candidate', 'switchover: waiting for an eligible replica to stream from me (5 s left)', [renewLock], 250);
+      expectRefusal(nobody.requestSeenAt(NOW - 5_000), 'switchover: no eligible replica streams from me; removing the request');
+    });
+
+    it('a replica that streams but is not eligible does not count', () => {
+      const healthiest = leader.withFailover({ leader: 'a' }).withPeers(aPeer('b'), aPeer('c', { tags: { nofailover: true } }));
+      expectDecision(
+        healthiest.withReplication(['c', 'async']),
+        'waiting_for_candidate',
+        'switchover: waiting for (b) to stream from me (5 s left)',
+        [renewLock],
+        250,
+      );
+    });
+
+    it('a scheduled switchover waits from its scheduled time, not from when the request was written', () => {
+      const at = NOW - 1_000;
+      expectDecision(
+        notStreaming.withFailover({ leader: 'a', member: 'b', scheduled_at: iso(at) }).requestSeenAt(NOW - 3_600_000),
+        'waiting_for_candidate',
+        'switchover: waiting for (b) to stream from me (4 s left)',
+        [renewLock],
+        250,
+      );
+    });
   });
 
   it('waits for the peer statuses before judging the candidate, keeping its lock and chores', () => {
@@ -158,29 +235,23 @@ describe("H'. the leader is asked to hand over", () => {
     });
 
     it('is dropped when its time passed more than 1.5 loop_wait ago (the moment is gone)', () => {
-      expectDecision(
+      expectRefusal(
         at(NOW - 16_000),
-        'failover_invalid',
         'switchover: its scheduled time (2023-11-14T22:13:04+00:00) passed more than 1.5 loop_wait (15 s) ago; removing the request',
-        [renewLock, clearFailover],
       );
     });
 
     it('is removed when scheduled_at has no timezone', () => {
-      expectDecision(
+      expectRefusal(
         switchover.withFailover({ leader: 'a', member: 'b', scheduled_at: '2023-11-14T22:14:50' }),
-        'failover_invalid',
         'switchover: scheduled_at (2023-11-14T22:14:50) has no timezone; removing the request',
-        [renewLock, clearFailover],
       );
     });
 
     it('is removed when scheduled_at is not a time', () => {
-      expectDecision(
+      expectRefusal(
         switchover.withFailover({ leader: 'a', member: 'b', scheduled_at: 'tomorrow' }),
-        'failover_invalid',
         'switchover: scheduled_at (tomorrow) is not an ISO 8601 time; removing the request',
-        [renewLock, clearFailover],
       );
     });
 
@@ -195,20 +266,16 @@ describe("H'. the leader is asked to hand over", () => {
     });
 
     it('a switchover without a candidate is removed', () => {
-      expectDecision(
+      expectRefusal(
         leader.paused().withFailover({ leader: 'a' }),
-        'failover_invalid',
         'switchover: only a switchover to a named candidate is possible while the cluster is paused; removing the request',
-        [renewLock, clearFailover],
       );
     });
 
     it('a scheduled switchover is removed', () => {
-      expectDecision(
+      expectRefusal(
         switchover.paused().withFailover({ leader: 'a', member: 'b', scheduled_at: iso(NOW + 60_000) }),
-        'failover_invalid',
         'switchover: a scheduled switchover cannot run while the cluster is paused; removing the request',
-        [renewLock, clearFailover],
       );
     });
   });

@@ -107,7 +107,7 @@ describe('switchover requests in synchronous_mode', () => {
     expect([d.verdict, d.reason]).toEqual(['failover_invalid', 'switchover: candidate name does not match with sync_standby (c); removing the request']);
   });
   it('the leader hands over to the sync standby', () => {
-    const d = decide(leaderA().withSync('a', 'b').withFailover({ leader: 'a', member: 'b' }).withPeers(aPeer('b'), aPeer('c')).build());
+    const d = decide(leaderA().withSync('a', 'b').withReplication(['b', 'sync'], ['c', 'async']).withFailover({ leader: 'a', member: 'b' }).withPeers(aPeer('b'), aPeer('c')).build());
     expect(d.verdict).toBe('switchover_demote');
   });
   it('a switchover to the healthiest goes to the sync standby only', () => {

@@ -80,5 +80,12 @@ export interface TNodeStatus {
   watchdog_failed?: boolean;
   patroni: { version: string; scope: string; name: string };
   /** Keel: the last HA decision, for humans and the control plane. */
-  keel?: { verdict: string; reason: string; loop_at: string; last_failure?: { action: string; error: string; at: string } };
+  keel?: {
+    verdict: string;
+    reason: string;
+    loop_at: string;
+    last_failure?: { action: string; error: string; at: string };
+    /** The leader's refusals of `failover` requests, by the request's mod revision (newest last). */
+    failover_outcomes?: { revision: number; outcome: string; at: string }[];
+  };
 }

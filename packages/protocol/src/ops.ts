@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parsePatroniBool, ZPendingRestartReason, ZTags } from './dcs-values.ts';
 import { MEMBER_STATES } from './member-status.ts';
+import { ZFailoverOutcome } from './peer.ts';
 
 /**
  * Operations on a member: the request bodies of the agent's REST API (Patroni's paths and bodies),
@@ -195,6 +196,7 @@ export const ZNodeStatus = z.looseObject({
       reason: z.string().optional(),
       loop_at: z.string().optional(),
       last_failure: z.object({ action: z.string(), error: z.string(), at: z.string() }).optional(),
+      failover_outcomes: z.array(ZFailoverOutcome).optional(),
     })
     .optional(),
 });

@@ -2,6 +2,14 @@ import { z } from 'zod';
 import { ZPendingRestartReason, ZTags } from './dcs-values.ts';
 
 /**
+ * A `failover` request the leader refused and removed, published by the leader (GET /patroni
+ * keel.failover_outcomes) under the request's DCS mod revision, so the service that wrote the request
+ * reports exactly this refusal, never a later tick's reason.
+ */
+export const ZFailoverOutcome = z.object({ revision: z.number().int().positive(), outcome: z.string(), at: z.string() });
+export type TFailoverOutcome = z.infer<typeof ZFailoverOutcome>;
+
+/**
  * What an agent reads from another member's GET /patroni (peers, switchover checks): every field
  * it uses, with its type, so a forged or broken answer is refused as a whole instead of steering
  * a decision with values of the wrong type. Unknown fields pass (Patroni adds fields over time).
@@ -25,6 +33,7 @@ export const ZPeerStatus = z
       .object({
         reason: z.string().optional(),
         last_failure: z.object({ action: z.string(), error: z.string(), at: z.string() }).optional(),
+        failover_outcomes: z.array(ZFailoverOutcome).optional().catch(undefined),
       })
       .catchall(z.unknown())
       .optional(),

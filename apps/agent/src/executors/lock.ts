@@ -1,6 +1,7 @@
 import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
 import { ActionFailed } from './index.ts';
+import { recordFailoverOutcome } from '../failover-outcomes.ts';
 
 /**
  * Record a successful acquisition or renewal. The time is when the call STARTED: the lease was
@@ -40,10 +41,15 @@ const seedConfig: Executor<'seedConfig'> = async (rt) => {
   await rt.dcs.setConfig(rt.config.bootstrap?.dcs ?? {}, 0);
 };
 
-/** Delete the request this tick saw (CAS): a request written since then is left alone. */
-const clearFailover: Executor<'clearFailover'> = async (rt) => {
-  const rev = rt.lastCluster?.failover?.modRevision;
-  await rt.dcs.deleteFailover(rev); // false: it changed or is gone already; either way not ours to delete
+/**
+ * Delete the request decide() judged, only if it is still that revision (CAS): a request written since
+ * then is left alone. A refusal is then published under that revision (state.failoverOutcomes, shown in
+ * GET /patroni), where the switchover service that wrote the request reads it.
+ */
+const clearFailover: Executor<'clearFailover'> = async (rt, a) => {
+  const deleted = await rt.dcs.deleteFailover(a.revision ?? undefined);
+  // false: it changed or is gone already; either way not ours to delete, nor ours to report on.
+  if (deleted && a.outcome !== null && a.revision !== null) recordFailoverOutcome(rt, a.revision, a.outcome);
 };
 
 export const lockExecutors = { acquireLock, renewLock, releaseLock, claimInitialize, seedConfig, clearFailover };

@@ -41,18 +41,13 @@ const promote: Executor<'promote'> = async (rt, _a, obs) => {
 };
 
 /**
- * Switchover: checkpoint first (so the shutdown checkpoint is quick), fast stop (walsenders send
+ * Switchover (decide() emits it only once the candidate streams from us: ha-core's awaitStreaming):
+ * checkpoint first (so the shutdown checkpoint is quick), fast stop (walsenders send
  * everything up to the shutdown checkpoint to the replicas), publish that checkpoint's location as
  * /status optime, then release the lock: the candidate promotes once it has received that far.
  */
 async function demoteGraceful(rt: Runtime, candidate: string | null): Promise<void> {
   const started = Date.now();
-  // Only shut down when the candidate streams from us: it must receive the shutdown checkpoint.
-  const streaming = await waitForStreaming(rt, candidate, 5000);
-  if (!streaming.ok) {
-    await rt.dcs.deleteFailover(rt.lastCluster?.failover?.modRevision).catch(() => undefined);
-    throw new Error(`switchover cancelled, still the primary: ${streaming.why}`);
-  }
   await rt.pg.query('CHECKPOINT').catch((e: Error) => rt.log.warn({ err: e.message }, 'checkpoint before switchover failed'));
   await rt.pg.stop('fast', 60);
   rt.syncStandbyNames = null;
@@ -67,20 +62,6 @@ async function demoteGraceful(rt: Runtime, candidate: string | null): Promise<vo
   rt.memory.following = null;
   rt.log.info({ candidate, shutdownCheckpoint: cd?.checkpointLsn, ms: Date.now() - started }, 'switchover: stopped and released the leader lock');
   rt.callbacks.fire('on_role_change', 'replica');
-}
-
-/** Wait (bounded) until the candidate, or any replica when none is named, streams from us. */
-async function waitForStreaming(rt: Runtime, candidate: string | null, ms: number): Promise<{ ok: true } | { ok: false; why: string }> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const p = await rt.pg.probe();
-    const rows = (p.replication ?? []).filter((r) => r.state === 'streaming');
-    if (candidate === null ? rows.length > 0 : rows.some((r) => r.application_name === candidate)) return { ok: true };
-    if (Date.now() >= deadline) {
-      return { ok: false, why: candidate ? `candidate (${candidate}) does not stream from me` : 'no replica streams from me' };
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /**

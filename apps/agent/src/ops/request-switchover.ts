@@ -1,6 +1,7 @@
 import { writableRevision, type ClusterSnapshot } from '@keel/dcs';
 import { checkSwitchoverRequest, failoverRequest, type PeerView } from '@keel/ha-core';
 import { normaliseRole, OperationError, type TFailoverValue, type TSwitchoverRequest } from '@keel/protocol';
+import { failoverOutcomeOf } from '../failover-outcomes.ts';
 import { clusterView, fetchPeer, peerFromStatus } from '../observe.ts';
 import type { OpsRuntime } from '../runtime.ts';
 import { nodeStatus } from '../status.ts';
@@ -39,15 +40,18 @@ export function requestSwitchover(rt: OpsRuntime, kind: 'switchover' | 'failover
     if (leader) value.leader = leader;
     if (candidate) value.member = candidate;
     if (scheduledAt) value.scheduled_at = scheduledAt;
-    const written = await rt.dcs.setFailover(value, writableRevision(snap, 'failover')).catch(() => null);
+    const written = await rt.dcs.setFailover(value, writableRevision(snap, 'failover')).then(
+      (revision) => ({ revision }),
+      () => null,
+    );
     if (written === null) throw new OperationError('unavailable', 'the DCS is unreachable: the request was not written');
-    if (!written) throw new OperationError('conflict', 'another switchover request was written at the same time');
+    if (written.revision === null) throw new OperationError('conflict', 'another switchover request was written at the same time');
     rt.wake();
     const action = check.action;
     const title = action === 'switchover' ? 'Switchover' : 'Failover';
     if (scheduledAt) return { httpStatus: 202, message: `${title} scheduled`, scheduled: true, data: { scheduledAt } };
     op.step(`${action} request written to the DCS`);
-    return { done: follow(rt, snap.leader?.name ?? null, candidate ?? null, action, op) };
+    return { done: follow(rt, { revision: written.revision, oldLeader: snap.leader?.name ?? null, candidate: candidate ?? null, action }, op) };
   });
 }
 
@@ -82,12 +86,28 @@ function codeOf(status: number): OperationError['code'] {
   }
 }
 
-/** Watch the DCS until the new leader runs as primary, the request is dropped, or time is up. */
-async function follow(rt: OpsRuntime, oldLeader: string | null, candidate: string | null, action: string, op: OperationHandle): Promise<Outcome> {
-  const startedAt = new Date().toISOString();
+interface Written {
+  /** The request's mod revision: the leader publishes a refusal under it. */
+  revision: number;
+  oldLeader: string | null;
+  candidate: string | null;
+  action: string;
+}
+
+/** How long to look for the leader's published refusal once the request is gone (it is published right after the delete). */
+const OUTCOME_GRACE_MS = 3000;
+
+/**
+ * Watch the DCS until the new leader runs as primary, the leader refuses the request (its refusal,
+ * published under the request's revision, is the answer, word for word), or time is up.
+ */
+async function follow(rt: OpsRuntime, w: Written, op: OperationHandle): Promise<Outcome> {
+  const { oldLeader, candidate, action } = w;
+  const title = action === 'switchover' ? 'Switchover' : 'Failover';
   const deadline = Date.now() + Math.max(10, rt.settings.loopWait) * 2000;
   let sawUnlocked = false;
   let sawLocked = false;
+  let goneAt: number | null = null;
   while (Date.now() < deadline) {
     const snap = await rt.dcs.readCluster().catch(() => null);
     if (snap) {
@@ -107,28 +127,26 @@ async function follow(rt: OpsRuntime, oldLeader: string | null, candidate: strin
           return { httpStatus: 200, message: `Successfully ${action === 'switchover' ? 'switched over' : 'failed over'} to "${leader}"`, data: { leader } };
         }
       }
-      if (!failoverRequest(snap.failover?.value ?? null) && leader === oldLeader && !sawUnlocked) {
-        // The leader dropped the request: say why, from its own last decision.
-        const why = await leaderReason(rt, snap, oldLeader, startedAt);
-        throw new OperationError('precondition_failed', /^(switchover|manual failover)/.test(why) ? why : `switchover is not possible: ${why}`);
+      const ours = snap.failover?.modRevision === w.revision;
+      if (!ours && leader === oldLeader && !sawUnlocked) {
+        // The request is gone while the leader kept its lock: it refused it. Its published refusal says why.
+        goneAt ??= Date.now();
+        const why = await refusalOf(rt, snap, oldLeader, w.revision);
+        if (why !== null) throw new OperationError('precondition_failed', /^(switchover|manual failover)/.test(why) ? why : `switchover is not possible: ${why}`);
+        // Removed by someone else (DELETE /switchover, a newer request): Patroni's answer.
+        if (Date.now() - goneAt > OUTCOME_GRACE_MS) throw new OperationError('unavailable', `${title} failed`);
       }
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new OperationError('unavailable', 'Switchover status unknown');
+  throw new OperationError('unavailable', `${title} status unknown`);
 }
 
-async function leaderReason(rt: OpsRuntime, snap: ClusterSnapshot, leader: string | null, since: string): Promise<string> {
+/** The refusal the leader published for the request at `revision` (its own state when this agent is the leader). */
+async function refusalOf(rt: OpsRuntime, snap: ClusterSnapshot, leader: string | null, revision: number): Promise<string | null> {
+  if (leader === rt.config.name) return failoverOutcomeOf(rt.failoverOutcomes, revision);
   const m = snap.members.find((x) => x.name === leader);
-  if (!m) return 'the leader refused the request';
-  try {
-    const answer = await rt.peers.status(m.name, m.value.api_url, 2000);
-    if (!answer.ok) return 'the leader refused the request';
-    const body = answer.body;
-    const failure = body.keel?.last_failure;
-    if (failure && failure.at >= since) return failure.error;
-    return body.keel?.reason ?? 'the leader refused the request';
-  } catch {
-    return 'the leader refused the request';
-  }
+  if (!m) return null;
+  const answer = await rt.peers.status(m.name, m.value.api_url, 2000).catch(() => null);
+  return answer?.ok ? failoverOutcomeOf(answer.body.keel?.failover_outcomes, revision) : null;
 }

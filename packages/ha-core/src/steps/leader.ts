@@ -32,7 +32,7 @@ function leaderNotPrimary(f: Facts): Decision {
     ]);
   }
   const actions: Action[] = [act.renewLock(), act.promote()];
-  if (requested) actions.push(act.clearFailover());
+  if (requested) actions.push(act.clearFailover(f.requestRevision));
   const slots = slotSync(f, { drop: false });
   if (slots !== null) actions.push(slots);
   const why = requested ? 'I have the session lock and I am the requested candidate' : 'I have the session lock';

@@ -63,10 +63,10 @@ function asCandidate(f: Facts, req: FailoverRequest): Decision | null {
     return decision(
       'failover_abandoned',
       `switchover: ${where} and I no longer stream WAL; removing the request so that the healthiest member takes over`,
-      [act.clearFailover()],
+      [act.clearFailover(f.requestRevision)],
     );
   }
-  const actions: Action[] = [act.acquireLock(), act.promote(), act.clearFailover()];
+  const actions: Action[] = [act.acquireLock(), act.promote(), act.clearFailover(f.requestRevision)];
   const slots = slotSync(f, { drop: false });
   if (slots !== null) actions.push(slots);
   const past = checkpoint === null ? '' : ` (past the former leader's shutdown checkpoint ${lsnText(checkpoint)})`;
@@ -77,7 +77,7 @@ function asFormerLeader(f: Facts, req: FailoverRequest): Decision {
   const t = takers(f, req);
   if (t === null) return notHealthiest(f, 'peer statuses were not gathered');
   if (t.able.length > 0) return notHealthiest(f, `I am the former leader of the switchover and (${t.able.join(', ')}) can take over`);
-  return withdraw(req, t.unable);
+  return withdraw(f, req, t.unable);
 }
 
 /**
@@ -101,7 +101,7 @@ export function awaitTakeover(f: Facts): Decision | null {
       TAKEOVER_RETRY_MS,
     );
   }
-  return req.leader === f.me ? withdraw(req, t.unable) : null;
+  return req.leader === f.me ? withdraw(f, req, t.unable) : null;
 }
 
 /** Who can take over from me, the requested candidate alone when it can; null when peers were not gathered. */
@@ -114,9 +114,9 @@ function takers(f: Facts, req: FailoverRequest): { able: string[]; unable: { nam
   return { able: req.candidate !== null && able.includes(req.candidate) ? [req.candidate] : able, unable: judged.filter((m) => m.reasons.length > 0) };
 }
 
-function withdraw(req: FailoverRequest, unable: { name: string; reasons: string[] }[]): Decision {
+function withdraw(f: Facts, req: FailoverRequest, unable: { name: string; reasons: string[] }[]): Decision {
   const who = unable.length > 0 ? ` (${describeMembers(unable)})` : '';
-  return decision('failover_abandoned', `${req.action}: no other member can take over${who}; removing the request`, [act.clearFailover()]);
+  return decision('failover_abandoned', `${req.action}: no other member can take over${who}; removing the request`, [act.clearFailover(f.requestRevision)]);
 }
 
 /** Not racing: a running primary stops now (whoever wins would run next to it), a replica waits. */

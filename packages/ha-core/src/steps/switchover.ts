@@ -16,8 +16,10 @@ import { leaderChores } from './chores.ts';
 export function switchoverFromLeader(f: Facts): Decision | null {
   const req = f.request;
   if (req === null) return null;
-  const clear = (why: string, what = 'the request'): Decision =>
-    decision('failover_invalid', `${req.action}: ${why}; removing ${what}`, [act.renewLock(), act.clearFailover()]);
+  const clear = (why: string, what = 'the request'): Decision => {
+    const reason = `${req.action}: ${why}; removing ${what}`;
+    return decision('failover_invalid', reason, [act.renewLock(), act.clearFailover(f.requestRevision, reason)]);
+  };
 
   if (req.leader !== null && req.leader !== f.me) {
     return clear(`leader name (${req.leader}) does not match (${f.me})`, 'the stale request');
@@ -43,6 +45,8 @@ export function switchoverFromLeader(f: Facts): Decision | null {
     const c = ranked.find((x) => x.name === target);
     if (c === undefined) return clear(`candidate (${target}) is not a member of the cluster`);
     if (!c.eligible) return clear(`candidate (${target}) is not eligible: ${c.reasons.join('; ')}`);
+    const waiting = awaitStreaming(f, req, [target], clear);
+    if (waiting !== null) return waiting;
     return decision('switchover_demote', `${req.action}: demoting myself in favour of (${target})`, [
       act.renewLock(),
       act.gracefulDemote(target),
@@ -50,10 +54,46 @@ export function switchoverFromLeader(f: Facts): Decision | null {
   }
   if (ranked.length === 0) return clear('the cluster has no members except the leader');
   if (!ranked.some((c) => c.eligible)) return clear(`no good candidates have been found (${describeMembers(ranked)})`);
+  const waiting = awaitStreaming(
+    f,
+    req,
+    ranked.filter((c) => c.eligible).map((c) => c.name),
+    clear,
+  );
+  if (waiting !== null) return waiting;
   return decision('switchover_demote', `${req.action}: demoting myself in favour of the healthiest replica`, [
     act.renewLock(),
     act.gracefulDemote(null),
   ]);
+}
+
+/** How long the leader waits for the candidate to stream from it before refusing the request. */
+export const CANDIDATE_STREAM_WAIT_MS = 5000;
+/** How soon the leader looks again while it waits for the candidate to stream. */
+export const CANDIDATE_STREAM_RETRY_MS = 250;
+
+/**
+ * The leader shuts down only when a member that may take over streams from it (pg_stat_replication): it
+ * must receive the shutdown checkpoint, or the handover would lose the last WAL or stall. It waits up to
+ * CANDIDATE_STREAM_WAIT_MS from when it first saw the request (or from its scheduled time), keeping its
+ * lock and chores and looking again soon, then refuses the request. null: one streams, demote now.
+ */
+function awaitStreaming(f: Facts, req: FailoverRequest, names: readonly string[], clear: (why: string) => Decision): Decision | null {
+  const streams = f.pg.replication.some((r) => r.state === 'streaming' && names.includes(r.name));
+  if (streams) return null;
+  const seen = f.memory.requestSeen;
+  const seenAt = seen != null && seen.revision === f.requestRevision ? seen.at : f.obs.now;
+  const from = req.schedule?.ok === true ? Math.max(seenAt, req.schedule.at) : seenAt;
+  const left = from + CANDIDATE_STREAM_WAIT_MS - f.obs.now;
+  const one = names.length === 1;
+  if (left <= 0) return clear(one ? `candidate (${names[0]}) does not stream from me` : 'no eligible replica streams from me');
+  const what = one ? `(${names[0]})` : 'an eligible replica';
+  return decision(
+    'waiting_for_candidate',
+    `${req.action}: waiting for ${what} to stream from me (${Math.ceil(left / 1000)} s left)`,
+    leaderChores(f),
+    Math.min(CANDIDATE_STREAM_RETRY_MS, left),
+  );
 }
 
 /**
