@@ -183,8 +183,8 @@ export function PoliciesAdmin() {
       {clusters.data && scopes.length === 0 ? <p className="empty">No clusters yet: create an agent token for one first.</p> : null}
       {scopes.length > 0 ? (
         <section className="card">
-          <label className="inline-field" htmlFor={selectId}>
-            Cluster
+          <div className="inline-field">
+            <label htmlFor={selectId}>Cluster</label>
             <select
               id={selectId}
               value={cluster}
@@ -199,7 +199,7 @@ export function PoliciesAdmin() {
                 </option>
               ))}
             </select>
-          </label>
+          </div>
           {policy.error ? (
             <p className="form-error" role="alert">
               {errorText(policy.error)}
