@@ -11,11 +11,12 @@ import { useTRPC } from '../../lib/trpc.ts';
 import { AppShell } from '../app-shell.tsx';
 import { useLiveDashboard } from '../use-dashboard.ts';
 
-export type TAdminSection = 'tokens' | 'users';
+export type TAdminSection = 'tokens' | 'users' | 'policies';
 
 const SECTIONS: Array<{ id: TAdminSection; href: string; label: string }> = [
   { id: 'tokens', href: '/admin/tokens', label: 'Agent tokens' },
   { id: 'users', href: '/admin/users', label: 'Users' },
+  { id: 'policies', href: '/admin/policies', label: 'Approval policies' },
 ];
 
 /** Shown instead of an admin page to anyone else. */
@@ -26,7 +27,7 @@ export function AdminsOnly({ email, role }: { email: string; role: string }) {
       <p>
         This page is for admins only. You are signed in as <strong>{email}</strong> with the <strong>{role}</strong> role.
       </p>
-      <p className="muted">An admin can change your role if you need to manage agent tokens or users.</p>
+      <p className="muted">An admin can change your role if you need to manage agent tokens, users or approval policies.</p>
       <p>
         <Link href="/clusters">Back to the clusters</Link>
       </p>

@@ -1,7 +1,7 @@
 'use client';
 /**
  * Users: create one (e-mail, password, role; the server refuses weak passwords and says why), list
- * them with their roles, change a role. The server refuses to demote the last admin; demoting
+ * them with their roles, change a role, grant a role on one cluster. The server refuses to demote the last admin; demoting
  * yourself asks first.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -10,28 +10,9 @@ import { useTRPC } from '../../lib/trpc.ts';
 import { formatTime } from '../format.ts';
 import { ConfirmDialog } from './confirm-dialog.tsx';
 import { errorText, formErrors } from './errors.ts';
+import { ClusterRoles } from './cluster-roles.tsx';
+import { ROLES, ROLE_HELP, RoleSelect } from './role-select.tsx';
 import type { TRole, TUser } from './types.ts';
-
-/** Every role, in increasing order of power, with what it adds (the record keeps the list complete). */
-const ROLE_HELP: Record<TRole, string> = {
-  viewer: 'sees the clusters, their members, lag and history',
-  operator: 'what a viewer may; no further powers yet',
-  approver: 'what an operator may; no further powers yet',
-  admin: 'everything, and manages agent tokens, users and the audit log',
-};
-const ROLES = Object.keys(ROLE_HELP) as TRole[];
-
-function RoleSelect({ id, value, onChange, label }: { id?: string; value: TRole; onChange: (r: TRole) => void; label?: string }) {
-  return (
-    <select id={id} aria-label={label} value={value} onChange={(e) => onChange(e.target.value as TRole)}>
-      {ROLES.map((r) => (
-        <option key={r} value={r}>
-          {r}
-        </option>
-      ))}
-    </select>
-  );
-}
 
 function CreateUserForm({ onCreated }: { onCreated: (u: TUser) => void }) {
   const trpc = useTRPC();
@@ -307,6 +288,8 @@ export function UsersAdmin() {
         {users.isPending ? <p className="empty">Loading…</p> : null}
         {users.data ? <UsersTable users={users.data} meId={me.data?.id ?? null} onChanged={(u) => setNotice(`${u.email} is now ${u.role}.`)} /> : null}
       </section>
+
+      {users.data ? <ClusterRoles users={users.data} /> : null}
     </>
   );
 }
