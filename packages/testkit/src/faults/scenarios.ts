@@ -109,8 +109,10 @@ export const SCENARIOS: Scenario[] = [
       const oldAlive = postmaster !== null && isAlive(postmaster);
       ctx.note(`${np.name} leads after ${tookS.toFixed(1)} s (old postmaster ${oldAlive ? 'STILL RUNNING' : 'gone'}); restarting the agent of ${ctx.primary.name}`);
       ctx.primary.start();
-      // ... and it hands over at once instead of at the lease's expiry.
-      const boundS = Math.min(5, ctx.c.ttl / 2);
+      // ... and it hands over at once instead of at the lease's expiry: the lease was refreshed at
+      // most loop_wait before the kill, so without the fence nobody could lead before
+      // ttl - loop_wait; one second less is the bound (the promotion itself takes seconds on a loaded machine).
+      const boundS = ctx.c.ttl - ctx.c.loopWait - 1;
       return {
         faults: 1,
         checks: {
