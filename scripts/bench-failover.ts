@@ -61,10 +61,10 @@ for (let run = 1; run <= Number(values.runs); run++) {
     await new Promise((r) => setTimeout(r, Math.random() * loopWait * 1000));
     const postmaster = primary.postmasterPid();
     const agentOnly = values['agent-only'];
-    const killAt = Date.now();
-    // Node: from here the old primary can acknowledge nothing more. Agent only: PostgreSQL runs on
-    // until keel-fence stops it.
     await (agentOnly ? primary.kill9Agent() : primary.kill9Node());
+    // Node: from here the old primary can acknowledge nothing more. Agent only: PostgreSQL runs on
+    // until keel-fence stops it (so the write figures then include the fenced primary's last acks).
+    const killAt = Date.now();
     const answeredAt = await waitFor(async () => {
       for (const m of c.members) {
         if (m !== primary && (await m.api('/primary').catch(() => null))?.status === 200) return Date.now();

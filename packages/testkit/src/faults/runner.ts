@@ -158,6 +158,9 @@ export class FaultCluster {
           return items[Math.floor(rand() * items.length)]!;
         },
         ackedSince: (t) => writers.ackedSince(t),
+        injected: () => {
+          injectAt = Date.now();
+        },
         note: (step) => {
           const line = `+${((Date.now() - (Number.isFinite(injectAt) ? injectAt : Date.now())) / 1000).toFixed(1)}s ${step}`;
           steps.push(line);

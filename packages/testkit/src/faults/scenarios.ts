@@ -15,6 +15,8 @@ export interface FaultContext {
   pick<T>(items: readonly T[]): T;
   /** Writers' acknowledgements after time t (ms): scenarios wait for load between steps. */
   ackedSince(t: number): number;
+  /** The fault is injected now (after any jitter): failover and unavailability count from here. */
+  injected(): void;
   /** Record a step (shown in the JSON line). */
   note(step: string): void;
   /** A member other than `exclude` answering /primary, polled by the runner (null if none yet). */
@@ -78,6 +80,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'kill9-node',
     async run(ctx) {
       await jitter(ctx);
+      ctx.injected();
       await ctx.primary.kill9Node();
       ctx.note(`kill -9 agent and postmaster of ${ctx.primary.name}`);
       const np = await ctx.newPrimary(ctx.primary.name);
@@ -90,6 +93,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'postmaster-crash',
     async run(ctx) {
       await jitter(ctx);
+      ctx.injected();
       await ctx.primary.kill9Postgres();
       ctx.note(`kill -9 postmaster of ${ctx.primary.name}`);
       return { faults: 1 };
@@ -100,6 +104,7 @@ export const SCENARIOS: Scenario[] = [
     async run(ctx) {
       await jitter(ctx);
       const postmaster = ctx.primary.postmasterPid();
+      ctx.injected();
       const killedAt = Date.now();
       await ctx.primary.kill9Agent();
       ctx.note(`kill -9 agent of ${ctx.primary.name} (PostgreSQL left running)`);
@@ -109,8 +114,10 @@ export const SCENARIOS: Scenario[] = [
       const oldAlive = postmaster !== null && isAlive(postmaster);
       ctx.note(`${np.name} leads after ${tookS.toFixed(1)} s (old postmaster ${oldAlive ? 'STILL RUNNING' : 'gone'}); restarting the agent of ${ctx.primary.name}`);
       ctx.primary.start();
-      // ... and it hands over at once instead of at the lease's expiry.
-      const boundS = Math.min(5, ctx.c.ttl / 2);
+      // ... and it hands over at once instead of at the lease's expiry: the lease was refreshed at
+      // most loop_wait before the kill, so without the fence nobody could lead before
+      // ttl - loop_wait; one second less is the bound (the promotion itself takes seconds on a loaded machine).
+      const boundS = ctx.c.ttl - ctx.c.loopWait - 1;
       return {
         faults: 1,
         checks: {
@@ -126,6 +133,7 @@ export const SCENARIOS: Scenario[] = [
       const pid = ctx.primary.agentPid;
       if (!pid) throw new Error('no agent pid');
       await jitter(ctx);
+      ctx.injected();
       process.kill(pid, 'SIGSTOP');
       ctx.note(`SIGSTOP agent of ${ctx.primary.name}`);
       try {
@@ -143,6 +151,7 @@ export const SCENARIOS: Scenario[] = [
     name: 'etcd-down',
     async run(ctx) {
       await jitter(ctx);
+      ctx.injected();
       await ctx.c.etcd.kill9();
       ctx.note('etcd killed');
       await sleep(2 * ctx.c.ttl * 1000);
@@ -156,6 +165,7 @@ export const SCENARIOS: Scenario[] = [
     proxies: true,
     async run(ctx) {
       await jitter(ctx);
+      ctx.injected();
       ctx.primary.proxy!.blackhole();
       ctx.note(`${ctx.primary.name} partitioned from etcd`);
       const np = await ctx.newPrimary(ctx.primary.name);
@@ -171,6 +181,7 @@ export const SCENARIOS: Scenario[] = [
     proxies: true,
     async run(ctx) {
       const r = ctx.pick(ctx.replicas);
+      ctx.injected();
       r.proxy!.blackhole();
       ctx.note(`${r.name} partitioned from etcd`);
       await sleep((ctx.c.ttl + ctx.c.loopWait) * 1000);
