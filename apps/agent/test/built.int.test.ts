@@ -62,7 +62,7 @@ describe('the built artifacts (npm run build)', () => {
     );
     expect(cmdline(fence)[0]).toMatch(/bash$/);
     const body = (await primary.api<{ role: string; state: string }>('/patroni')).body;
-    expect(body).toMatchObject({ role: 'primary', state: 'running' });
+    expect(body).toMatchObject({ role: 'master', state: 'running' }); // Patroni 3's word in /patroni (README: role vocabulary)
   });
 
   it('keelctl from its built bin lists the cluster', async () => {
