@@ -23,10 +23,14 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * certificate, basic auth) and is refused without restapi.authentication. A request gate and one
  * shared probe keep a flood of requests from starving the HA loop.
  */
+/** Largest request body accepted (bytes); larger declared bodies up to DRAIN_LIMIT are read away after the 413. */
+const BODY_LIMIT = 1024 * 1024;
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+
 export async function startRestApi(rt: OpsRuntime, tls: RestApiTls | null = null): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
-    bodyLimit: 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
     requestTimeout: REQUEST_TIMEOUT_MS,
     ...(tls ? { https: tls } : {}),
   });
@@ -49,6 +53,17 @@ export async function startRestApi(rt: OpsRuntime, tls: RestApiTls | null = null
     // 'close' comes once per response: after it was sent, or when the client went away meanwhile.
     if (reply.raw.closed) gate.release();
     else reply.raw.once('close', () => gate.release());
+  });
+
+  // A declared body over the limit: answer 413 and read the body away (up to DRAIN_LIMIT) on a kept
+  // connection. Closing with unread data in the socket (Fastify's own 413 does) makes the kernel reset
+  // the connection, and the client may lose the answer and see only EPIPE/ECONNRESET.
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (!(declared > BODY_LIMIT)) return;
+    if (declared <= DRAIN_LIMIT) req.raw.resume();
+    else reply.header('connection', 'close');
+    return reply.code(413).send({ error: `the request body is ${declared} bytes; at most ${BODY_LIMIT} are accepted` });
   });
 
   const extraHeaders = { ...rc.http_extra_headers, ...(tls ? rc.https_extra_headers : {}) };
