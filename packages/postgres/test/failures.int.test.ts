@@ -161,10 +161,14 @@ describe('postgres failure paths', () => {
     expect((await c.probe()).role).toBe('primary');
   });
 
-  it('writes pgpass as 0600, owned by the PostgreSQL user, with no wildcard line (a primary connects to nobody)', async () => {
-    // the lines for the one server a replica or a rewind connects to, and their escaping: conf.test.ts
+  it('writes pgpass as 0600, owned by the PostgreSQL user, each line naming its host, port, database and user (no wildcard)', async () => {
+    // which lines a replica or a rewind writes, and their escaping: conf.test.ts
     const text = await readFile(join(c.dataDir, '..', 'pgpass'), 'utf8');
-    expect(text.split('\n').filter((l) => l.trim() !== '')).toEqual([]);
+    for (const line of text.split('\n').filter((l) => l.trim() !== '')) {
+      const fields = line.split(/(?<!\\):/);
+      expect(fields.length, line).toBe(5);
+      expect(fields.slice(0, 4).filter((f) => f === '*' || f === ''), line).toEqual([]);
+    }
     const st = await stat(join(c.dataDir, '..', 'pgpass'));
     expect(st.mode & 0o777).toBe(0o600);
     if (lab.runAs) expect(st.uid).toBe(lab.runAs.uid);
