@@ -502,12 +502,14 @@ export class TestCluster {
     this.stopped = true;
     if (opts.graceful) await Promise.all(this.members.map((m) => m.stopAgent(30_000).catch(() => undefined)));
     for (const m of this.members) {
-      await m.kill9Agent().catch(() => undefined);
+      // the whole node, its keel-fence included: a fence that saw its agent die would still be
+      // stopping PostgreSQL (and writing into the data directory) while it is removed
+      await m.kill9Node().catch(() => undefined);
       await m.kill9Postgres().catch(() => undefined);
       await m.proxy?.stop().catch(() => undefined);
     }
     await this.etcd?.stop().catch(() => undefined);
     await this.dispatcher?.close().catch(() => undefined);
-    if (!this.options.keepData && !this.options.baseDir) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (!this.options.keepData && !this.options.baseDir) fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   }
 }
