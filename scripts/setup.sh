@@ -5,6 +5,8 @@
 #   haproxy and prometheus (deploy/test: HAProxy routing and promtool/Prometheus on deploy/'s
 #   configs; prometheus is ~19 MB, ~8 s to install),
 #   openssl and curl (the TLS tests make their certificates and call the REST API with them);
+#   zookeeper and python3-kazoo (the ZooKeeper DCS and patronictl pointed at it),
+#   pgbackrest and barman (backup-based replica creation, bootstrap and standby clusters);
 #   npm packages: npm ci (from the committed package-lock.json).
 # As root it runs apt-get itself; otherwise it prints the exact command to run and stops.
 set -euo pipefail
@@ -21,6 +23,10 @@ command -v patronictl >/dev/null 2>&1 || missing+=(patroni)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+[ -x /usr/share/zookeeper/bin/zkServer.sh ] || missing+=(zookeeper)
+python3 -c 'import kazoo' >/dev/null 2>&1 || missing+=(python3-kazoo)
+command -v pgbackrest >/dev/null 2>&1 || missing+=(pgbackrest)
+command -v barman >/dev/null 2>&1 || missing+=(barman barman-cli)
 if [ "${KEEL_NEED_CHROMIUM:-0}" = 1 ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
 
 if [ ${#missing[@]} -gt 0 ]; then
@@ -30,7 +36,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # Debian starts services it installs where it can; Keel starts its own etcd/PostgreSQL.
-    systemctl disable --now etcd patroni haproxy prometheus >/dev/null 2>&1 || true
+    systemctl disable --now etcd patroni haproxy prometheus zookeeper barman >/dev/null 2>&1 || true
   else
     echo "keel setup: missing system packages: ${missing[*]}" >&2
     echo "run:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
