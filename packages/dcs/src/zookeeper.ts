@@ -1,7 +1,7 @@
 import type { Event as ZkEvent } from 'node-zookeeper-client';
-import { dcsKeys, type DcsKeys, type TDynamicConfig, type TFailoverValue, type THistory, type TMemberValue, type TStatus, type TSyncValue } from '@keel/protocol';
+import { ZSyncValue, dcsKeys, syncStandbyList, type DcsKeys, type TDynamicConfig, type TFailoverValue, type THistory, type TMemberValue, type TStatus, type TSyncValue } from '@keel/protocol';
 import { parseCluster, type RawKv } from './parse.ts';
-import { DcsError, type ClusterSnapshot, type Dcs, type LeaderEvent, type WatchOptions } from './types.ts';
+import { DcsError, type ClusterSnapshot, type Dcs, type LeaderEvent, type LeaseTtl, type TakeoverRequest, type WatchOptions } from './types.ts';
 import { CreateMode, Exception, ZkError, ZkEventType, ZkSession, errorCode, idString, zxidNumber } from './zk-session.ts';
 import { parseZooKeeperHosts } from './zk-hosts.ts';
 
@@ -503,8 +503,86 @@ export class ZooKeeperDcs implements Dcs {
     });
   }
 
-  setSync(value: TSyncValue, expectedModRevision?: number): Promise<boolean> {
-    return this.write('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision).then((r) => r !== null);
+  setSync(value: TSyncValue, expectedModRevision?: number, whileLeader?: string): Promise<boolean> {
+    if (whileLeader === undefined) return this.write('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision).then((r) => r !== null);
+    return this.run('setSync', async (deadline) => {
+      const s = await this.ready(deadline);
+      const leader = await this.readNode(s, this.keys.leader);
+      if (!leader || leader.data !== whileLeader) return false;
+      const sync = await this.readNode(s, this.keys.sync);
+      if (expectedModRevision === 0 ? sync !== null : expectedModRevision !== undefined && (!sync || sync.mzxid !== expectedModRevision)) return false;
+      const data = Buffer.from(JSON.stringify(value));
+      await s.mkdirp(this.dir()).catch((e: unknown) => {
+        if (errorCode(e) !== Exception.NODE_EXISTS) throw e;
+      });
+      // One multi-op: the leader znode is still the one read (version), and /sync too.
+      return this.multiOk(
+        s.multi((t) => {
+          t.check(this.keys.leader, leader.version);
+          if (sync) t.setData(this.keys.sync, data, sync.version);
+          else t.create(this.keys.sync, data, CreateMode.PERSISTENT);
+        }),
+      );
+    });
+  }
+
+  /**
+   * A ZooKeeper client cannot see another client's session: its remaining time is unknown, so
+   * nobody takes over early; the leader znode goes when the leader's session expires.
+   */
+  leaseTimeToLive(lease: string): Promise<LeaseTtl> {
+    void lease;
+    return this.run('leaseTimeToLive', () => Promise.resolve<LeaseTtl>({ state: 'unknown' }));
+  }
+
+  takeOverLeader(req: TakeoverRequest): Promise<boolean> {
+    return this.run('takeOverLeader', async (deadline) => {
+      const lease = await this.leaseSession('takeOverLeader', deadline);
+      const s = lease.session;
+      const leader = await this.readNode(s, this.keys.leader);
+      if (!leader || leader.data !== req.oldLeader || leader.mzxid !== req.leaderModRevision) return false;
+      const sync = await this.readNode(s, this.keys.sync);
+      if (!sync || sync.mzxid !== req.syncModRevision) return false;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(sync.data);
+      } catch {
+        return false;
+      }
+      const v = ZSyncValue.safeParse(parsed);
+      if (!v.success || !syncStandbyList(v.data).includes(req.name)) return false;
+      // One multi-op on my lease session: /sync and /leader are still the versions read; the old
+      // leader's znode is replaced by mine.
+      return this.multiOk(
+        s.multi((t) => {
+          t.check(this.keys.sync, sync.version);
+          t.remove(this.keys.leader, leader.version);
+          t.create(this.keys.leader, Buffer.from(req.name), CreateMode.EPHEMERAL);
+        }),
+      );
+    });
+  }
+
+  private async readNode(s: ZkSession, path: string): Promise<{ data: string; version: number; mzxid: number } | null> {
+    try {
+      const r = await s.getData(path);
+      return { data: r.value.data, version: r.value.stat.version, mzxid: zxidNumber(r.value.stat.mzxid) };
+    } catch (err) {
+      if (errorCode(err) === Exception.NO_NODE) return null;
+      throw err;
+    }
+  }
+
+  /** A multi-op's outcome: true when applied, false when a version check or existence failed. */
+  private async multiOk(p: Promise<unknown>): Promise<boolean> {
+    try {
+      await p;
+      return true;
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === Exception.BAD_VERSION || code === Exception.NO_NODE || code === Exception.NODE_EXISTS) return false;
+      throw err;
+    }
   }
 
   watchLeader(onEvent: (event: LeaderEvent) => void, options?: WatchOptions): Promise<() => Promise<void>> {

@@ -37,6 +37,7 @@ describe('ZooKeeperDcs contract (real ZooKeeper)', () => {
     expiryWaitMs: 10_000,
     eventWaitMs: 5_000,
     pollMs: 200,
+    leaseTtlVisible: false,
     cluster: async () => {
       const scope = scopeName('contract');
       const keys = dcsKeys('/service/', scope);
