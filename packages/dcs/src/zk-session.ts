@@ -25,6 +25,7 @@ interface ConnectionManager {
   zxid: Buffer;
   socket?: { destroy(): void };
   onSocketTimeout(): void;
+  onSocketData(buffer: Buffer): void;
   connect(): void;
 }
 
@@ -69,11 +70,34 @@ export class ZkSession {
   private readonly waiters = new Set<() => void>();
   private readonly listeners = new Set<(s: SessionState) => void>();
 
+  private lastHeard = Date.now();
+  private readonly liveness: NodeJS.Timeout;
+
   constructor(connectString: string, sessionTimeoutMs: number, opts: { ping: boolean }) {
     this.client = zookeeper.createClient(connectString, { sessionTimeout: sessionTimeoutMs, spinDelay: 200, retries: 0 });
     this.cm = (this.client as unknown as { connectionManager: ConnectionManager }).connectionManager;
     if (!opts.ping) this.cm.onSocketTimeout = () => undefined;
+    // The library has no read timeout: a connection that went silent (a partition, a hung server)
+    // is never noticed. Track when the server last sent anything and drop a silent connection so
+    // the library reconnects (to the next host): with pings, after 2/3 of the session timeout
+    // without an answer; without pings (the lease session), only a handshake that gets no answer.
+    const onData = this.cm.onSocketData;
+    this.cm.onSocketData = (buffer: Buffer) => {
+      this.lastHeard = Date.now();
+      onData.call(this.cm, buffer);
+    };
+    this.liveness = setInterval(() => {
+      const silent = Date.now() - this.lastHeard;
+      const timeout = this.client.getSessionTimeout() || sessionTimeoutMs;
+      if (this.current === 'connected' ? opts.ping && silent > (timeout * 2) / 3 : silent > Math.max(2000, timeout / 3)) {
+        if (this.current === 'expired' || this.current === 'closed') return;
+        this.lastHeard = Date.now();
+        this.cm.socket?.destroy();
+      }
+    }, 500);
+    this.liveness.unref();
     this.client.on('state', (s) => {
+      this.lastHeard = Date.now();
       const next: SessionState =
         s === State.SYNC_CONNECTED || s === State.CONNECTED_READ_ONLY
           ? 'connected'
@@ -84,6 +108,7 @@ export class ZkSession {
               : this.current;
       if (this.current === 'closed' || this.current === 'expired') return;
       this.current = next;
+      if (next === 'expired') clearInterval(this.liveness);
       for (const w of [...this.waiters]) w();
       for (const l of [...this.listeners]) l(next);
     });
@@ -196,6 +221,8 @@ export class ZkSession {
 
   /** Forces a reconnect (to the next host), keeping the session: used after a call timed out. */
   reconnect(): void {
+    if (this.current === 'closed' || this.current === 'expired') return;
+    this.lastHeard = Date.now();
     this.cm.socket?.destroy();
   }
 
@@ -208,6 +235,7 @@ export class ZkSession {
   }
 
   private dropSocket(): void {
+    clearInterval(this.liveness);
     this.cm.connect = () => undefined;
     this.cm.socket?.destroy();
   }
@@ -217,6 +245,7 @@ export class ZkSession {
     if (this.current === 'closed') return;
     const wasConnected = this.current === 'connected';
     this.current = 'closed';
+    clearInterval(this.liveness);
     for (const w of [...this.waiters]) w();
     if (wasConnected) this.client.close();
     else this.dropSocket();

@@ -13,7 +13,10 @@ export interface ZooKeeperDcsOptions {
   scope: string;
   /** Deadline of every call, in ms (default 5000). The agent sets it from retry_timeout. */
   callTimeoutMs?: number;
-  /** Session timeout of the reading/watching session (ms, default 30000; ZooKeeper clamps it to its limits). */
+  /**
+   * Session timeout of the reading/watching session (ms, default 10000; ZooKeeper clamps it to its
+   * limits). Its pings go every third of it, and a connection silent for two thirds is dropped.
+   */
   readSessionTimeoutMs?: number;
 }
 
@@ -62,7 +65,7 @@ export class ZooKeeperDcs implements Dcs {
     this.connectString = this.hosts.join(',');
     this.keys = dcsKeys(opts.namespace ?? '/service/', opts.scope);
     this.timeoutMs = opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-    this.readTimeoutMs = opts.readSessionTimeoutMs ?? 30_000;
+    this.readTimeoutMs = opts.readSessionTimeoutMs ?? 10_000;
     if (!(this.timeoutMs > 0)) throw new Error(`callTimeoutMs must be > 0, got ${opts.callTimeoutMs}`);
   }
 
@@ -628,11 +631,14 @@ export class ZooKeeperDcs implements Dcs {
 /**
  * One znode watched for existence and content. ZooKeeper watches fire once and carry no value, so
  * every event re-arms the watch with exists() and reports the difference from the last state seen:
- * a put when the znode appeared or its mzxid moved (with the value, read right after), a delete when
- * it is gone. Changes that happen between an event and the re-arm are folded into one report.
+ * a put with the value (read right after) when the znode appeared, changed or an event said so; a
+ * delete when it is gone. A put whose znode is gone again before its value could be read is reported
+ * as a put with the empty string, then the delete: no change is lost, only overwritten values are.
  */
 class NodeWatch {
   private present: { mzxid: number } | null | undefined = undefined;
+  /** A create or data-change event arrived that has not been reported yet. */
+  private putPending = false;
   private cancelled = false;
   private chain: Promise<void> = Promise.resolve();
   private lastStatus: 'connected' | 'disconnected' = 'connected';
@@ -645,6 +651,7 @@ class NodeWatch {
   ) {}
 
   private emit(event: LeaderEvent): void {
+    if (this.cancelled) return;
     try {
       this.onEvent(event);
     } catch {
@@ -678,32 +685,50 @@ class NodeWatch {
     const s = this.session();
     const watcher = (e: ZkEvent) => {
       if (this.cancelled) return;
-      if (e.getType() === ZkEventType.NODE_DELETED && this.present) {
-        this.present = null;
-        this.emit({ type: 'delete', value: null });
+      const type = e.getType();
+      if (type === ZkEventType.NODE_DELETED) {
+        if (this.putPending) {
+          this.putPending = false;
+          this.emit({ type: 'put', value: '' });
+          this.present = { mzxid: -1 };
+        }
+        if (this.present) {
+          this.present = null;
+          this.emit({ type: 'delete', value: null });
+        }
+      } else if (type === ZkEventType.NODE_CREATED || type === ZkEventType.NODE_DATA_CHANGED) {
+        this.putPending = true;
       }
       void this.rearm().catch(() => this.retryLater());
     };
     const stat = (await s.exists(this.path, watcher)).value;
     const first = this.present === undefined;
     if (!stat) {
+      if (this.putPending) {
+        this.putPending = false;
+        this.emit({ type: 'put', value: '' });
+        this.present = { mzxid: -1 };
+      }
       if (!first && this.present) this.emit({ type: 'delete', value: null });
       this.present = null;
       return;
     }
     const mzxid = zxidNumber(stat.mzxid);
-    if (this.present?.mzxid === mzxid) return;
     if (first) {
       this.present = { mzxid };
       return;
     }
+    if (this.present?.mzxid === mzxid && !this.putPending) return;
+    this.putPending = false;
     try {
       const got = await s.getData(this.path);
       this.present = { mzxid: zxidNumber(got.value.stat.mzxid) };
-      if (!this.cancelled) this.emit({ type: 'put', value: got.value.data });
+      this.emit({ type: 'put', value: got.value.data });
     } catch (err) {
       if (errorCode(err) !== Exception.NO_NODE) throw err;
-      // gone again: the exists watch set above reports the delete
+      // gone again before it could be read: the put, then the exists watch set above reports the delete
+      this.present = { mzxid };
+      this.emit({ type: 'put', value: '' });
     }
   }
 

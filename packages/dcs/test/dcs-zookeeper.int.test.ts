@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dcsKeys } from '@keel/protocol';
-import { startZooKeeper, waitFor, type ZooKeeperHandle } from '@keel/testkit';
-import { ZooKeeperDcs, parseZooKeeperHosts, type LeaderEvent } from '../src/index.ts';
+import { startZooKeeper, TcpProxy, waitFor, type ZooKeeperHandle } from '@keel/testkit';
+import { DcsError, ZooKeeperDcs, parseZooKeeperHosts, type LeaderEvent, type WatchStatus } from '../src/index.ts';
 import { CreateMode, Exception, ZkSession, errorCode, idString } from '../src/zk-session.ts';
 import { defineDcsContract } from './contract.ts';
 
@@ -121,6 +121,48 @@ describe('ZooKeeperDcs specifics', () => {
       expect(Date.now() - t0).toBeLessThan(2000);
     } finally {
       await a.close();
+    }
+  });
+
+  it('blackholed: calls reject within the call timeout, the lease survives a short partition, the watch reconnects by itself', async () => {
+    const T = 1500;
+    const proxy = new TcpProxy(zk.hostPort);
+    await proxy.start();
+    const scope = scopeName('bh');
+    const a = new ZooKeeperDcs({ hosts: proxy.hostPort, scope, callTimeoutMs: T, readSessionTimeoutMs: 3000 });
+    const b = new ZooKeeperDcs({ hosts: zk.hostPort, scope });
+    try {
+      await a.ensureLease(20);
+      expect(await a.acquireLeader('a')).toBe(true);
+      const events: LeaderEvent[] = [];
+      const statuses: WatchStatus[] = [];
+      await a.watchLeader((e) => events.push(e), { onStatus: (st) => statuses.push(st) });
+
+      proxy.blackhole();
+      for (const call of [() => a.renewLeader('a'), () => a.readCluster(), () => a.setConfig({ ttl: 30 }), () => a.keepAlive()]) {
+        const t0 = Date.now();
+        const err = await call().then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(DcsError);
+        expect((err as DcsError).code).toBe('timeout');
+        expect(Date.now() - t0).toBeLessThan(T + 1000);
+      }
+      // The read session's pings go unanswered: it drops the silent connection on its own.
+      await waitFor(() => statuses.includes('disconnected'), { timeoutMs: 10_000, message: 'the watch reports the lost connection' });
+
+      proxy.heal();
+      await waitFor(() => a.renewLeader('a'), { timeoutMs: 10_000, message: 'renewLeader works again after heal (same session: the lease survived)' });
+      await waitFor(() => statuses.at(-1) === 'connected', { timeoutMs: 10_000, message: 'the watch reconnects without any call' });
+      // The watch still delivers: b takes the key after a releases it.
+      expect(await a.releaseLeader('a')).toBe(true);
+      await b.ensureLease(20);
+      expect(await b.acquireLeader('b')).toBe(true);
+      await waitFor(() => events.some((e) => e.type === 'put' && e.value === 'b'), { timeoutMs: 5000, message: `put by b; events ${JSON.stringify(events)}` });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await proxy.stop();
     }
   });
 
