@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ZooKeeperDcs } from '@keel/dcs';
 import { TestCluster, waitFor, type Member } from '@keel/testkit';
@@ -8,6 +9,8 @@ import YAML from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const execFileP = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const KEELCTL = path.join(ROOT, 'apps/cli/src/main.ts');
 
 // One 2-member cluster on a real standalone ZooKeeper (no etcd anywhere): bootstrap, Debian's
 // patronictl 3.0.2 (kazoo) reads it, kill -9 of the primary's node -> failover when its session
@@ -80,7 +83,7 @@ describe('a Keel cluster on ZooKeeper', () => {
     expect((await second.api('/primary')).status).toBe(200);
   });
 
-  it('the old primary rejoins as a replica; patronictl shows the new roles', async () => {
+  it("the old primary rejoins as a replica; patronictl, and keelctl from the agent's own YAML, show the new roles", async () => {
     first.start();
     await c.waitForReplicas([first.name], 90_000);
     await second.sql("INSERT INTO t VALUES (3, 'after rejoin')");
@@ -92,5 +95,12 @@ describe('a Keel cluster on ZooKeeper', () => {
       timeoutMs: 30_000,
       message: `patronictl lists ${second.name} as Leader and ${first.name} as Replica`,
     });
+    const { stdout } = await execFileP(process.execPath, ['--import', 'tsx', KEELCTL, '-c', second.configPath, 'list', '-f', 'json'], {
+      cwd: ROOT,
+      env: { ...process.env, KEEL_CONFIG: '', PATRONICTL_CONFIG_FILE: '', PATRONI_SCOPE: '', PATRONI_ETCD3_HOSTS: '', PATRONI_ZOOKEEPER_HOSTS: '' },
+      timeout: 60_000,
+    });
+    const rows = JSON.parse(stdout) as Array<Record<string, unknown>>;
+    expect(rows.map((r) => [r.Member, r.Role, r.State])).toEqual(c.members.map((m) => [m.name, m === second ? 'Leader' : 'Replica', 'running']));
   });
 });
