@@ -59,7 +59,8 @@ export async function writePgConfig(
   }
   const conn = standby.upstream ? connOf(rt.lastObservation, standby.upstream) : null;
   const slotName = rt.settings.useSlots ? slotNameForMember(rt.config.name) : null;
-  await rt.pg.writeConfig({ standby: { primaryConninfo: conn, slotName } });
+  const recovery = rt.config.postgresql.recovery_conf;
+  await rt.pg.writeConfig({ standby: { primaryConninfo: conn, slotName }, ...(Object.keys(recovery).length > 0 ? { recovery } : {}) });
 }
 
 /** Rewrite the configuration for the role PostgreSQL runs in now (reload, DCS parameter changes). */

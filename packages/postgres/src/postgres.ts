@@ -396,6 +396,7 @@ export class Postgres {
       parameters: this.parameters,
       includeBase: await exists(basePath),
       standby: opts.standby,
+      ...(opts.recovery ? { recovery: opts.recovery } : {}),
       replication: this.replication,
       pgpassPath: this.pgpassPath,
       memberName: this.memberName,
@@ -406,6 +407,7 @@ export class Postgres {
     const signal = join(this.dataDir, 'standby.signal');
     if (opts.standby) await this.writeOwned(signal, '', 0o600);
     else await unlink(signal).catch((e) => (errnoCode(e) === 'ENOENT' ? undefined : Promise.reject(e)));
+    if (opts.recoverySignal && !opts.standby) await this.writeOwned(join(this.dataDir, 'recovery.signal'), '', 0o600);
     await this.writePgpass(opts.standby?.primaryConninfo ?? null, 'replication');
     this.say(`wrote postgresql.conf and pg_hba.conf (${opts.standby ? 'standby' : 'primary'})`);
   }
@@ -799,6 +801,45 @@ export class Postgres {
   }
 
   // ---------------------------------------------------------------- replicas
+
+  /** Create the data directory (0700, owned by the PostgreSQL user) if it is missing. */
+  async ensureDataDir(): Promise<void> {
+    await this.ensureDir(this.dataDir, 0o700);
+  }
+
+  /** Remove recovery.signal and standby.signal (a custom bootstrap without keep_existing_recovery_conf). */
+  async removeRecoverySignals(): Promise<void> {
+    for (const f of ['recovery.signal', 'standby.signal']) {
+      await unlink(join(this.dataDir, f)).catch((e) => (errnoCode(e) === 'ENOENT' ? undefined : Promise.reject(e)));
+    }
+  }
+
+  /**
+   * For a command that connects to `source` as the replication role (a replica creation method): the
+   * passfile written for that server, the environment pointing at it, and the connection string
+   * (dbname, user, host, port, the role's libpq parameters; never the password).
+   */
+  async replicationSource(source: HostPort): Promise<{ connstring: string; env: Record<string, string> }> {
+    await this.writePgpass(source, 'replication');
+    const connstring = buildConninfo([
+      ['dbname', 'postgres'],
+      ['user', this.replication.username],
+      ['host', source.host],
+      ['port', source.port],
+      ...roleParams(this.replication.params),
+    ]);
+    return { connstring, env: { PGPASSFILE: this.pgpassPath } };
+  }
+
+  /**
+   * Run a command from the local configuration (a replica creation or bootstrap method) as the
+   * PostgreSQL OS user, without a shell, in the tools' cleaned environment plus `env`.
+   */
+  async runCommand(argv: readonly string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+    const [file, ...args] = argv;
+    if (!file) throw new Error('runCommand: empty command');
+    return run(file, args, { ...opts, keepLocale: true, ...(this.runAs ? { runAs: this.runAs } : {}) });
+  }
 
   /**
    * pg_basebackup from host:port as the replication user (passfile) into the empty data

@@ -180,6 +180,10 @@ export interface WriteConfigOptions {
   parameters?: Gucs;
   /** Replace the stored pg_hba lines before writing. */
   pgHba?: string[];
+  /** Recovery settings (postgresql.recovery_conf, a custom bootstrap's recovery_conf). */
+  recovery?: Gucs;
+  /** Write recovery.signal (archive recovery, e.g. to a point in time) when not a standby. */
+  recoverySignal?: boolean;
 }
 
 export type InitdbOption = string | Record<string, string>;

@@ -1,5 +1,6 @@
 import type { Observation } from '@keel/ha-core';
 import { connOf, writePgConfig } from '../pgconfig.ts';
+import { createReplica } from '../create-replica.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
 
@@ -41,10 +42,10 @@ const bootstrap: Executor<'bootstrap'> = async (rt) => {
   });
 };
 
-async function cloneAndStart(rt: Runtime, from: string, obs: Observation): Promise<void> {
+async function cloneAndStart(rt: Runtime, from: string, obs: Observation, step?: (message: string) => void): Promise<void> {
   const src = connOf(obs, from);
-  rt.log.info({ from, host: src.host, port: src.port }, 'taking a base backup');
-  await rt.pg.basebackup(src);
+  rt.log.info({ from, host: src.host, port: src.port }, 'creating a replica');
+  await createReplica(rt, { ...src, name: from }, step);
   const leader = leaderOf(obs) ?? from;
   await writePgConfig(rt, { upstream: leader });
   await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
@@ -69,8 +70,7 @@ export async function reinitializeFrom(rt: Runtime, from: string, obs: Observati
   }
   step('removing the data directory');
   await rt.pg.removeDataDir();
-  step(`taking a base backup from ${from}`);
-  await cloneAndStart(rt, from, obs);
+  await cloneAndStart(rt, from, obs, step);
 }
 
 const reinitialize: Executor<'reinitialize'> = async (rt, a, obs) => {
