@@ -136,6 +136,11 @@ describe('bootstrap.method (custom bootstrap, local YAML)', () => {
     });
   });
 
+  it('reads an unquoted YAML timestamp as that instant in UTC, in a form PostgreSQL accepts at start-up', () => {
+    const text = minimal('', custom.replace("recovery_target_time: '2026-12-04 01:00:00+00'", 'recovery_target_time: 2026-12-04 01:00:00+01:00'));
+    expect(parse(text).config.bootstrap.method?.recoveryConf?.['recovery_target_time']).toBe('2026-12-04 00:00:00.000+00');
+  });
+
   it('is absent for initdb and refuses a method without its section or command', () => {
     expect(parse(minimal('', 'bootstrap:\n  method: initdb\n')).config.bootstrap.method).toBeUndefined();
     expect(problems(minimal('', 'bootstrap:\n  method: wal_e\n'))).toEqual([

@@ -406,7 +406,7 @@ export class Postgres {
     await this.writeOwned(join(this.dataDir, 'pg_hba.conf'), renderPgHba(this.pgHba), 0o600);
     const signal = join(this.dataDir, 'standby.signal');
     if (opts.standby) await this.writeOwned(signal, '', 0o600);
-    else await unlink(signal).catch((e) => (errnoCode(e) === 'ENOENT' ? undefined : Promise.reject(e)));
+    else if (!opts.keepSignals) await unlink(signal).catch((e) => (errnoCode(e) === 'ENOENT' ? undefined : Promise.reject(e)));
     if (opts.recoverySignal && !opts.standby) await this.writeOwned(join(this.dataDir, 'recovery.signal'), '', 0o600);
     await this.writePgpass(opts.standby?.primaryConninfo ?? null, 'replication');
     this.say(`wrote postgresql.conf and pg_hba.conf (${opts.standby ? 'standby' : 'primary'})`);
@@ -801,6 +801,17 @@ export class Postgres {
   }
 
   // ---------------------------------------------------------------- replicas
+
+  /**
+   * Wait until PostgreSQL, started in archive recovery (a custom bootstrap to a recovery target with
+   * recovery_target_action = promote), has left recovery. False when it is still in recovery at the deadline.
+   */
+  async waitForRecoveryEnd(timeoutMs: number): Promise<boolean> {
+    return pollUntil(async () => {
+      const rows = await this.query<{ r: boolean }>('SELECT pg_catalog.pg_is_in_recovery() AS r').catch(() => null);
+      return rows?.[0]?.r === false;
+    }, timeoutMs, 500);
+  }
 
   /** Create the data directory (0700, owned by the PostgreSQL user) if it is missing. */
   async ensureDataDir(): Promise<void> {

@@ -184,6 +184,8 @@ export interface WriteConfigOptions {
   recovery?: Gucs;
   /** Write recovery.signal (archive recovery, e.g. to a point in time) when not a standby. */
   recoverySignal?: boolean;
+  /** Leave standby.signal and recovery.signal as they are (a restore tool wrote them). */
+  keepSignals?: boolean;
 }
 
 export type InitdbOption = string | Record<string, string>;

@@ -162,7 +162,7 @@ export function readBootstrapMethod(p: Problems, b: Obj): BootstrapMethod | unde
   }
   const noParams = flag(p, s, path, 'no_params');
   let recoveryConf: Record<string, GucScalar> | null = null;
-  if (s['recovery_conf'] !== undefined && s['recovery_conf'] !== null) recoveryConf = readParameters(p, s, path, 'recovery_conf') ?? {};
+  if (s['recovery_conf'] !== undefined && s['recovery_conf'] !== null) recoveryConf = readParameters(p, withTimestamps(s, 'recovery_conf'), path, 'recovery_conf') ?? {};
   return {
     name: method,
     argv: readCommand(p, path, s['command'], null),
@@ -173,12 +173,25 @@ export function readBootstrapMethod(p: Problems, b: Obj): BootstrapMethod | unde
   };
 }
 
+/**
+ * An unquoted `recovery_target_time: 2026-12-04 01:00:00+00` is a YAML timestamp: it becomes the
+ * same instant in UTC as "2026-12-04 00:00:00.000+00" instead of an error (not "...Z": PostgreSQL
+ * checks recovery_target_time before it has loaded the time zone abbreviations, so "Z" is refused).
+ */
+function withTimestamps(parent: Obj, key: string): Obj {
+  const v = parent[key];
+  if (!isObj(v)) return parent;
+  const out: Obj = {};
+  for (const [k, x] of Object.entries(v)) out[k] = x instanceof Date && !Number.isNaN(x.getTime()) ? x.toISOString().replace('T', ' ').replace('Z', '+00') : x;
+  return { ...parent, [key]: out };
+}
+
 /** Recovery settings Keel sets itself on a replica; Patroni drops them from postgresql.recovery_conf. */
 const KEEL_RECOVERY = /^(recovery_target.*|primary_conninfo|primary_slot_name|standby_mode)$/i;
 
 /** postgresql.recovery_conf: recovery settings written with standby.signal (restore_command ...). */
 export function readRecoveryConf(p: Problems, pg: Obj): Record<string, GucScalar> {
-  const out = readParameters(p, pg, 'postgresql', 'recovery_conf') ?? {};
+  const out = readParameters(p, withTimestamps(pg, 'recovery_conf'), 'postgresql', 'recovery_conf') ?? {};
   for (const k of Object.keys(out)) {
     if (KEEL_RECOVERY.test(k)) {
       p.warn(`postgresql.recovery_conf.${k}`, 'ignored: Keel sets it for replicas itself (as Patroni does)');

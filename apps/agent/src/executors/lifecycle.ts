@@ -1,6 +1,7 @@
 import type { Observation } from '@keel/ha-core';
 import { connOf, writePgConfig } from '../pgconfig.ts';
 import { createReplica } from '../create-replica.ts';
+import { customBootstrap } from '../custom-bootstrap.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
 
@@ -17,12 +18,17 @@ const bootstrap: Executor<'bootstrap'> = async (rt) => {
   rt.runLong('bootstrap', async () => {
     const { pg, dcs, config } = rt;
     try {
-      await pg.initdb(config.bootstrap?.initdb ?? []);
-      await writePgConfig(rt, null);
-      await pg.start({ timeoutSec: startTimeout(rt), wait: true });
+      const custom = config.bootstrap?.method;
+      if (custom) {
+        await customBootstrap(rt, custom, startTimeout(rt));
+      } else {
+        await pg.initdb(config.bootstrap?.initdb ?? []);
+        await writePgConfig(rt, null);
+        await pg.start({ timeoutSec: startTimeout(rt), wait: true });
+      }
       await pg.createRoles();
       const cd = await pg.controlData();
-      if (!cd) throw new Error('pg_controldata gave nothing after initdb');
+      if (!cd) throw new Error(`pg_controldata gave nothing after ${custom ? custom.name : 'initdb'}`);
       await dcs.ensureLease(rt.settings.ttl);
       if (!(await dcs.acquireLeader(config.name))) throw new Error('could not take the leader lock after initdb');
       rt.lastLockOkAt = Date.now();
