@@ -82,7 +82,13 @@ SELECT
          LEFT JOIN LATERAL (SELECT fs.setting FROM pg_catalog.pg_file_settings fs
                              WHERE fs.name = s.name ORDER BY fs.seqno DESC LIMIT 1) f ON true
         WHERE s.pending_restart) x
-      WHERE old_value IS DISTINCT FROM new_value ORDER BY name) p) AS pending_restart`;
+      WHERE old_value IS DISTINCT FROM new_value ORDER BY name) p) AS pending_restart,
+  (SELECT pg_catalog.row_to_json(a) FROM (
+     SELECT pg_catalog.current_setting('archive_mode') AS archive_mode, archived_count, last_archived_wal,
+            pg_catalog.to_char(last_archived_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_archived_time,
+            failed_count, last_failed_wal,
+            pg_catalog.to_char(last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_failed_time
+       FROM pg_catalog.pg_stat_archiver) a) AS archiver`;
 
 interface ProbeRow {
   in_recovery: boolean;
@@ -101,6 +107,15 @@ interface ProbeRow {
   replication: Array<Record<string, string | number | null>>;
   slots: Array<{ slot_name: string; active: boolean; restart_lsn: string | null }>;
   pending_restart: PendingRestart[];
+  archiver: {
+    archive_mode: string;
+    archived_count: number;
+    last_archived_wal: string | null;
+    last_archived_time: string | null;
+    failed_count: number;
+    last_failed_wal: string | null;
+    last_failed_time: string | null;
+  } | null;
 }
 
 const lsnOrNull = (v: string | null | undefined): number | null => (v ? parseLsn(v) : null);
@@ -141,6 +156,7 @@ function emptyProbe(): Probe {
     sysid: null,
     pendingRestart: [],
     synchronousStandbyNames: null,
+    archiver: null,
   };
 }
 
@@ -674,6 +690,18 @@ export class Postgres {
       out.replayedTimestamp = patroniTime(row.replay_ts);
       out.replayPaused = row.replay_paused;
       out.synchronousStandbyNames = row.synchronous_standby_names ?? null;
+      const a = row.archiver;
+      out.archiver = a
+        ? {
+            archiveMode: a.archive_mode,
+            archivedCount: Number(a.archived_count),
+            lastArchivedWal: a.last_archived_wal,
+            lastArchivedAt: a.last_archived_time,
+            failedCount: Number(a.failed_count),
+            lastFailedWal: a.last_failed_wal,
+            lastFailedAt: a.last_failed_time,
+          }
+        : null;
       const wr = row.wal_receiver;
       out.walReceiverStatus = wr?.status ?? null;
       out.streaming = wr?.status === 'streaming';
