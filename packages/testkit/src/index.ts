@@ -13,3 +13,4 @@ export * from './faults/writers.ts';
 export * from './faults/scenarios.ts';
 export * from './faults/runner.ts';
 export * from './pgbackrest.ts';
+export * from './zookeeper.ts';
