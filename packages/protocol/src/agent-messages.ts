@@ -161,6 +161,22 @@ export const ZLag = z.object({
 });
 export type TLag = z.infer<typeof ZLag>;
 
+/**
+ * WAL archiving as the member's PostgreSQL reports it (pg_stat_archiver since its last stats reset,
+ * plus archive_mode). Reported by every running member; what matters is the primary's (and a
+ * replica's with archive_mode = always).
+ */
+export const ZArchiveStatus = z.object({
+  archiveMode: z.enum(['off', 'on', 'always']),
+  archivedCount: z.number().int().nonnegative(),
+  lastArchivedWal: z.string().max(64).nullable(),
+  lastArchivedAt: ZAt.nullable(),
+  failedCount: z.number().int().nonnegative(),
+  lastFailedWal: z.string().max(64).nullable(),
+  lastFailedAt: ZAt.nullable(),
+});
+export type TArchiveStatus = z.infer<typeof ZArchiveStatus>;
+
 /** Optional on sequenced messages: when present, must be the hello's (the server refuses others). */
 const ZSender = {
   cluster: ZName.optional(),
@@ -206,6 +222,8 @@ export const ZSnapshot = z.object({
     })
     .nullable(),
   paused: z.boolean(),
+  /** null while PostgreSQL is not running; absent from agents before it existed. */
+  archive: ZArchiveStatus.nullable().optional(),
 });
 export type TSnapshot = z.infer<typeof ZSnapshot>;
 

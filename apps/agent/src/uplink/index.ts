@@ -78,6 +78,7 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
           settings: rt.settings,
           leaderPositions: positions,
           actions: decision.actions.map(describeAction),
+          archiver: rt.lastProbe?.archiver ?? null,
         });
         const thresholdBytes = opts.lagThresholdBytes ?? rt.settings.maximumLagOnFailover;
         const next = track(tracked, { me: rt.config.name, now, snapshot, obs, decision, thresholdBytes });
