@@ -84,6 +84,7 @@ async function main(): Promise<void> {
     db, env, auth, dbHealth, presence, runner, auditKey,
     live: { disconnectUser: (userId, reason) => live?.disconnectUser(userId, reason) ?? 0 },
     notify: (userIds, message) => live?.notifyUsers(userIds, { type: 'notice', message, at: new Date().toISOString() }),
+    publish: (m) => live?.publish(m),
   };
   live = new LiveHub(liveAuth(deps, env.KEEL_CP_STALE_AFTER_SECONDS));
   ingest = new AgentIngest({

@@ -16,6 +16,7 @@ import { appendAudit } from '../services/append-audit.ts';
 import { authenticateAgent } from '../services/authenticate-agent.ts';
 import type { TJsonValue } from '../services/get-cluster.ts';
 import type { TAgentPresence } from '../services/list-clusters.ts';
+import { groupEvent } from '../services/group-event.ts';
 import { storeEvent, storeSnapshot } from '../services/store-agent-message.ts';
 import { AgentConnection, type TAgentIdentity, type TConnectionHost, type TConnectionLimits } from './connection.ts';
 
@@ -150,6 +151,19 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     const stored = await storeEvent(this.opts.pool, id.memberId, e);
     this.opts.dbHealth.reportOk();
     if (!stored) return false;
+    // Grouping into incidents: the event is stored either way; a failure here leaves it ungrouped (logged).
+    const grouped = await groupEvent(this.opts.pool, stored.clusterId, stored.id, {
+      member: id.member,
+      type: e.event,
+      at: Date.parse(e.at),
+      receivedAt: stored.receivedAt.getTime(),
+      summary: e.summary,
+      details: e.details,
+      cause: e.cause,
+    }).catch((err: unknown) => {
+      this.opts.log('incident_grouping_failed', { cluster: id.cluster, event: e.event, error: err instanceof Error ? err.message : String(err) });
+      return null;
+    });
     this.opts.publish({
       type: 'event',
       cluster: id.cluster,
@@ -165,6 +179,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
         details: e.details as TJsonValue,
       },
     });
+    if (grouped) this.opts.publish({ type: 'incident', cluster: id.cluster, id: grouped.incidentId, status: grouped.status, opened: grouped.opened });
     return true;
   }
 
