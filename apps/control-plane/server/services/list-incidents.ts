@@ -13,8 +13,8 @@ export const INCIDENT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
 export const ZListIncidents = z.object({
   cluster: z.string().min(1).optional(),
   status: z.array(z.enum(INCIDENT_STATUSES)).optional(),
-  /** The last id of the previous page. */
-  before: z.string().regex(/^\d+$/).optional(),
+  /** The last id of the previous page (react-query's infinite query cursor). */
+  cursor: z.string().regex(/^\d+$/).nullish(),
   limit: z.number().int().min(1).max(100).default(25),
 });
 
@@ -95,7 +95,7 @@ export async function listIncidents(deps: Pick<TAppDeps, 'db'>, actor: TActor, i
   const q = ZListIncidents.parse(input);
   const clusterId = q.cluster ? (await authorizeCluster(deps.db, actor, q.cluster, 'viewer')).clusterId : undefined;
   const rows = await deps.db.incident.findMany({
-    where: { ...(clusterId ? { clusterId } : {}), ...(q.status ? { status: { in: q.status } } : {}), ...(q.before ? { id: { lt: BigInt(q.before) } } : {}) },
+    where: { ...(clusterId ? { clusterId } : {}), ...(q.status ? { status: { in: q.status } } : {}), ...(q.cursor ? { id: { lt: BigInt(q.cursor) } } : {}) },
     orderBy: { id: 'desc' },
     take: q.limit + 1,
     select: INCIDENT_SELECT,
