@@ -89,6 +89,7 @@ async function main(): Promise<void> {
   live = new LiveHub(liveAuth(deps, env.KEEL_CP_STALE_AFTER_SECONDS));
   ingest = new AgentIngest({
     db, pool, dbHealth, publish: (m) => live?.publish(m), staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, log: (e, f) => log(e, f),
+    incidentQuietMs: env.KEEL_CP_INCIDENT_QUIET_SECONDS * 1000,
     limits: { maxSkewMs: env.KEEL_CP_MAX_CLOCK_SKEW_SECONDS * 1000, messagesPerSecond: env.KEEL_CP_AGENT_MESSAGES_PER_SECOND, burstMessages: env.KEEL_CP_AGENT_BURST_MESSAGES },
     onOperationMessage: (id, m) => runner.onMessage(id.memberId, m),
   });

@@ -14,7 +14,7 @@
 export type TSeverity = 'critical' | 'major' | 'minor';
 export const SEVERITY_RANK: Record<TSeverity, number> = { minor: 1, major: 2, critical: 3 };
 
-/** Quiet period after which an incident is over. */
+/** Quiet period after which an incident is over (default; KEEL_CP_INCIDENT_QUIET_SECONDS). */
 export const QUIET_MS = 120_000;
 /** No incident grows beyond this (a flapping cluster gets one incident per hour, not one forever). */
 export const MAX_SPAN_MS = 3_600_000;
@@ -80,24 +80,24 @@ export interface TOpenWindow {
 }
 
 /** Is this window still open for an event received at `receivedAt`? */
-export function windowOpen(w: TOpenWindow | null, receivedAt: number): boolean {
+export function windowOpen(w: TOpenWindow | null, receivedAt: number, quietMs = QUIET_MS): boolean {
   if (!w) return false;
-  return receivedAt - w.lastReceivedAt <= QUIET_MS && receivedAt - w.startedReceivedAt <= MAX_SPAN_MS;
+  return receivedAt - w.lastReceivedAt <= quietMs && receivedAt - w.startedReceivedAt <= MAX_SPAN_MS;
 }
 
 /** What to do with one new event: join the open incident, open a new one, or leave it ungrouped. */
-export function groupDecision(open: TOpenWindow | null, e: TGroupEvent): 'join' | 'open' | 'none' {
-  if (windowOpen(open, e.receivedAt)) return 'join';
+export function groupDecision(open: TOpenWindow | null, e: TGroupEvent, quietMs = QUIET_MS): 'join' | 'open' | 'none' {
+  if (windowOpen(open, e.receivedAt, quietMs)) return 'join';
   return triggerSeverity(e) ? 'open' : 'none';
 }
 
 /** Group a whole history at once (tests, re-grouping): the same rule as the ingest, event by event in receive order. */
-export function groupEvents<E extends TGroupEvent>(events: readonly E[]): E[][] {
+export function groupEvents<E extends TGroupEvent>(events: readonly E[], quietMs = QUIET_MS): E[][] {
   const sorted = [...events].sort((a, b) => a.receivedAt - b.receivedAt);
   const out: E[][] = [];
   let cur: { w: TOpenWindow; events: E[] } | null = null;
   for (const e of sorted) {
-    const d = groupDecision(cur?.w ?? null, e);
+    const d = groupDecision(cur?.w ?? null, e, quietMs);
     if (d === 'join' && cur) {
       cur.events.push(e);
       cur.w.lastReceivedAt = e.receivedAt;

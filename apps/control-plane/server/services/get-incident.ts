@@ -72,7 +72,7 @@ export async function getIncident(deps: Pick<TAppDeps, 'db' | 'env'>, actor: TAc
   if (!row) throw new AppError('not_found', `There is no incident "${id}".`);
   const access = await authorizeClusterId(db, actor, row.clusterId, 'viewer');
   const now = Date.now();
-  const base = incidentListItem(row, now);
+  const base = incidentListItem(row, now, deps.env.KEEL_CP_INCIDENT_QUIET_SECONDS * 1000);
   const start = row.startedAt.getTime();
   const end = Math.min(row.lastEventAt.getTime(), start + MAX_SPAN_MS);
 

@@ -35,7 +35,7 @@ interface EventRow {
   cause: unknown;
 }
 
-export async function groupEvent(pool: pg.Pool, clusterId: string, eventId: bigint, e: TGroupEvent): Promise<TGrouped | null> {
+export async function groupEvent(pool: pg.Pool, clusterId: string, eventId: bigint, e: TGroupEvent, quietMs: number): Promise<TGrouped | null> {
   const c = await pool.connect();
   try {
     await c.query('BEGIN');
@@ -47,7 +47,7 @@ export async function groupEvent(pool: pg.Pool, clusterId: string, eventId: bigi
       )
     ).rows[0];
     const window = open ? { startedReceivedAt: open.started_at.getTime(), lastReceivedAt: open.last_received_at.getTime() } : null;
-    const decision = groupDecision(window, e);
+    const decision = groupDecision(window, e, quietMs);
     if (decision === 'none') {
       await c.query('COMMIT');
       return null;

@@ -69,12 +69,12 @@ type TRow = {
 };
 
 /** Ongoing: not resolved and an event arrived within the quiet period (server clock). */
-export function incidentEnded(r: Pick<TRow, 'status' | 'lastEventAt' | 'lastReceivedAt'>, now: number): string | null {
-  const ongoing = r.status !== 'resolved' && now - r.lastReceivedAt.getTime() <= QUIET_MS;
+export function incidentEnded(r: Pick<TRow, 'status' | 'lastEventAt' | 'lastReceivedAt'>, now: number, quietMs = QUIET_MS): string | null {
+  const ongoing = r.status !== 'resolved' && now - r.lastReceivedAt.getTime() <= quietMs;
   return ongoing ? null : r.lastEventAt.toISOString();
 }
 
-export function incidentListItem(r: TRow, now: number): TIncidentListItem {
+export function incidentListItem(r: TRow, now: number, quietMs = QUIET_MS): TIncidentListItem {
   return {
     id: String(r.id),
     cluster: r.cluster.scope,
@@ -83,7 +83,7 @@ export function incidentListItem(r: TRow, now: number): TIncidentListItem {
     status: r.status,
     startedAt: r.startedAt.toISOString(),
     lastEventAt: r.lastEventAt.toISOString(),
-    endedAt: incidentEnded(r, now),
+    endedAt: incidentEnded(r, now, quietMs),
     summary: r.summary,
     members: r.members,
     eventCount: r.eventCount,
@@ -91,7 +91,7 @@ export function incidentListItem(r: TRow, now: number): TIncidentListItem {
   };
 }
 
-export async function listIncidents(deps: Pick<TAppDeps, 'db'>, actor: TActor, input: z.input<typeof ZListIncidents>): Promise<{ items: TIncidentListItem[]; next: string | null }> {
+export async function listIncidents(deps: Pick<TAppDeps, 'db' | 'env'>, actor: TActor, input: z.input<typeof ZListIncidents>): Promise<{ items: TIncidentListItem[]; next: string | null }> {
   const q = ZListIncidents.parse(input);
   const clusterId = q.cluster ? (await authorizeCluster(deps.db, actor, q.cluster, 'viewer')).clusterId : undefined;
   const rows = await deps.db.incident.findMany({
@@ -101,6 +101,6 @@ export async function listIncidents(deps: Pick<TAppDeps, 'db'>, actor: TActor, i
     select: INCIDENT_SELECT,
   });
   const now = Date.now();
-  const page = rows.slice(0, q.limit).map((r) => incidentListItem(r, now));
+  const page = rows.slice(0, q.limit).map((r) => incidentListItem(r, now, deps.env.KEEL_CP_INCIDENT_QUIET_SECONDS * 1000));
   return { items: page, next: rows.length > q.limit ? page.at(-1)!.id : null };
 }
