@@ -57,6 +57,8 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
     ...opts.client,
   });
   client.start();
+  // What the loop and its executors report (lock, promotion, fencing, rewind...) goes through the same buffer.
+  rt.events.attach((e) => client.enqueue(e));
 
   let tracked: Tracked | null = null;
   let positions: LeaderPosition[] = [];
