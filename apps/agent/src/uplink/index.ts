@@ -76,6 +76,7 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
           decision,
           cluster: rt.lastCluster,
           settings: rt.settings,
+          fence: rt.fence?.state?.() ?? null,
           leaderPositions: positions,
           actions: decision.actions.map(describeAction),
         });
