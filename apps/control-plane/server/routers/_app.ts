@@ -1,5 +1,6 @@
 /** The root router. The dashboard imports only `type AppRouter`; tests and scripts use createCaller. */
 import { createCallerFactory, router } from '../trpc.ts';
+import { alertsRouter } from './alerts.ts';
 import { auditRouter } from './audit.ts';
 import { authRouter } from './auth.ts';
 import { clustersRouter } from './clusters.ts';
@@ -22,6 +23,7 @@ export const appRouter = router({
   operations: operationsRouter,
   apiTokens: apiTokensRouter,
   policies: policiesRouter,
+  alerts: alertsRouter,
 });
 
 export type AppRouter = typeof appRouter;
