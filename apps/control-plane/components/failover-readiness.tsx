@@ -69,7 +69,7 @@ function Outcome({ r }: { r: TReadiness }) {
   return (
     <dl className="readiness-outcome">
       <dt>Promoted</dt>
-      <dd data-testid="readiness-candidate">{r.candidate ?? <span className="bad">nobody</span>}</dd>
+      <dd data-testid="readiness-candidate" data-ties={r.tiesWith.join(',')}>{r.candidate ?? <span className="bad">nobody</span>}</dd>
       {r.rto ? (
         <>
           <dt>Failover time (node crash)</dt>

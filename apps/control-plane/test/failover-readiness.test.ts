@@ -24,7 +24,7 @@ function ha(over: Partial<THaContext> = {}): THaContext {
 }
 
 /** A member at `lsn`, reporting `haOver`; `ageSeconds` since its last report (stale after 30 s). */
-function member(name: string, over: Partial<TSnapshot> & { haOver?: Partial<THaContext> } = {}, ageSeconds = 1): TMemberView {
+function member(name: string, over: Partial<TSnapshot> & { haOver?: Partial<THaContext> } = {}, ageSeconds = 1, connected = true): TMemberView {
   const { haOver, ...rest } = over;
   const role = rest.role ?? 'replica';
   const s = snapshot(1, {
@@ -34,7 +34,7 @@ function member(name: string, over: Partial<TSnapshot> & { haOver?: Partial<THaC
     ha: ha({ ...(role === 'primary' ? { fence: { armed: true, leaseKnown: true } } : {}), ...haOver }),
     ...rest,
   });
-  return memberView({ name, snapshot: s, lastSeenAt: new Date(now.getTime() - ageSeconds * 1000), lastSeq: 1n, agentVersion: '0.1.0' }, { now, staleAfterSeconds: 30, connected: true });
+  return memberView({ name, snapshot: s, lastSeenAt: new Date(now.getTime() - ageSeconds * 1000), lastSeq: 1n, agentVersion: '0.1.0' }, { now, staleAfterSeconds: 30, connected });
 }
 
 const primary = (over: Partial<TSnapshot> & { haOver?: Partial<THaContext> } = {}) => member('pg0', { role: 'primary', lsn: 100 * MB, ...over });
@@ -77,6 +77,20 @@ describe('failover readiness (ha-core ranking over every member)', () => {
     expect(why['pg6']).toEqual(['cannot reach the DCS']);
     expect(why['pg7']).toEqual([]);
     expect(r.candidate).toBe('pg7');
+  });
+
+  it('a killed former primary is out at once: its agent is disconnected, and it still claims to be primary', () => {
+    // pg1 took over (the newest snapshots say so); pg0's last report, seconds old, still says primary
+    const r = computeReadiness([
+      member('pg0', { role: 'primary', leader: 'pg0', at: new Date(now.getTime() - 5000).toISOString() }, 1, false),
+      member('pg1', { role: 'primary', leader: 'pg1' }),
+      member('pg2', { leader: 'pg1' }),
+    ]);
+    expect(r.leader).toBe('pg1');
+    expect(r.candidate).toBe('pg2');
+    expect(r.members.find((m) => m.name === 'pg0')?.reasons).toEqual(['unreachable (agent disconnected)']);
+    const connected = computeReadiness([member('pg0', { role: 'primary', leader: 'pg0', at: new Date(now.getTime() - 5000).toISOString() }), member('pg1', { role: 'primary', leader: 'pg1' })]);
+    expect(connected.members[0]?.reasons).toEqual(['reports itself primary while pg1 holds the leader lock']);
   });
 
   it('a member that is down is not ranked on its stale position', () => {

@@ -107,14 +107,20 @@ function basisOf(members: readonly TMemberView[], leader: string | null): TReadi
   };
 }
 
+/** Reachable: reporting (not stale) over an open connection (a killed agent's socket closes at once). */
+function reachable(m: TMemberView): boolean {
+  return fresh(m) && m.connected;
+}
+
 function peerOf(m: TMemberView): PeerView {
-  return { name: m.name, reachable: fresh(m), role: m.role, state: m.state, lsn: m.lsn, timeline: m.timeline, tags: m.tags };
+  return { name: m.name, reachable: reachable(m), role: m.role, state: m.state, lsn: m.lsn, timeline: m.timeline, tags: m.tags };
 }
 
 /** What the agents check besides rankCandidates before racing (the DCS reachable, /sync). */
-function extraReasons(m: TMemberView, basis: TReadinessBasis): string[] {
+function extraReasons(m: TMemberView, basis: TReadinessBasis, leader: string | null): string[] {
   const reasons: string[] = [];
-  if (fresh(m) && m.dcsOk === false) reasons.push('cannot reach the DCS');
+  if (reachable(m) && m.dcsOk === false) reasons.push('cannot reach the DCS');
+  if (reachable(m) && leader !== null && m.role !== null && LEADER_ROLES.has(m.role)) reasons.push(`reports itself ${m.role} while ${leader} holds the leader lock`);
   if (basis.syncStandbys !== null && !basis.syncStandbys.includes(m.name)) reasons.push('not a synchronous standby in /sync (synchronous_mode)');
   return reasons;
 }
@@ -122,7 +128,8 @@ function extraReasons(m: TMemberView, basis: TReadinessBasis): string[] {
 /** "unreachable" from the ranking, said the way the control plane knows it. */
 function explain(reason: string, m: TMemberView): string {
   if (reason !== 'unreachable') return reason;
-  return m.role === null ? 'unreachable (never reported)' : `unreachable (no report since ${m.lastSeenAt ?? 'never'})`;
+  if (m.role === null) return 'unreachable (never reported)';
+  return m.stale ? `unreachable (no report since ${m.lastSeenAt ?? 'never'})` : 'unreachable (agent disconnected)';
 }
 
 function rtoOf(basis: TReadinessBasis, leaderView: TMemberView | undefined): TReadiness['rto'] {
@@ -177,7 +184,7 @@ export function computeReadiness(members: readonly TMemberView[], opts: { withou
   const judged = ranked
     .map((r) => {
       const m = others.find((o) => o.name === r.name) as TMemberView;
-      const reasons = [...r.reasons.map((x) => explain(x, m)), ...extraReasons(m, basis)];
+      const reasons = [...r.reasons.map((x) => explain(x, m)), ...extraReasons(m, basis, leader)];
       return { ...r, eligible: reasons.length === 0, reasons };
     })
     .sort(compareCandidates);
