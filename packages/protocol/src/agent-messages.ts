@@ -176,6 +176,8 @@ export const ZArchiveStatus = z.object({
   lastFailedAt: ZAt.nullable(),
 });
 export type TArchiveStatus = z.infer<typeof ZArchiveStatus>;
+
+/**
  * What the control plane needs to rank every member the way the agents would and to estimate the
  * failover time (Keel addition; absent from older agents): the settings in force, the DCS facts the
  * ranking reads, and this member's fence. Only the leader's `fence` matters (the fast path on agent death).
