@@ -395,21 +395,19 @@ export class EtcdDcs implements Dcs {
     if (whileLeader === undefined) return this.casPut('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision);
     return this.run('setSync', async (o) => {
       const k = this.keys.sync;
-      let txn = this.client.if(this.keys.leader, 'Value', '==', whileLeader);
-      if (expectedModRevision !== undefined) txn = txn.and(k, expectedModRevision === 0 ? 'Create' : 'Mod', '==', expectedModRevision);
-      const res = await txn.then(this.client.put(k).value(JSON.stringify(value))).options(o).commit();
-      return res.succeeded;
+      const compare = [cmpValue(this.keys.leader, whileLeader), ...(expectedModRevision !== undefined ? [cmpRev(k, expectedModRevision)] : [])];
+      return (await this.txn(o, compare, [opPut(k, JSON.stringify(value))])).succeeded === true;
     });
   }
 
   leaseTimeToLive(lease: string): Promise<LeaseTtl> {
     return this.run('leaseTimeToLive', async (o): Promise<LeaseTtl> => {
       if (!/^[1-9][0-9]*$/.test(lease)) return { state: 'gone' };
-      const res = await this.client.leaseClient.leaseTimeToLive({ ID: lease, keys: false }, o);
-      const ttl = Number(res.TTL);
+      const res = await this.call<{ TTL?: string; grantedTTL?: string }>('/v3/lease/timetolive', { ID: lease, keys: false }, o);
+      const ttl = Number(res.TTL ?? 0);
       // etcd answers TTL -1 for a lease that expired, was revoked or never existed.
       if (!(ttl >= 0)) return { state: 'gone' };
-      return { state: 'alive', ttl, grantedTtl: Number(res.grantedTTL) };
+      return { state: 'alive', ttl, grantedTtl: Number(res.grantedTTL ?? 0) };
     });
   }
 
@@ -418,25 +416,19 @@ export class EtcdDcs implements Dcs {
       const { id } = this.requireLease('takeOverLeader');
       // /sync's value at the mod revision compared below must list me: read it, then compare the
       // revision in the transaction (a value is fixed by its mod revision).
-      const kv = (await this.client.get(this.keys.sync).options(o).exec()).kvs[0];
-      if (!kv || Number(kv.mod_revision) !== req.syncModRevision) return false;
+      const kv = await this.get(o, this.keys.sync);
+      if (!kv || Number(kv.mod_revision ?? 0) !== req.syncModRevision) return false;
       let parsed: unknown;
       try {
-        parsed = JSON.parse(kv.value.toString('utf8'));
+        parsed = JSON.parse(unb64(kv.value));
       } catch {
         return false;
       }
       const sync = ZSyncValue.safeParse(parsed);
       if (!sync.success || !syncStandbyList(sync.data).includes(req.name)) return false;
       const k = this.keys.leader;
-      const res = await this.client
-        .if(k, 'Value', '==', req.oldLeader)
-        .and(k, 'Mod', '==', req.leaderModRevision)
-        .and(this.keys.sync, 'Mod', '==', req.syncModRevision)
-        .then(this.client.put(k).value(req.name).lease(id))
-        .options(o)
-        .commit();
-      return res.succeeded;
+      const compare = [cmpValue(k, req.oldLeader), cmpMod(k, req.leaderModRevision), cmpMod(this.keys.sync, req.syncModRevision)];
+      return (await this.txn(o, compare, [opPut(k, req.name, id)])).succeeded === true;
     });
   }
 
