@@ -26,6 +26,9 @@ export const AUDIT_ACTIONS = [
   'operation.succeed',
   'operation.fail',
   'operation.review',
+  'incident.acknowledge',
+  'incident.annotate',
+  'incident.resolve',
 ] as const;
 export const ZAuditAction = z.enum(AUDIT_ACTIONS);
 export type TAuditAction = z.infer<typeof ZAuditAction>;

@@ -10,6 +10,7 @@ import { usersRouter } from './users.ts';
 import { operationsRouter } from './operations.ts';
 import { apiTokensRouter } from './api-tokens.ts';
 import { policiesRouter } from './policies.ts';
+import { incidentsRouter } from './incidents.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -22,6 +23,7 @@ export const appRouter = router({
   operations: operationsRouter,
   apiTokens: apiTokensRouter,
   policies: policiesRouter,
+  incidents: incidentsRouter,
 });
 
 export type AppRouter = typeof appRouter;
