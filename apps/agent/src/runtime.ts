@@ -80,7 +80,7 @@ export interface AgentState {
    */
   syncStandbyNames: string | null;
   /** The fencing process (fence/): re-armed after every tick while primary with the lock. */
-  fence: { update(): void } | null;
+  fence: { update(): void; state?(): { armed: boolean; leaseKnown: boolean } } | null;
   /**
    * Synchronous mode's heartbeat (heartbeat.ts): the leader's 1 s lease keepalive, or a synchronous
    * standby's 1 s look at the leader's lease. Re-evaluated after every tick; stopped at shutdown.

@@ -78,6 +78,7 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
           decision,
           cluster: rt.lastCluster,
           settings: rt.settings,
+          fence: rt.fence?.state?.() ?? null,
           leaderPositions: positions,
           actions: decision.actions.map(describeAction),
           archiver: rt.lastProbe?.archiver ?? null,
