@@ -89,10 +89,12 @@ async function main(): Promise<void> {
     db, env, auth, dbHealth, presence, runner, auditKey,
     live: { disconnectUser: (userId, reason) => live?.disconnectUser(userId, reason) ?? 0 },
     notify: (userIds, message) => live?.notifyUsers(userIds, { type: 'notice', message, at: new Date().toISOString() }),
+    publish: (m) => live?.publish(m),
   };
   live = new LiveHub(liveAuth(deps, env.KEEL_CP_STALE_AFTER_SECONDS));
   ingest = new AgentIngest({
     db, pool, dbHealth, publish: (m) => live?.publish(m), staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, log: (e, f) => log(e, f),
+    incidentQuietMs: env.KEEL_CP_INCIDENT_QUIET_SECONDS * 1000,
     limits: { maxSkewMs: env.KEEL_CP_MAX_CLOCK_SKEW_SECONDS * 1000, messagesPerSecond: env.KEEL_CP_AGENT_MESSAGES_PER_SECOND, burstMessages: env.KEEL_CP_AGENT_BURST_MESSAGES },
     onOperationMessage: (id, m) => runner.onMessage(id.memberId, m),
   });

@@ -2,6 +2,7 @@ import type { ClusterSnapshot, Dcs } from '@keel/dcs';
 import type { AgentMemory, Decision, HaSettings, LongActionKind, Observation } from '@keel/ha-core';
 import type { Postgres, Probe } from '@keel/postgres';
 import type { MemberState, TDynamicConfig, TFailoverOutcome, TRestartRequest } from '@keel/protocol';
+import type { AgentEvents } from './agent-events.ts';
 import type { AgentConfig } from './config.ts';
 import type { Callbacks } from './callbacks.ts';
 import type { Logger } from './log.ts';
@@ -25,6 +26,8 @@ export interface AgentServices {
   configPath: string;
   ops: OperationRegistry;
   callbacks: Callbacks;
+  /** What the agent did, for the control plane's timeline (agent-events.ts). */
+  events: AgentEvents;
 }
 
 /**

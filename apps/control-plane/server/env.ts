@@ -66,6 +66,8 @@ export const ZServerEnv = ZDbEnv.extend({
   KEEL_CP_MINUTE_RETENTION_DAYS: int(1, 3650).default(7),
   /** Agent events are kept this long. */
   KEEL_CP_EVENT_RETENTION_DAYS: int(1, 3650).default(90),
+  /** An incident ends after this long without a new event of its cluster (lib/incident-grouping.ts). */
+  KEEL_CP_INCIDENT_QUIET_SECONDS: int(5, 24 * 3600).default(120),
   /** Sign-in throttling: this many failures per e-mail and IP ... */
   KEEL_CP_SIGNIN_MAX_FAILURES: int(1, 1000).default(5),
   /** ... within this many minutes answer 429 until the window has passed. */

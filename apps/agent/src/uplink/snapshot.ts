@@ -1,7 +1,8 @@
 import type { ClusterSnapshot } from '@keel/dcs';
 import { clusterTimeline, rankCandidates } from '@keel/ha-core';
 import type { Decision, HaSettings, Observation } from '@keel/ha-core';
-import { normaliseRole, type TClusterMemberSummary, type TFailoverReadiness, type THaContext, type TLag, type TNodeStatus, type TSnapshot } from '@keel/protocol';
+import type { ArchiverStatus } from '@keel/postgres';
+import { normaliseRole, ZArchiveStatus, type TArchiveStatus, type TClusterMemberSummary, type TFailoverReadiness, type THaContext, type TLag, type TNodeStatus, type TSnapshot } from '@keel/protocol';
 
 /** A snapshot before the buffer numbers it. */
 export type TSnapshotBody = Omit<TSnapshot, 'seq'>;
@@ -31,6 +32,15 @@ export interface SnapshotInput {
   leaderPositions: readonly LeaderPosition[];
   /** Short descriptions of the decision's actions (the loop's describe()). */
   actions: readonly string[];
+  /** pg_stat_archiver from the last probe (null: not running). */
+  archiver?: ArchiverStatus | null;
+}
+
+/** The probe's pg_stat_archiver as the protocol carries it; null when not running or not parseable. */
+export function archiveStatus(a: ArchiverStatus | null | undefined): TArchiveStatus | null {
+  if (!a) return null;
+  const parsed = ZArchiveStatus.safeParse(a);
+  return parsed.success ? parsed.data : null;
 }
 
 /** The member's own WAL position: Patroni's xlog location (primary: written; replica: max(received, replayed)). */
@@ -178,6 +188,7 @@ export function buildSnapshot(input: SnapshotInput): TSnapshotBody {
     members: membersSummary(cluster),
     lastDecision: decision ? { verdict: decision.verdict, reason: decision.reason, actions: [...input.actions] } : null,
     paused: input.settings.pause,
+    archive: running ? archiveStatus(input.archiver) : null,
     ...(ha === undefined ? {} : { ha }),
   };
 }

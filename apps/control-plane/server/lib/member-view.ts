@@ -37,6 +37,8 @@ export interface TMemberView {
   /** The cluster as this member last read it from the DCS (upstreams, sync standbys, ...). */
   dcsMembers: TSnapshot['members'];
   paused: boolean;
+  /** WAL archiving as the member's PostgreSQL reports it (pg_stat_archiver); null: unknown or not running. */
+  archive: NonNullable<TSnapshot['archive']> | null;
   lastDecision: TSnapshot['lastDecision'];
   /** The agent's time of the last snapshot (ISO). */
   snapshotAt: string | null;
@@ -77,6 +79,7 @@ export function memberView(row: TMemberRow, opts: { now: Date; staleAfterSeconds
     leaderSeen: s?.leader ?? null,
     dcsMembers: s?.members ?? [],
     paused: s?.paused ?? false,
+    archive: s?.archive ?? null,
     lastDecision: s?.lastDecision ?? null,
     snapshotAt: s?.at ?? null,
     lastSeenAt: row.lastSeenAt?.toISOString() ?? null,

@@ -11,6 +11,7 @@ import { usersRouter } from './users.ts';
 import { operationsRouter } from './operations.ts';
 import { apiTokensRouter } from './api-tokens.ts';
 import { policiesRouter } from './policies.ts';
+import { incidentsRouter } from './incidents.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -23,6 +24,7 @@ export const appRouter = router({
   operations: operationsRouter,
   apiTokens: apiTokensRouter,
   policies: policiesRouter,
+  incidents: incidentsRouter,
   alerts: alertsRouter,
 });
 
