@@ -146,6 +146,10 @@ describe('what-if: member X dies', () => {
     expect(w.sentence).toBe('If pg0 dies, pg1 is promoted: 21–35 s if its node crashes (1–8 s if only its agent dies), 10 bytes at risk.');
   });
 
+  it('a tie is named in the sentence', () => {
+    expect(whatIf([primary(), member('pg1'), member('pg2')], 'pg0').sentence).toMatch(/^If pg0 dies, pg1 \(or pg2, whichever takes the lock first\) is promoted: /);
+  });
+
   it('the best candidate dies: the next one would be promoted, at a higher cost', () => {
     const w = whatIf(cluster(), 'pg1');
     expect(w.failover).toBe(false);

@@ -151,6 +151,8 @@ test('screenshots: cluster page in light and dark, and on a phone', async ({ pag
 });
 
 test('kill -9 of the primary node: the open page shows the new leader within ttl + a few seconds, without reload, and the old one as stale', async ({ page, world, shot }, testInfo) => {
+  // a kill, ttl, the stale threshold and the readiness checks on a loaded machine: more than the default minute
+  testInfo.setTimeout(testInfo.timeout + 60_000);
   const harness = harnessClient(world.harness);
   const old = (await harness.primary())!;
   expect(old).toBeTruthy();
@@ -165,6 +167,17 @@ test('kill -9 of the primary node: the open page shows the new leader within ttl
     if (f === page.mainFrame()) navigations++;
   });
   await page.evaluate(() => ((window as unknown as { __keelSamePage: boolean }).__keelSamePage = true));
+
+  // failover readiness before the kill: who the control plane says would be promoted (ha-core's ranking over all members),
+  // and the what-if for the primary says the same
+  const readiness = page.getByTestId('readiness-panel');
+  await expect(readiness.getByRole('heading', { name: `If ${old} died now` })).toBeVisible();
+  const predicted = readiness.getByTestId('readiness-candidate').first();
+  await expect(predicted).toHaveText(/^node\d$/, { timeout: 30_000 });
+  const expectedLeaders = [(await predicted.textContent())!, ...((await predicted.getAttribute('data-ties')) ?? '').split(',').filter(Boolean)];
+  expect(expectedLeaders).not.toContain(old);
+  await readiness.getByLabel('What if this member dies now?').selectOption(old);
+  await expect(readiness.getByTestId('what-if-sentence')).toHaveText(new RegExp(`^If ${old} dies, (${expectedLeaders.join('|')})( \\(or [^)]+\\))? is promoted: \\d+–\\d+ s if its node crashes`));
   // when exactly the Leader fact changes on screen (browser clock: the same machine's clock as the agents')
   await leader.evaluate((el) => {
     const seen: Array<{ text: string; at: number }> = [];
@@ -199,6 +212,14 @@ test('kill -9 of the primary node: the open page shows the new leader within ttl
   // behaviour, not speed: live (pushed, no reload) within a generous bound; bench:ingest measures the latency
   expect(latencyMs).toBeLessThan(10_000);
   await expect(roleCell(page, shown)).toHaveText('Leader');
+
+  // the readiness panel follows: the prediction held, the new leader is the one to lose now, and the
+  // killed member is out (its agent's connection closed with it)
+  expect(expectedLeaders, `the readiness panel predicted ${expectedLeaders.join(' or ')}`).toContain(shown);
+  await expect(readiness.getByRole('heading', { name: `If ${shown} died now` })).toBeVisible({ timeout: 15_000 });
+  const oldCandidate = readiness.getByRole('table', { name: 'Failover candidates' }).getByRole('row').filter({ has: page.getByRole('rowheader', { name: old, exact: true }) });
+  await expect(oldCandidate).toContainText(/unreachable|reports itself primary/, { timeout: 15_000 });
+  await expect(readiness.getByTestId('readiness-candidate').first()).not.toHaveText(old);
 
   // the killed member: stale since its last report, its role no longer claimed
   const oldRow = memberRow(page, old);

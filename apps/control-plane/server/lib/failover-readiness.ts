@@ -236,8 +236,9 @@ export function whatIf(members: readonly TMemberView[], dies: string): TWhatIf {
       : '';
   let sentence: string;
   if (failover) {
+    const who = `${after.candidate}${after.tiesWith.length ? ` (or ${after.tiesWith.join(', ')}, whichever takes the lock first)` : ''}`;
     sentence = after.candidate
-      ? `If ${dies} dies, ${after.candidate} is promoted: ${cost(after)}.`
+      ? `If ${dies} dies, ${who} is promoted: ${cost(after)}.`
       : `If ${dies} dies, nobody is promoted and the cluster has no primary: ${after.summary.replace(/^nobody would be promoted: /, '')}.`;
   } else {
     const change = now.candidate === dies ? `the best candidate is gone` : 'no failover';
