@@ -146,6 +146,7 @@ async function main(): Promise<void> {
     const liveTokens: Array<{ scope: string; token: string }> = [];
     for (let c = 0; c < Math.ceil(AGENTS / MEMBERS.length); c++) liveTokens.push({ scope: `live-${c}`, token: (await api.tokens.create.mutate({ scope: `live-${c}`, members: MEMBERS })).token });
     const ing = await ingest(cp.url, liveTokens);
+    process.stderr.write(`ingest: ${JSON.stringify(ing)}\n`);
 
     // the server query, as the page makes it
     const q: number[] = [];
@@ -153,7 +154,7 @@ async function main(): Promise<void> {
       const t = performance.now();
       const d = await api.incidents.get.query({ id: incidentId });
       q.push(performance.now() - t);
-      if (i === 0 && (d.timeline.length !== PER_INCIDENT || d.replay.members.every((m) => m.samples.length === 0))) throw new Error(`unexpected incident ${incidentId}: ${d.timeline.length} events`);
+      if (i === 0 && (d.timeline.filter((e) => e.source === 'agent').length !== PER_INCIDENT || d.replay.members.every((m) => m.samples.length === 0))) throw new Error(`unexpected incident ${incidentId}: ${d.timeline.length} events`);
     }
     const l: number[] = [];
     for (let i = 0; i < 20; i++) {
