@@ -80,7 +80,7 @@ export interface AgentState {
    */
   syncStandbyNames: string | null;
   /** The fencing process (fence/): re-armed after every tick while primary with the lock. */
-  fence: { update(): void } | null;
+  fence: { update(): void; state?(): { armed: boolean; leaseKnown: boolean } } | null;
   /**
    * The `failover` requests this agent refused as leader, by the request's mod revision, newest last
    * (the last few; shown in /patroni keel.failover_outcomes). Written by the clearFailover executor.

@@ -161,6 +161,45 @@ export const ZLag = z.object({
 });
 export type TLag = z.infer<typeof ZLag>;
 
+/**
+ * WAL archiving as the member's PostgreSQL reports it (pg_stat_archiver since its last stats reset,
+ * plus archive_mode). Reported by every running member; what matters is the primary's (and a
+ * replica's with archive_mode = always).
+ */
+export const ZArchiveStatus = z.object({
+  archiveMode: z.enum(['off', 'on', 'always']),
+  archivedCount: z.number().int().nonnegative(),
+  lastArchivedWal: z.string().max(64).nullable(),
+  lastArchivedAt: ZAt.nullable(),
+  failedCount: z.number().int().nonnegative(),
+  lastFailedWal: z.string().max(64).nullable(),
+  lastFailedAt: ZAt.nullable(),
+});
+export type TArchiveStatus = z.infer<typeof ZArchiveStatus>;
+
+/**
+ * What the control plane needs to rank every member the way the agents would and to estimate the
+ * failover time (Keel addition; absent from older agents): the settings in force, the DCS facts the
+ * ranking reads, and this member's fence. Only the leader's `fence` matters (the fast path on agent death).
+ */
+export const ZHaContext = z.object({
+  ttl: z.number().positive().max(1e9),
+  loopWait: z.number().positive().max(1e9),
+  retryTimeout: z.number().positive().max(1e9),
+  maximumLagOnFailover: ZBytes,
+  checkTimeline: z.boolean(),
+  synchronousMode: z.boolean(),
+  /** /status.optime as last read from the DCS. */
+  optime: ZLsn.nullable(),
+  /** The cluster's timeline from /history (ha-core clusterTimeline); null: no history yet. */
+  clusterTimeline: z.number().int().positive().nullable(),
+  /** The /sync key: the last leader and its synchronous standbys; null: no key. */
+  sync: z.object({ leader: ZName.nullable(), syncStandby: z.array(ZName).max(1000) }).nullable(),
+  /** This member's fencing process: armed (primary holding the lock) and whether it knows the lease to revoke on agent death. null: no fence. */
+  fence: z.object({ armed: z.boolean(), leaseKnown: z.boolean() }).nullable(),
+});
+export type THaContext = z.infer<typeof ZHaContext>;
+
 /** Optional on sequenced messages: when present, must be the hello's (the server refuses others). */
 const ZSender = {
   cluster: ZName.optional(),
@@ -206,6 +245,9 @@ export const ZSnapshot = z.object({
     })
     .nullable(),
   paused: z.boolean(),
+  /** null while PostgreSQL is not running; absent from agents before it existed. */
+  archive: ZArchiveStatus.nullable().optional(),
+  ha: ZHaContext.optional(),
 });
 export type TSnapshot = z.infer<typeof ZSnapshot>;
 

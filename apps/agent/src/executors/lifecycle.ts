@@ -1,5 +1,7 @@
 import type { Observation } from '@keel/ha-core';
 import { connOf, writePgConfig } from '../pgconfig.ts';
+import { createReplica } from '../create-replica.ts';
+import { customBootstrap } from '../custom-bootstrap.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
 import { reported } from './report.ts';
@@ -17,12 +19,17 @@ const bootstrap: Executor<'bootstrap'> = async (rt) => {
   rt.runLong('bootstrap', async () => {
     const { pg, dcs, config } = rt;
     try {
-      await pg.initdb(config.bootstrap?.initdb ?? []);
-      await writePgConfig(rt, null);
-      await pg.start({ timeoutSec: startTimeout(rt), wait: true });
+      const custom = config.bootstrap?.method;
+      if (custom) {
+        await customBootstrap(rt, custom, startTimeout(rt));
+      } else {
+        await pg.initdb(config.bootstrap?.initdb ?? []);
+        await writePgConfig(rt, null);
+        await pg.start({ timeoutSec: startTimeout(rt), wait: true });
+      }
       await pg.createRoles();
       const cd = await pg.controlData();
-      if (!cd) throw new Error('pg_controldata gave nothing after initdb');
+      if (!cd) throw new Error(`pg_controldata gave nothing after ${custom ? custom.name : 'initdb'}`);
       await dcs.ensureLease(rt.settings.ttl);
       if (!(await dcs.acquireLeader(config.name))) throw new Error('could not take the leader lock after initdb');
       rt.lastLockOkAt = Date.now();
@@ -42,10 +49,10 @@ const bootstrap: Executor<'bootstrap'> = async (rt) => {
   });
 };
 
-async function cloneAndStart(rt: Runtime, from: string, obs: Observation): Promise<void> {
+async function cloneAndStart(rt: Runtime, from: string, obs: Observation, step?: (message: string) => void): Promise<void> {
   const src = connOf(obs, from);
-  rt.log.info({ from, host: src.host, port: src.port }, 'taking a base backup');
-  await rt.pg.basebackup(src);
+  rt.log.info({ from, host: src.host, port: src.port }, 'creating a replica');
+  await createReplica(rt, { ...src, name: from }, step);
   const leader = leaderOf(obs) ?? from;
   await writePgConfig(rt, { upstream: leader });
   await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
@@ -70,8 +77,7 @@ export async function reinitializeFrom(rt: Runtime, from: string, obs: Observati
   }
   step('removing the data directory');
   await rt.pg.removeDataDir();
-  step(`taking a base backup from ${from}`);
-  await cloneAndStart(rt, from, obs);
+  await cloneAndStart(rt, from, obs, step);
 }
 
 const reinitialize: Executor<'reinitialize'> = async (rt, a, obs) => {

@@ -78,8 +78,10 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
           decision,
           cluster: rt.lastCluster,
           settings: rt.settings,
+          fence: rt.fence?.state?.() ?? null,
           leaderPositions: positions,
           actions: decision.actions.map(describeAction),
+          archiver: rt.lastProbe?.archiver ?? null,
         });
         const thresholdBytes = opts.lagThresholdBytes ?? rt.settings.maximumLagOnFailover;
         const next = track(tracked, { me: rt.config.name, now, snapshot, obs, decision, thresholdBytes });

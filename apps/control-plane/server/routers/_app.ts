@@ -1,5 +1,6 @@
 /** The root router. The dashboard imports only `type AppRouter`; tests and scripts use createCaller. */
 import { createCallerFactory, router } from '../trpc.ts';
+import { alertsRouter } from './alerts.ts';
 import { auditRouter } from './audit.ts';
 import { authRouter } from './auth.ts';
 import { clustersRouter } from './clusters.ts';
@@ -24,6 +25,7 @@ export const appRouter = router({
   apiTokens: apiTokensRouter,
   policies: policiesRouter,
   incidents: incidentsRouter,
+  alerts: alertsRouter,
 });
 
 export type AppRouter = typeof appRouter;
