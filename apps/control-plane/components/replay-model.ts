@@ -48,3 +48,14 @@ export function replayAt(data: Pick<TReplayData, 'members' | 'staleAfterMs'>, t:
   leaders.sort((a, b) => (b.sample?.timeline ?? 0) - (a.sample?.timeline ?? 0));
   return { at: t, leader: leaders[0]?.name ?? null, members };
 }
+
+/**
+ * The last moment before t at which the replay shows a leader (a snapshot time), or null: where the
+ * replay opens, i.e. the cluster as it was before the incident (its first event often comes only once
+ * the old primary has been silent for a while, its lease expiring).
+ */
+export function lastLedBefore(data: Pick<TReplayData, 'members' | 'staleAfterMs'>, t: number): number | null {
+  const times = [...new Set(data.members.flatMap((m) => m.samples.map((s) => s.at)).filter((x) => x < t))].sort((a, b) => b - a);
+  for (const at of times) if (replayAt(data, at).leader !== null) return at;
+  return null;
+}

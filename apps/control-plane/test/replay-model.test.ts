@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { replayAt, sampleAt } from '../components/replay-model.ts';
+import { lastLedBefore, replayAt, sampleAt } from '../components/replay-model.ts';
 
 const T = Date.UTC(2026, 11, 4, 3, 12, 0);
 const s = (sec: number, role: string, timeline = 1, lagBytes: number | null = 0) => ({ at: T + sec * 1000, role, timeline, lsn: 1000 + sec, lagBytes });
@@ -39,6 +39,14 @@ describe('replay', () => {
     const after = replayAt(data, T + 22_000);
     expect(after.leader).toBe('node2');
     expect(after.members[0]).toMatchObject({ name: 'node1', stale: true, role: 'primary' });
+  });
+
+  it('opens on the last moment with a leader before the incident', () => {
+    // the incident's first event came at 18 s (the lease expired): node1 (last snapshot at 8 s) still
+    // counts as leading at 14 s, within the 6 s stale threshold; at 16 s nobody leads
+    expect(lastLedBefore(data, T + 18_000)).toBe(T + 14_000);
+    expect(replayAt(data, lastLedBefore(data, T + 18_000)!).leader).toBe('node1');
+    expect(lastLedBefore(data, T)).toBeNull();
   });
 
   it('with two members saying primary, the newer timeline leads', () => {

@@ -120,7 +120,7 @@ export function IncidentDetail({ id }: { id: string }) {
 
       <section className="card" aria-labelledby="replay-title">
         <h2 id="replay-title">Replay</h2>
-        <Replay data={d.replay} marks={marks} at={at} onAt={setAt} />
+        <Replay data={d.replay} marks={marks} at={at} onAt={setAt} startedAt={Date.parse(d.startedAt)} />
       </section>
 
       <section className="card" aria-labelledby="timeline-title">

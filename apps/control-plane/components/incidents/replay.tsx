@@ -6,7 +6,7 @@
 import { useMemo } from 'react';
 import type { TReplayData } from '../../server/services/get-incident.ts';
 import { formatBytes } from '../format.ts';
-import { replayAt } from '../replay-model.ts';
+import { lastLedBefore, replayAt } from '../replay-model.ts';
 import { utcTime } from './format.ts';
 
 export interface TReplayMark {
@@ -14,10 +14,12 @@ export interface TReplayMark {
   label: string;
 }
 
-export function Replay({ data, marks, at, onAt }: { data: TReplayData; marks: TReplayMark[]; at: number | null; onAt: (t: number) => void }) {
+export function Replay({ data, marks, at, onAt, startedAt }: { data: TReplayData; marks: TReplayMark[]; at: number | null; onAt: (t: number) => void; startedAt: number }) {
   const from = Date.parse(data.from);
   const to = Date.parse(data.to);
-  const t = at === null ? from : Math.min(Math.max(at, from), to);
+  // opens on the cluster as it was: the last moment before the incident with a leader
+  const before = useMemo(() => lastLedBefore(data, startedAt) ?? from, [data, startedAt, from]);
+  const t = at === null ? before : Math.min(Math.max(at, from), to);
   const frame = useMemo(() => replayAt(data, t), [data, t]);
   const replicas = frame.members.filter((m) => m.name !== frame.leader);
   return (
@@ -29,7 +31,7 @@ export function Replay({ data, marks, at, onAt }: { data: TReplayData; marks: TR
         <input type="range" aria-label="Replay time" min={from} max={to} step={250} value={t} onChange={(e) => onAt(Number(e.target.value))} />
       </label>
       <div className="replay-marks" role="group" aria-label="Jump to">
-        <button type="button" className="link-button" onClick={() => onAt(from)}>
+        <button type="button" className="link-button" onClick={() => onAt(before)} title="the last moment before the incident with a leader">
           before
         </button>
         {marks.map((m) => (

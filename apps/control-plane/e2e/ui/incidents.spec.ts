@@ -88,6 +88,7 @@ test('kill -9 of the primary node: the incident appears live with the failover s
 });
 
 test('the incident page: the sequence in order, the replay of the old topology, acknowledge, note, postmortem, resolve', async ({ page, shot }) => {
+  test.setTimeout(180_000);
   test.skip(seen.id === null, 'needs the incident of the previous test');
   const { id, old, leader } = seen as { id: string; old: string; leader: string };
   await page.goto('/incidents');
@@ -143,6 +144,7 @@ test('the incident page: the sequence in order, the replay of the old topology, 
 });
 
 test('a viewer cannot acknowledge (refused by the server), and the incident page fits a phone', async ({ page, world, shot, browser }) => {
+  test.setTimeout(120_000);
   test.skip(seen.id === null, 'needs the incident of the previous test');
   const id = seen.id!;
   const admin = adminTrpc(world.url, await signInCookie(world.url, world.admin.email, world.admin.password));

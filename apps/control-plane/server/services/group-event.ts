@@ -4,13 +4,16 @@
  * agents' events of one cluster are grouped one after the other (the control plane is one process,
  * but the lock also holds should there ever be two). Plain pg on the shared pool (the ingest's path).
  *
- * Cost: a join by a decision_changed event is two small updates; any other event also re-describes
- * the incident from its events (at most MAX_DESCRIBE of them, by the (incident_id, at) index).
+ * Cost: a join by a routine event (a decision change, ...) is two small updates; any other event also
+ * re-describes the incident from its non-routine events (the first MAX_DESCRIBE, by the (incident_id, at) index).
  */
 import type pg from 'pg';
 import { describeIncident, groupDecision, type TGroupEvent } from '../lib/incident-grouping.ts';
 
-const MAX_DESCRIBE = 2000;
+/** The summary tells the first events of each kind: the first few hundred of an incident are enough. */
+const MAX_DESCRIBE = 300;
+/** Events that never change an incident's description (describeIncident ignores them). */
+const ROUTINE = ['decision_changed', 'lock_acquired', 'role_change', 'lag_back', 'pending_restart', 'rewind_started', 'postgres_up'];
 
 export interface TGrouped {
   incidentId: string;
@@ -74,13 +77,13 @@ export async function groupEvent(pool: pg.Pool, clusterId: string, eventId: bigi
        WHERE id = $1`,
       [id, new Date(e.at), new Date(e.receivedAt), e.member],
     );
-    if (e.type !== 'decision_changed') {
+    if (!ROUTINE.includes(e.type)) {
       const rows = (
         await c.query<EventRow>(
           `SELECT m.name AS member, e.type, e.at, e.received_at, e.summary, e.details, e.cause
              FROM events e JOIN members m ON m.id = e.member_id
-            WHERE e.incident_id = $1 AND e.type <> 'decision_changed' ORDER BY e.at LIMIT ${MAX_DESCRIBE}`,
-          [id],
+            WHERE e.incident_id = $1 AND NOT (e.type = ANY($2)) ORDER BY e.at LIMIT ${MAX_DESCRIBE}`,
+          [id, ROUTINE],
         )
       ).rows;
       const f = describeIncident(rows.map((r) => ({ member: r.member, type: r.type, at: r.at.getTime(), receivedAt: r.received_at.getTime(), summary: r.summary, details: r.details, cause: r.cause })));
