@@ -8,6 +8,13 @@
 // --agent-only kills only the primary's agent and leaves PostgreSQL running: keel-fence then stops
 // PostgreSQL and revokes the agent's lease at once (ARCHITECTURE.md, "Fast failover on agent
 // death"); `old_postmaster_alive_at_handover` must be false.
+//
+// `path` says how the new leader got the lock, from its log: `early_takeover` (synchronous mode: a
+// sync standby took the key over before the lease expired, ARCHITECTURE.md "Early takeover in
+// synchronous mode") or `race` (the key was gone: lease expiry, or keel-fence's revoke). In synchronous
+// mode the kill waits until /sync names a standby: before that, only the dead leader may race (Patroni's
+// rule), so no member would ever take over.
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TestCluster, WriteWorkload, isAlive, waitFor, type Member } from '@keel/testkit';
 
@@ -53,6 +60,12 @@ for (let run = 1; run <= Number(values.runs); run++) {
   try {
     const primary = await c.waitForPrimary(120_000);
     await c.waitForReplicas(c.members.filter((m) => m !== primary).map((m) => m.name), 180_000);
+    if (values.sync) {
+      await waitFor(async () => {
+        const r = await primary.api<{ members: Array<{ name: string; role: string }> }>('/cluster').catch(() => null);
+        return r?.body.members.some((m) => m.role === 'sync_standby') ?? false;
+      }, { timeoutMs: 120_000, intervalMs: 200, message: '/sync naming a synchronous standby' });
+    }
     await primary.sql('CREATE TABLE bench (id bigint primary key, at timestamptz default clock_timestamp())');
     const w = new WriteWorkload(c, 'bench', 5);
     w.start();
@@ -84,8 +97,10 @@ for (let run = 1; run <= Number(values.runs); run++) {
     await w.stop();
     const newPrimary = c.member(lockAt.name);
     const lost = w.lost((await newPrimary.sql<{ id: string }>('SELECT id FROM bench')).map((r) => Number(r.id))).length;
+    const path = fs.readFileSync(newPrimary.logPath, 'utf8').includes('took the leader key over before its lease expired') ? 'early_takeover' : 'race';
     console.log(JSON.stringify({
       bench: 'failover', run, kill: agentOnly ? 'agent' : 'node', synchronous_mode: values.sync, ttl, loop_wait: loopWait, retry_timeout: retryTimeout,
+      path,
       lock_acquired_s: +((lockAt.at - killAt) / 1000).toFixed(3),
       primary_answered_s: +((answeredAt - killAt) / 1000).toFixed(3),
       ...(agentOnly ? { old_postmaster_alive_at_handover: oldAlive } : {}),

@@ -18,6 +18,8 @@ const { values } = parseArgs({
     ttl: { type: 'string', default: '30' },
     'loop-wait': { type: 'string', default: '10' },
     'retry-timeout': { type: 'string', default: '10' },
+    // synchronous_mode: the leader's 1 s heartbeat and the sync standby's 1 s look at it run.
+    sync: { type: 'boolean', default: false },
   },
 });
 const settleS = Number(values.settle);
@@ -75,7 +77,9 @@ const mib = (kib: number) => Math.round((kib / 1024) * 10) / 10;
 
 const started = Date.now();
 execFileSync(process.execPath, ['scripts/build.mjs', 'agent', '--if-needed'], { stdio: ['ignore', 'ignore', 'inherit'] });
-const c = await TestCluster.start({ members: 3, ttl: Number(values.ttl), loopWait: Number(values['loop-wait']), retryTimeout: Number(values['retry-timeout']), scope: 'footprint', agentRuntime: 'built' });
+const c = await TestCluster.start({ members: 3, ttl: Number(values.ttl), loopWait: Number(values['loop-wait']), retryTimeout: Number(values['retry-timeout']), scope: 'footprint', agentRuntime: 'built', tweak: (cfg) => {
+  if (values.sync) (cfg.bootstrap as { dcs: Record<string, unknown> }).dcs.synchronous_mode = true;
+} });
 const unhook = c.stopOnSignals();
 try {
   const primary = await c.waitForPrimary(120_000);
@@ -118,6 +122,7 @@ try {
   console.log(
     JSON.stringify({
       bench: 'footprint',
+      synchronous_mode: values.sync,
       ttl: Number(values.ttl),
       loop_wait: Number(values['loop-wait']),
       settleS,

@@ -55,6 +55,12 @@ export interface ClusterOptions {
   dcs?: 'etcd' | 'zookeeper';
   /** Put a TcpProxy between each agent and etcd (for partition tests). */
   etcdProxies?: boolean;
+  /**
+   * Put a TcpProxy in front of each member's PostgreSQL and REST API and publish the proxies as its
+   * connect addresses (conn_url, api_url): what the other members use. The test's own clients (REST,
+   * SQL, writers) still go straight to the member, so partitionFromPeers() cuts it off from its peers only.
+   */
+  peerProxies?: boolean;
   /** Per-member tags, by index. */
   tags?: Array<Record<string, unknown> | undefined>;
   /** Where to put everything (default: a new temp dir, removed by stop() unless keepData). */
@@ -106,6 +112,21 @@ export interface Credentials {
 export class Member {
   agent: ChildProcess | null = null;
   proxy: TcpProxy | null = null;
+  /** With peerProxies: the proxies the other members reach this member's PostgreSQL and REST API through. */
+  peerProxies: { pg: TcpProxy; rest: TcpProxy } | null = null;
+
+  /** Partition this member from its peers (not from etcd, not from the test): both peer proxies drop everything. */
+  partitionFromPeers(): void {
+    if (!this.peerProxies) throw new Error(`${this.name}: the cluster was started without peerProxies`);
+    this.peerProxies.pg.blackhole();
+    this.peerProxies.rest.blackhole();
+  }
+
+  /** End partitionFromPeers(): held connections are reset, so the peers reconnect. */
+  healPeers(): void {
+    this.peerProxies?.pg.heal({ reset: true });
+    this.peerProxies?.rest.heal({ reset: true });
+  }
   constructor(
     readonly name: string,
     readonly dir: string,
@@ -362,7 +383,12 @@ export class TestCluster {
         m.proxy = new TcpProxy(dcsHostPort);
         etcdHost = `127.0.0.1:${await m.proxy.start()}`;
       }
-      const config = this.agentConfig(m, etcdHost, o.tags?.[i]);
+      let peerAddress: { pg: string; rest: string } | null = null;
+      if (o.peerProxies) {
+        m.peerProxies = { pg: new TcpProxy(`127.0.0.1:${pgPort}`), rest: new TcpProxy(`127.0.0.1:${restPort}`) };
+        peerAddress = { pg: `127.0.0.1:${await m.peerProxies.pg.start()}`, rest: `127.0.0.1:${await m.peerProxies.rest.start()}` };
+      }
+      const config = this.agentConfig(m, etcdHost, o.tags?.[i], peerAddress);
       o.tweak?.(config, i);
       fs.writeFileSync(m.configPath, YAML.stringify(config), { mode: 0o600 });
       if (this.osUser) {
@@ -373,7 +399,12 @@ export class TestCluster {
     if (o.startAgents !== false) for (const m of this.members) m.start();
   }
 
-  private agentConfig(m: Member, etcdHost: string, tags: Record<string, unknown> | undefined): Record<string, unknown> {
+  private agentConfig(
+    m: Member,
+    etcdHost: string,
+    tags: Record<string, unknown> | undefined,
+    peerAddress: { pg: string; rest: string } | null = null,
+  ): Record<string, unknown> {
     const o = this.options;
     const c = this.credentials;
     const config: Record<string, unknown> = {
@@ -383,7 +414,7 @@ export class TestCluster {
       log: { level: 'INFO', type: o.logType ?? 'json' },
       restapi: {
         listen: `127.0.0.1:${m.restPort}`,
-        connect_address: `127.0.0.1:${m.restPort}`,
+        connect_address: peerAddress?.rest ?? `127.0.0.1:${m.restPort}`,
         authentication: c.restapi,
       },
       ...(this.zookeeper ? { zookeeper: { hosts: [etcdHost] } } : { etcd3: { hosts: etcdHost } }),
@@ -404,7 +435,7 @@ export class TestCluster {
       },
       postgresql: {
         listen: `127.0.0.1:${m.pgPort}`,
-        connect_address: `127.0.0.1:${m.pgPort}`,
+        connect_address: peerAddress?.pg ?? `127.0.0.1:${m.pgPort}`,
         data_dir: m.dataDir,
         pgpass: path.join(m.dir, 'pgpass'),
         authentication: { superuser: c.superuser, replication: c.replication, rewind: c.rewind },
@@ -521,6 +552,8 @@ export class TestCluster {
       await m.kill9Node().catch(() => undefined);
       await m.kill9Postgres().catch(() => undefined);
       await m.proxy?.stop().catch(() => undefined);
+      await m.peerProxies?.pg.stop().catch(() => undefined);
+      await m.peerProxies?.rest.stop().catch(() => undefined);
     }
     await this.etcd?.stop().catch(() => undefined);
     await this.zookeeper?.stop().catch(() => undefined);

@@ -69,10 +69,15 @@ export class FaultCluster {
       loopWait: opts.loopWait ?? 2,
       retryTimeout: opts.retryTimeout ?? 3,
       etcdProxies: true,
+      // Peers reach each member's PostgreSQL and REST API through proxies (primary-peer-partition).
+      peerProxies: true,
       scope: `faults-${opts.mode}`,
       tweak: (cfg) => {
-        const dcs = (cfg.bootstrap as { dcs: Record<string, unknown> }).dcs;
+        const dcs = (cfg.bootstrap as { dcs: Record<string, unknown> & { postgresql: { parameters: Record<string, unknown> } } }).dcs;
         if (opts.mode === 'sync') dcs.synchronous_mode = true;
+        // A replica cut off from its primary stops streaming within seconds rather than after 60 s.
+        dcs.postgresql.parameters.wal_receiver_timeout = '5s';
+        dcs.postgresql.parameters.wal_sender_timeout = '5s';
       },
     });
     const fc = new FaultCluster(c, opts);

@@ -1,5 +1,6 @@
 import type { Member, TestCluster } from '../cluster.ts';
 import type { CheckOutcome } from './checkers.ts';
+import fs from 'node:fs';
 import { isAlive } from '../processes.ts';
 import { waitFor } from '../wait.ts';
 
@@ -35,6 +36,9 @@ export interface Scenario {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What the agent logs when it took the leader key over before the lease expired (synchronous mode). */
+const TAKEOVER_LOG = 'took the leader key over before its lease expired';
 
 /** The REST API's basic auth of a test cluster. */
 export function restAuth(c: TestCluster): Record<string, string> {
@@ -81,12 +85,27 @@ export const SCENARIOS: Scenario[] = [
     async run(ctx) {
       await jitter(ctx);
       ctx.injected();
+      const killedAt = Date.now();
       await ctx.primary.kill9Node();
       ctx.note(`kill -9 agent and postmaster of ${ctx.primary.name}`);
       const np = await ctx.newPrimary(ctx.primary.name);
-      ctx.note(`${np.name} leads; restarting ${ctx.primary.name}`);
+      const tookS = (Date.now() - killedAt) / 1000;
+      const early = fs.readFileSync(np.logPath, 'utf8').includes(TAKEOVER_LOG);
+      ctx.note(`${np.name} leads after ${tookS.toFixed(1)} s (${early ? 'early takeover' : 'lease path'}); restarting ${ctx.primary.name}`);
       ctx.primary.start();
-      return { faults: 1 };
+      if (ctx.mode !== 'sync') return { faults: 1 };
+      // Synchronous mode: a crashed node takes its fence with it, but its sync standby takes the key
+      // over once the heartbeat stopped, sooner than the lease path can ever be (ttl - loop_wait).
+      const boundS = ctx.c.ttl - ctx.c.loopWait;
+      return {
+        faults: 1,
+        checks: {
+          early_takeover: {
+            ok: early && tookS < boundS,
+            detail: `${np.name} answered /primary ${tookS.toFixed(2)} s after the kill, ${early ? 'by the early takeover' : 'NOT by the early takeover'} (bound ${boundS} s)`,
+          },
+        },
+      };
     },
   },
   {
@@ -174,6 +193,36 @@ export const SCENARIOS: Scenario[] = [
       ctx.primary.proxy!.heal({ reset: true });
       ctx.note('partition healed');
       return { faults: 1 };
+    },
+  },
+  {
+    name: 'primary-peer-partition',
+    async run(ctx) {
+      await jitter(ctx);
+      ctx.injected();
+      ctx.primary.partitionFromPeers();
+      ctx.note(`${ctx.primary.name} partitioned from its peers (not from etcd)`);
+      // It still holds etcd and heartbeats: nobody may take over, in either mode.
+      const overtaken = new Set<string>();
+      const until = Date.now() + 2 * ctx.c.ttl * 1000;
+      try {
+        while (Date.now() < until) {
+          for (const m of ctx.replicas) if ((await m.api('/primary').catch(() => null))?.status === 200) overtaken.add(m.name);
+          await sleep(250);
+        }
+      } finally {
+        ctx.primary.healPeers();
+      }
+      ctx.note('partition healed');
+      return {
+        faults: 1,
+        checks: {
+          not_overtaken: {
+            ok: overtaken.size === 0,
+            detail: overtaken.size === 0 ? `no replica answered /primary during 2 x ttl` : `${[...overtaken].join(', ')} answered /primary while ${ctx.primary.name} held etcd`,
+          },
+        },
+      };
     },
   },
   {
