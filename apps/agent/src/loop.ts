@@ -162,6 +162,7 @@ export class HaLoop {
     await publish(rt, obs, decision.actions.some((a) => a.type !== 'renewLock')).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not publish member state'));
     if (!failure) await maintain(rt).catch((e: Error) => rt.log.warn({ err: e.message }, 'maintenance failed'));
     rt.fence?.update();
+    this.updateWatchdog();
     rt.log.info(
       {
         verdict: decision.verdict,
@@ -178,6 +179,19 @@ export class HaLoop {
       rt.log.warn({ err: (e as Error).message }, 'uplink hook failed');
     }
     return failure !== null;
+  }
+
+  /** The watchdog device follows the lock: open and kept alive while leading as primary (watchdog.ts). */
+  private updateWatchdog(): void {
+    const rt = this.rt;
+    const primary = rt.lastProbe?.running === true && rt.lastProbe.role === 'primary';
+    rt.watchdog?.update({
+      leadingSince: primary ? rt.lastLockOkAt : null,
+      paused: rt.settings.pause,
+      ttl: rt.settings.ttl,
+      loopWait: rt.settings.loopWait,
+      now: Date.now(),
+    });
   }
 
   private runLong(kind: LongActionKind, fn: () => Promise<void>): Promise<void> {
@@ -254,6 +268,7 @@ export class HaLoop {
       }
       rt.lastLockOkAt = null;
       rt.fence?.update();
+      this.updateWatchdog();
     } catch (e) {
       rt.log.error({ err: (e as Error).message }, 'fencing stop failed');
     } finally {

@@ -7,7 +7,7 @@
  */
 
 import { Agent, request } from 'undici';
-import { checkApiUrl, ZPeerStatus, type TPeerStatus } from '@keel/protocol';
+import { checkApiUrl, ZPeerStatus, type TFailsafeRequest, type TPeerStatus } from '@keel/protocol';
 import type { ClientTls } from './tls.ts';
 
 export type PeerAnswer = { ok: true; body: TPeerStatus } | { ok: false; reason: string };
@@ -72,6 +72,41 @@ export class PeerClient {
     } catch (e) {
       const err = e as Error & { code?: string };
       return { ok: false, reason: `${member} unreachable (${err.code ?? err.name}: ${err.message})` };
+    }
+  }
+
+  /**
+   * POST <api_url host>/failsafe within timeoutMs (failsafe_mode; see failsafe.ts), with basic auth
+   * when given (ctl.authentication, else restapi.authentication, as Patroni). Accepted only on 200 with
+   * the body "Accepted". Never throws.
+   */
+  async postFailsafe(
+    member: string,
+    apiUrl: unknown,
+    body: TFailsafeRequest,
+    auth: { username: string; password?: string | undefined } | undefined,
+    timeoutMs: number,
+  ): Promise<{ accepted: boolean; reason: string }> {
+    const checked = checkApiUrl(apiUrl);
+    if (!checked.ok) return { accepted: false, reason: checked.reason };
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (auth?.username) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password ?? ''}`).toString('base64')}`;
+    try {
+      const res = await request(new URL('/failsafe', checked.url), {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers,
+        dispatcher: this.dispatcher,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = (await res.body.text()).slice(0, 200);
+      if (res.statusCode === 200 && text === 'Accepted') return { accepted: true, reason: 'Accepted' };
+      return { accepted: false, reason: `answered ${res.statusCode} ${JSON.stringify(text)}` };
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      return { accepted: false, reason: `unreachable (${err.code ?? err.name}: ${err.message})` };
     }
   }
 

@@ -374,8 +374,8 @@ log:
       'bootstrap.dcs.standby_cluster: Keel does not implement standby clusters yet; remove it (without it the standby leader would promote itself to a writable primary)'],
     ['bootstrap.method', 'bootstrap:\n  method: wal_e\n  wal_e: {command: restore}\n',
       'bootstrap.method: Keel does not implement bootstrap methods other than initdb yet; remove it (Keel would initdb an empty cluster instead), got "wal_e"'],
-    ['failsafe_mode', 'bootstrap:\n  dcs:\n    failsafe_mode: true\n',
-      'bootstrap.dcs.failsafe_mode: Keel does not implement failsafe_mode yet; remove it (a primary that loses the DCS would stop instead of staying up)'],
+    ['failsafe_mode that is not a boolean', 'bootstrap:\n  dcs:\n    failsafe_mode: sometimes\n',
+      'bootstrap.dcs.failsafe_mode: expected true or false, got "sometimes"'],
     ['slots', 'bootstrap:\n  dcs:\n    slots: {s1: {type: physical}}\n',
       'bootstrap.dcs.slots: Keel does not implement permanent replication slots yet; remove it (the slots would not be created)'],
     ['ignore_slots', 'bootstrap:\n  dcs:\n    ignore_slots: [{name: x}]\n',
@@ -599,9 +599,8 @@ describe('validateDynamicConfig (for PATCH /config)', () => {
     const ok = validateDynamicConfig({ ttl: '20', loop_wait: 5, retry_timeout: 5, synchronous_mode: 'on', postgresql: { parameters: { max_connections: 101 } } });
     expect(ok.errors).toEqual([]);
     expect(ok.config).toEqual({ ttl: 20, loop_wait: 5, retry_timeout: 5, synchronous_mode: 'on', postgresql: { parameters: { max_connections: 101 } } });
-    expect(validateDynamicConfig({ failsafe_mode: 'yes' }).errors).toEqual([
-      'failsafe_mode: Keel does not implement failsafe_mode yet; remove it (a primary that loses the DCS would stop instead of staying up)',
-    ]);
+    expect(validateDynamicConfig({ failsafe_mode: 'yes' })).toMatchObject({ errors: [], config: { failsafe_mode: true } });
+    expect(validateDynamicConfig({ failsafe_mode: 2 }).errors).toEqual(['failsafe_mode: expected true or false, got 2']);
   });
 });
 

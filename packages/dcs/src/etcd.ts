@@ -410,6 +410,14 @@ export class EtcdDcs implements Dcs {
     });
   }
 
+  setFailsafe(value: Readonly<Record<string, string>> | null): Promise<void> {
+    const key = this.keys.failsafe;
+    return this.run('setFailsafe', async (o) => {
+      if (value === null) await this.client.delete().key(key).options(o).exec();
+      else await this.client.put(key).value(JSON.stringify(value)).options(o).exec();
+    });
+  }
+
   setSync(value: TSyncValue, expectedModRevision?: number): Promise<boolean> {
     return this.casPut('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision);
   }

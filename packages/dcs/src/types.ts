@@ -180,6 +180,11 @@ export interface Dcs {
   setFailover(value: TFailoverValue, expectedModRevision?: number): Promise<number | null>;
   /** Delete /failover (only if mod_revision == expectedModRevision, when given). True when a key was deleted. */
   deleteFailover(expectedModRevision?: number): Promise<boolean>;
+  /**
+   * failsafe_mode: put /failsafe = { member name: api_url } (compact JSON), or delete it (null).
+   * Unconditional, as in Patroni: only the leader writes it, right after renewing its lock.
+   */
+  setFailsafe(value: Readonly<Record<string, string>> | null): Promise<void>;
   /** Same CAS rules as setConfig. */
   setSync(value: TSyncValue, expectedModRevision?: number): Promise<boolean>;
 
