@@ -181,12 +181,22 @@ export class HaLoop {
     return failure !== null;
   }
 
-  /** The watchdog device follows the lock: open and kept alive while leading as primary (watchdog.ts). */
+  /**
+   * The watchdog device follows the lock (watchdog.ts): open and kept alive while this member leads,
+   * i.e. holds a lock younger than ttl that this tick's view confirms (the DCS names it leader, or it
+   * renewed or took the lock in this tick; without the DCS the lock time itself, moved only by a
+   * failsafe hold, decides), and the tick did not demote or release. Not a PostgreSQL probe: a probe
+   * that glitches under load must not close and reopen the device.
+   */
   private updateWatchdog(): void {
     const rt = this.rt;
-    const primary = rt.lastProbe?.running === true && rt.lastProbe.role === 'primary';
+    const o = rt.lastObservation;
+    const d = rt.lastDecision;
+    const lockAt = rt.lastLockOkAt;
+    const demoting = d?.actions.some((a) => a.type === 'demote' || a.type === 'releaseLock') ?? false;
+    const confirmed = o === null || !o.dcs.ok || o.dcs.cluster.leader === rt.config.name || (lockAt !== null && lockAt >= o.now);
     rt.watchdog?.update({
-      leadingSince: primary ? rt.lastLockOkAt : null,
+      leadingSince: !demoting && confirmed ? lockAt : null,
       paused: rt.settings.pause,
       ttl: rt.settings.ttl,
       loopWait: rt.settings.loopWait,

@@ -25,10 +25,14 @@ export class WatchdogDevice {
   private keptAliveFor: number | null = null;
   /** The last activation failure and when (ms): reported to decide() for ttl in `required` mode. */
   private failure: { message: string; at: number } | null = null;
+  /** `automatic`: the last fallback warning, logged once while it stays the same. */
+  private warned: string | null = null;
 
   constructor(
     private readonly config: () => AgentConfig,
     private readonly log: Logger,
+    /** Where the drivers show their settings (tests point it elsewhere). */
+    private readonly sysfs = '/sys/class/watchdog',
   ) {}
 
   get isOpen(): boolean {
@@ -54,6 +58,7 @@ export class WatchdogDevice {
     const problem = this.open(device, w.safety_margin, settings);
     if (problem === null) {
       this.failure = null;
+      this.warned = null;
       return null;
     }
     this.failure = { message: problem, at: Date.now() };
@@ -61,7 +66,8 @@ export class WatchdogDevice {
       this.log.error({ device }, `watchdog.mode is required and the watchdog could not be activated: ${problem}`);
       return problem;
     }
-    this.log.warn({ device }, `watchdog not activated (${problem}); relying on Keel's fencing process`);
+    if (this.warned !== problem) this.log.warn({ device }, `watchdog not activated (${problem}); relying on Keel's fencing process`);
+    this.warned = problem;
     return null;
   }
 
@@ -79,7 +85,8 @@ export class WatchdogDevice {
     }
     const st = fs.fstatSync(fd);
     if (st.isCharacterDevice()) {
-      const timeout = deviceTimeout(device);
+      const { timeout, nowayout } = deviceInfo(device, this.sysfs);
+      if (nowayout) this.log.warn({ device }, `watchdog ${device} cannot be disabled (nowayout): the machine resets even after a clean demote or shutdown`);
       const why =
         timeout === null
           ? `cannot read its timeout from /sys/class/watchdog (Keel cannot set it: set the driver's timeout to at most ${wanted} s)`
@@ -131,9 +138,9 @@ export class WatchdogDevice {
   }
 
   /**
-   * After every tick: leading (a running primary whose lock, or failsafe hold, is younger than ttl) and
-   * not paused: make sure the device is open and send the keepalive for the latest renewal; otherwise
-   * close it with the magic character.
+   * After every tick: leading (the loop's judgement, HaLoop.updateWatchdog: a lock, or failsafe hold,
+   * younger than ttl) and not paused: make sure the device is open and send the keepalive for the latest
+   * renewal; otherwise close it with the magic character.
    */
   update(s: { leadingSince: number | null; paused: boolean; ttl: number; loopWait: number; now: number }): void {
     const mode = this.config().watchdog.mode;
@@ -164,17 +171,28 @@ function magicClose(fd: number): void {
   }
 }
 
-/** The driver's timeout in seconds from sysfs (Linux >= 4.x, CONFIG_WATCHDOG_SYSFS), or null. */
-function deviceTimeout(device: string): number | null {
+/**
+ * The driver's timeout in seconds (null: unknown) and whether it ignores the magic close (nowayout),
+ * from sysfs (Linux >= 4.x, CONFIG_WATCHDOG_SYSFS).
+ */
+function deviceInfo(device: string, sysfs: string): { timeout: number | null; nowayout: boolean } {
+  let name: string;
   try {
-    let name = path.basename(fs.realpathSync(device));
-    if (name === 'watchdog') name = 'watchdog0'; // the legacy /dev/watchdog is the first device
-    const text = fs.readFileSync(`/sys/class/watchdog/${name}/timeout`, 'utf8').trim();
-    const n = Number(text);
-    return Number.isInteger(n) && n > 0 ? n : null;
+    name = path.basename(fs.realpathSync(device));
   } catch {
-    return null;
+    return { timeout: null, nowayout: false };
   }
+  if (name === 'watchdog') name = 'watchdog0'; // the legacy /dev/watchdog is the first device
+  const read = (attr: string): number | null => {
+    try {
+      const n = Number(fs.readFileSync(path.join(sysfs, name, attr), 'utf8').trim());
+      return Number.isInteger(n) ? n : null;
+    } catch {
+      return null;
+    }
+  };
+  const timeout = read('timeout');
+  return { timeout: timeout !== null && timeout > 0 ? timeout : null, nowayout: read('nowayout') === 1 };
 }
 
 /**

@@ -155,6 +155,8 @@ describe('failsafe_mode and the watchdog device', () => {
     expect(primary.name).toBe(newP.name);
     await waitFor(() => /^1+V$/.test(pipeOf(oldP).since(t)) || pipeOf(oldP).since(t) === 'V', { timeoutMs: 10_000, message: `${oldP.name} closed its watchdog` });
     await waitFor(() => /^1{2,}$/.test(pipeOf(newP).since(t)), { timeoutMs: 30_000, message: `${newP.name} keeps its watchdog alive` });
+    await sleep(c.loopWait * 1000 + 500);
+    expect(pipeOf(newP).since(t)).toMatch(/^1{3,}$/); // opened once and kept open
   });
 
   it('in pause the watchdog is closed and nothing is written until the cluster resumes', async () => {
@@ -163,9 +165,15 @@ describe('failsafe_mode and the watchdog device', () => {
     await waitFor(() => pipeOf(primary).since(t).endsWith('V'), { timeoutMs: 15_000, message: 'magic close on pause' });
     const paused = Date.now();
     await sleep(2 * c.loopWait * 1000 + 500);
-    expect(pipeOf(primary).since(paused)).toBe('');
+    const story = () =>
+      primary
+        .logs()
+        .filter((l) => Date.parse(String(l.time)) >= t - 1000 && (/watchdog/.test(String(l.msg)) || l.verdict !== undefined))
+        .map((l) => `${String(l.time)} ${String(l.verdict ?? '')} ${String(l.msg)}`)
+        .join('\n');
+    expect(pipeOf(primary).since(paused), `written to the pipe while paused; the agent's log:\n${story()}`).toBe('');
     await patchConfig(primary, { pause: null });
-    await waitFor(() => /^1{2,}$/.test(pipeOf(primary).since(paused)), { timeoutMs: 20_000, message: 'keepalives again after resume' });
+    await waitFor(() => /11$/.test(pipeOf(primary).since(paused)), { timeoutMs: 20_000, message: 'keepalives again after resume' });
   });
 
   it('etcd down for 2 x ttl: the primary stays writable, held by its replica (failsafe_mode_is_active), and the replica never promotes', async () => {
@@ -208,8 +216,11 @@ describe('failsafe_mode and the watchdog device', () => {
     await waitFor(async () => !(await writable(primary)), { timeoutMs: c.ttl * 1000 + 10_000, intervalMs: 200, message: `${primary.name} refuses writes` });
     // The magic close comes at the end of the tick that demoted (after the stop).
     await waitFor(() => pipeOf(primary).since(stoppedAt).endsWith('V'), { timeoutMs: 15_000, message: 'magic close after the demote' });
-    const demote = primary.logs().find((l) => l.verdict === 'dcs_unreachable_demote');
-    expect(String(demote?.msg)).toContain(`failsafe mode: not all members accepted: (${replica.name})`);
+    const demote = await waitFor(() => primary.logs().find((l) => l.verdict === 'dcs_unreachable_demote'), {
+      timeoutMs: 10_000,
+      message: 'the demote logged',
+    });
+    expect(String(demote.msg)).toContain(`failsafe mode: not all members accepted: (${replica.name})`);
     // The last case: afterEach restarts etcd, afterAll stops the cluster (no need to converge again).
   });
 });

@@ -117,4 +117,32 @@ describe('the watchdog device (named pipe)', () => {
     expect(watchdogProblem(config('required', file))).toBe(`watchdog.mode is required and ${file} cannot be used: it is not a character device`);
     expect(watchdogProblem(config('required', path.join(dir, 'none')))).toMatch(/it does not exist$/);
   });
+
+  it('a character device: its timeout (from sysfs) must lie in (loop_wait, ttl - safety_margin]; required refuses otherwise, automatic warns', () => {
+    // /dev/null is a character device; a fake sysfs gives it a driver timeout.
+    const sysfs = path.join(dir, 'sys');
+    fs.mkdirSync(path.join(sysfs, 'null'), { recursive: true });
+    const timeout = (n: number | null) => {
+      const f = path.join(sysfs, 'null', 'timeout');
+      if (n === null) fs.rmSync(f, { force: true });
+      else fs.writeFileSync(f, `${n}\n`);
+    };
+    const device = (mode: 'automatic' | 'required') => new WatchdogDevice(() => config(mode, '/dev/null'), quiet, sysfs);
+    timeout(5);
+    const ok = device('required');
+    expect(ok.activate(S)).toBeNull();
+    expect(ok.isOpen).toBe(true);
+    ok.disable('test');
+    timeout(6);
+    expect(device('required').activate(S)).toBe("its timeout 6 s is longer than ttl - safety_margin (5 s); set the driver's timeout (softdog: soft_margin)");
+    const loose = device('automatic');
+    expect(loose.activate(S)).toBeNull();
+    expect(loose.isOpen).toBe(true); // kept, with a warning (as Patroni keeps a device it could not set)
+    loose.disable('test');
+    timeout(2);
+    expect(device('automatic').activate(S)).toBeNull();
+    expect(device('required').activate(S)).toBe('its timeout 2 s is not longer than loop_wait (2 s)');
+    timeout(null);
+    expect(device('required').activate(S)).toMatch(/^cannot read its timeout from \/sys\/class\/watchdog/);
+  });
 });
