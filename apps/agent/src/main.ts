@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { EtcdDcs } from '@keel/dcs';
+import { EtcdDcs, ZooKeeperDcs, type Dcs } from '@keel/dcs';
 import { resolveSettings } from '@keel/ha-core';
 import { Postgres, type Credentials } from '@keel/postgres';
 import { ConfigError, loadConfig, type AgentConfig, type PgUser } from './config.ts';
@@ -78,15 +78,23 @@ async function main(): Promise<void> {
   }
 
   const settings = resolveSettings(config.bootstrap?.dcs ?? null);
-  const dcs = new EtcdDcs({
-    hosts: { hosts: config.etcd3.hosts, protocol: config.etcd3.protocol },
-    namespace: config.namespace,
-    scope: config.scope,
-    callTimeoutMs: settings.retryTimeout * 1000,
-    username: config.etcd3.username,
-    password: config.etcd3.password,
-    ...(tls.etcd ? { tls: tls.etcd } : {}),
-  });
+  const etcd3 = config.etcd3;
+  let dcs: Dcs;
+  if (config.zookeeper) {
+    dcs = new ZooKeeperDcs({ hosts: config.zookeeper.hosts, namespace: config.namespace, scope: config.scope, callTimeoutMs: settings.retryTimeout * 1000 });
+  } else if (etcd3) {
+    dcs = new EtcdDcs({
+      hosts: { hosts: etcd3.hosts, protocol: etcd3.protocol },
+      namespace: config.namespace,
+      scope: config.scope,
+      callTimeoutMs: settings.retryTimeout * 1000,
+      username: etcd3.username,
+      password: etcd3.password,
+      ...(tls.etcd ? { tls: tls.etcd } : {}),
+    });
+  } else {
+    fail(`invalid configuration in ${arg}: no DCS section (etcd3 or zookeeper)`, 2);
+  }
   const pgc = config.postgresql;
   const pg = new Postgres({
     memberName: config.name,

@@ -1,6 +1,6 @@
 import type { ClusterSnapshot } from '@keel/dcs';
 import type { ClusterMember, ClusterView, Observation, PeerView, PgView } from '@keel/ha-core';
-import type { TTags } from '@keel/protocol';
+import { syncStandbyList, type TTags } from '@keel/protocol';
 import { adoptConfigFromDcs } from './adopt-config.ts';
 import { checkFailsafe } from './failsafe.ts';
 import type { PeerClient } from './peers.ts';
@@ -37,11 +37,7 @@ export function clusterView(snap: ClusterSnapshot): ClusterView {
 export function syncView(snap: ClusterSnapshot): ClusterView['sync'] {
   const v = snap.sync?.value;
   if (!v) return null;
-  const names = (v.sync_standby ?? '')
-    .split(',')
-    .map((n) => n.trim())
-    .filter((n) => n.length > 0);
-  return { leader: v.leader ?? null, syncStandby: names };
+  return { leader: v.leader ?? null, syncStandby: syncStandbyList(v) };
 }
 
 /** A member's /patroni answer as decide() and the ranking read it. */

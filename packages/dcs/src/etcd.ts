@@ -23,6 +23,8 @@ import {
   type TMemberValue,
   type TStatus,
   type TSyncValue,
+  syncStandbyList,
+  ZSyncValue,
 } from '@keel/protocol';
 import { displayHost, parseEtcdHosts, type EtcdHostsConfig } from './hosts.ts';
 import { parseCluster, type RawKv } from './parse.ts';
@@ -31,6 +33,8 @@ import {
   type ClusterSnapshot,
   type Dcs,
   type LeaderEvent,
+  type LeaseTtl,
+  type TakeoverRequest,
   type WatchOptions,
   type WatchStatus,
 } from './types.ts';
@@ -418,8 +422,53 @@ export class EtcdDcs implements Dcs {
     });
   }
 
-  setSync(value: TSyncValue, expectedModRevision?: number): Promise<boolean> {
-    return this.casPut('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision);
+  setSync(value: TSyncValue, expectedModRevision?: number, whileLeader?: string): Promise<boolean> {
+    if (whileLeader === undefined) return this.casPut('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision);
+    return this.run('setSync', async (o) => {
+      const k = this.keys.sync;
+      let txn = this.client.if(this.keys.leader, 'Value', '==', whileLeader);
+      if (expectedModRevision !== undefined) txn = txn.and(k, expectedModRevision === 0 ? 'Create' : 'Mod', '==', expectedModRevision);
+      const res = await txn.then(this.client.put(k).value(JSON.stringify(value))).options(o).commit();
+      return res.succeeded;
+    });
+  }
+
+  leaseTimeToLive(lease: string): Promise<LeaseTtl> {
+    return this.run('leaseTimeToLive', async (o): Promise<LeaseTtl> => {
+      if (!/^[1-9][0-9]*$/.test(lease)) return { state: 'gone' };
+      const res = await this.client.leaseClient.leaseTimeToLive({ ID: lease, keys: false }, o);
+      const ttl = Number(res.TTL);
+      // etcd answers TTL -1 for a lease that expired, was revoked or never existed.
+      if (!(ttl >= 0)) return { state: 'gone' };
+      return { state: 'alive', ttl, grantedTtl: Number(res.grantedTTL) };
+    });
+  }
+
+  takeOverLeader(req: TakeoverRequest): Promise<boolean> {
+    return this.run('takeOverLeader', async (o) => {
+      const { id } = this.requireLease('takeOverLeader');
+      // /sync's value at the mod revision compared below must list me: read it, then compare the
+      // revision in the transaction (a value is fixed by its mod revision).
+      const kv = (await this.client.get(this.keys.sync).options(o).exec()).kvs[0];
+      if (!kv || Number(kv.mod_revision) !== req.syncModRevision) return false;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(kv.value.toString('utf8'));
+      } catch {
+        return false;
+      }
+      const sync = ZSyncValue.safeParse(parsed);
+      if (!sync.success || !syncStandbyList(sync.data).includes(req.name)) return false;
+      const k = this.keys.leader;
+      const res = await this.client
+        .if(k, 'Value', '==', req.oldLeader)
+        .and(k, 'Mod', '==', req.leaderModRevision)
+        .and(this.keys.sync, 'Mod', '==', req.syncModRevision)
+        .then(this.client.put(k).value(req.name).lease(id))
+        .options(o)
+        .commit();
+      return res.succeeded;
+    });
   }
 
   deleteFailover(expectedModRevision?: number): Promise<boolean> {

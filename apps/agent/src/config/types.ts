@@ -14,7 +14,9 @@ export interface AgentConfig {
   namespace: string;
   name: string;
   restapi: RestApiConfig;
-  etcd3: Etcd3Config;
+  /** Exactly one of etcd3 and zookeeper is set (the validator guarantees it). */
+  etcd3?: Etcd3Config;
+  zookeeper?: ZooKeeperConfig;
   bootstrap: BootstrapConfig;
   postgresql: PostgresqlConfig;
   /** Member tags as written (custom tags included); published in the member key. */
@@ -66,6 +68,12 @@ export interface CtlConfig {
   certfile?: string;
   keyfile?: string;
   keyfile_password?: string;
+}
+
+/** Patroni's `zookeeper:` section (plain TCP; TLS and ACLs are refused at start-up). */
+export interface ZooKeeperConfig {
+  /** "host:port" entries (port 2181 when missing), from a list or a comma separated string. */
+  hosts: string[];
 }
 
 export interface Etcd3Config {
