@@ -149,6 +149,8 @@ export class WatchdogDevice {
       this.disable(mode === 'off' ? 'watchdog.mode is off' : s.paused ? 'paused' : 'not leading');
       return;
     }
+    const device = this.config().watchdog.device || '/dev/watchdog';
+    if (this.fd !== null && this.openedPath !== device) this.disable('watchdog.device changed'); // a reloaded configuration
     if (this.fd === null) {
       // After a failed activation, try again a ttl later (not every tick, not a warning a tick).
       if (this.recentFailure(s.now, s.ttl * 1000) !== null) return;

@@ -95,6 +95,23 @@ describe('the watchdog device (named pipe)', () => {
     expect(drain()).toBe('1V');
   });
 
+  it('a reloaded configuration naming another device closes the old one (magic close) and opens the new one', () => {
+    const other = path.join(dir, 'other.fifo');
+    execFileSync('mkfifo', [other]);
+    const otherReader = fs.openSync(other, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    let device = fifo;
+    const w = new WatchdogDevice(() => config('required', device), quiet);
+    const now = Date.now();
+    w.update({ leadingSince: now, paused: false, now, ...S });
+    device = other;
+    w.update({ leadingSince: now + 2000, paused: false, now: now + 2000, ...S });
+    expect(drain()).toBe('1V');
+    const buf = Buffer.alloc(16);
+    expect(buf.subarray(0, fs.readSync(otherReader, buf, 0, 16, null)).toString()).toBe('1');
+    w.disable('test');
+    fs.closeSync(otherReader);
+  });
+
   it('required: a pipe nobody reads cannot be opened, so the member may not lead (and says why); automatic falls back', () => {
     fs.closeSync(reader!);
     reader = null;
