@@ -2,6 +2,7 @@ import type { ClusterSnapshot, Dcs } from '@keel/dcs';
 import type { AgentMemory, Decision, HaSettings, LongActionKind, Observation } from '@keel/ha-core';
 import type { Postgres, Probe } from '@keel/postgres';
 import type { MemberState, TDynamicConfig, TFailoverOutcome, TRestartRequest } from '@keel/protocol';
+import type { AgentEvents } from './agent-events.ts';
 import type { AgentConfig } from './config.ts';
 import type { Callbacks } from './callbacks.ts';
 import type { Logger } from './log.ts';
@@ -31,6 +32,8 @@ export interface AgentServices {
   failsafe?: FailsafeMemory;
   /** The watchdog device (watchdog.ts): open while this member leads. main.ts always sets it. */
   watchdog?: WatchdogDevice;
+  /** What the agent did, for the control plane's timeline (agent-events.ts). */
+  events: AgentEvents;
 }
 
 /**
@@ -83,7 +86,7 @@ export interface AgentState {
    */
   syncStandbyNames: string | null;
   /** The fencing process (fence/): re-armed after every tick while primary with the lock. */
-  fence: { update(): void } | null;
+  fence: { update(): void; state?(): { armed: boolean; leaseKnown: boolean } } | null;
   /**
    * The `failover` requests this agent refused as leader, by the request's mod revision, newest last
    * (the last few; shown in /patroni keel.failover_outcomes). Written by the clearFailover executor.

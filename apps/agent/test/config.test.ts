@@ -399,8 +399,6 @@ log:
   const refused: Array<[string, string, string]> = [
     ['standby_cluster', 'bootstrap:\n  dcs:\n    standby_cluster: {host: 1.2.3.4, port: 5432}\n',
       'bootstrap.dcs.standby_cluster: Keel does not implement standby clusters yet; remove it (without it the standby leader would promote itself to a writable primary)'],
-    ['bootstrap.method', 'bootstrap:\n  method: wal_e\n  wal_e: {command: restore}\n',
-      'bootstrap.method: Keel does not implement bootstrap methods other than initdb yet; remove it (Keel would initdb an empty cluster instead), got "wal_e"'],
     ['failsafe_mode that is not a boolean', 'bootstrap:\n  dcs:\n    failsafe_mode: sometimes\n',
       'bootstrap.dcs.failsafe_mode: expected true or false, got "sometimes"'],
     ['slots', 'bootstrap:\n  dcs:\n    slots: {s1: {type: physical}}\n',
@@ -414,13 +412,6 @@ log:
   ];
   it.each(refused)('refuses %s at start-up, naming the key', (_key, yaml, problem) => {
     expect(problems(minimal(yaml)).list).toEqual([problem]);
-  });
-
-  it('refuses create_replica_methods other than basebackup', () => {
-    const text = minimal().replace('  data_dir:', '  create_replica_methods: [wal_g, basebackup]\n  wal_g: {command: /usr/bin/wal-g}\n  data_dir:');
-    expect(problems(text).list).toEqual([
-      'postgresql.create_replica_methods: Keel does not implement replica creation methods other than basebackup yet; remove it (replicas would be cloned with pg_basebackup instead)',
-    ]);
   });
 
   it('accepts the values that mean off: failsafe_mode false, empty slots, maximum_lag_on_syncnode -1, bootstrap.method initdb', () => {

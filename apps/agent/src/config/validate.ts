@@ -7,7 +7,8 @@
 import path from 'node:path';
 import { parsePatroniBool, type TTags } from '@keel/protocol';
 import { formatHostPort, localHostFor, parseHostsPort, WILDCARD_HOSTS, type HostPort } from './address.ts';
-import { checkDynamicConfig, isBasebackupOnly, readParameters, type DynamicContext } from './dynamic.ts';
+import { checkDynamicConfig, readParameters, type DynamicContext } from './dynamic.ts';
+import { listedReplicaMethods, readBootstrapMethod, readRecoveryConf, readReplicaMethods } from './methods.ts';
 import { privilegedKind } from './parameters.ts';
 import {
   AUTH_PARAMETERS,
@@ -19,7 +20,7 @@ import {
 } from './patroni-keys.ts';
 import { got, join, show, type Problems } from './problems.ts';
 import { readCtl, readEtcdTls, readRestApiSecurity, RESTAPI_TLS_KEYS } from './tls.ts';
-import { bool, checkKeys, int, isObj, NOT_IMPLEMENTED, section, str, strList, type Obj } from './read.ts';
+import { bool, checkKeys, int, isObj, section, str, strList, type Obj } from './read.ts';
 import type {
   AgentConfig,
   BootstrapConfig,
@@ -340,19 +341,15 @@ function unquote(s: string): string {
 function readBootstrap(p: Problems, r: Obj, ctx: DynamicContext): BootstrapConfig {
   const s = section(p, r, '', 'bootstrap') ?? {};
   const method = typeof s['method'] === 'string' ? s['method'] : undefined;
-  checkKeys(p, s, 'bootstrap', ['dcs', 'initdb', 'pg_hba'], PATRONI_KEYS['bootstrap'], {
+  checkKeys(p, s, 'bootstrap', ['dcs', 'initdb', 'pg_hba', 'method', ...(method && method !== 'initdb' ? [method] : [])], PATRONI_KEYS['bootstrap'], {
     special: {
       users: (kp) => p.warn(kp, 'deprecated in Patroni (removed in 4.0) and not implemented by Keel; ignored'),
-      method: (kp, v) => {
-        if (v !== 'initdb' && v !== null)
-          p.error(kp, `Keel does not implement bootstrap methods other than initdb yet; remove it (Keel would initdb an empty cluster instead)${got(kp, v)}`);
-      },
     },
-    extraKnown: (key) => (key === method ? `custom bootstrap method section: ${NOT_IMPLEMENTED}` : undefined),
   });
   const dcs = checkDynamicConfig(p, s['dcs'], 'bootstrap.dcs', ctx);
   const { list, args } = readInitdb(p, s['initdb']);
-  return { dcs, initdb: list, initdb_args: args, pg_hba: strList(p, s, 'bootstrap', 'pg_hba') ?? [] };
+  const custom = readBootstrapMethod(p, s);
+  return { dcs, initdb: list, initdb_args: args, pg_hba: strList(p, s, 'bootstrap', 'pg_hba') ?? [], ...(custom ? { method: custom } : {}) };
 }
 
 function readInitdb(p: Problems, v: unknown): { list: Array<string | Record<string, string>>; args: string[] } {
@@ -411,6 +408,8 @@ const PG_KEEL_KEYS = [
   'remove_data_directory_on_rewind_failure',
   'remove_data_directory_on_diverged_timelines',
   'allow_from_dcs',
+  'create_replica_methods',
+  'recovery_conf',
 ] as const;
 
 /**
@@ -446,17 +445,11 @@ function absolutePath(p: Problems, obj: Obj, sectionPath: string, key: string, r
 
 function readPostgresql(p: Problems, r: Obj, name: string, allowFromDcs: string[]): PostgresqlConfig {
   const s = section(p, r, '', 'postgresql') ?? {};
-  const methods = Array.isArray(s['create_replica_methods']) ? s['create_replica_methods'].filter((m): m is string => typeof m === 'string') : [];
-  checkKeys(p, s, 'postgresql', PG_KEEL_KEYS, PATRONI_KEYS['postgresql'], {
+  checkKeys(p, s, 'postgresql', [...PG_KEEL_KEYS, ...listedReplicaMethods(s)], PATRONI_KEYS['postgresql'], {
     special: {
       use_slots: (kp) =>
         p.warn(kp, 'only the dynamic configuration (bootstrap.dcs.postgresql.use_slots) sets this; ignored here (as in Patroni)'),
-      create_replica_methods: (kp, v) => {
-        if (!isBasebackupOnly(v))
-          p.error(kp, 'Keel does not implement replica creation methods other than basebackup yet; remove it (replicas would be cloned with pg_basebackup instead)');
-      },
     },
-    extraKnown: (key) => (methods.includes(key) ? `replica method section: ${NOT_IMPLEMENTED}` : undefined),
   });
 
   const listen = hostPort(p, s, 'postgresql', 'listen', { multipleHosts: true, allowWildcard: true });
@@ -486,6 +479,8 @@ function readPostgresql(p: Problems, r: Obj, name: string, allowFromDcs: string[
     remove_data_directory_on_rewind_failure: bool(p, s, 'postgresql', 'remove_data_directory_on_rewind_failure') ?? false,
     remove_data_directory_on_diverged_timelines: bool(p, s, 'postgresql', 'remove_data_directory_on_diverged_timelines') ?? false,
     allow_from_dcs: allowFromDcs,
+    create_replica_methods: readReplicaMethods(p, s),
+    recovery_conf: readRecoveryConf(p, s),
   };
   if (binDir !== undefined) out.bin_dir = binDir;
   const hba = strList(p, s, 'postgresql', 'pg_hba');
