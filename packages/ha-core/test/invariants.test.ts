@@ -432,7 +432,7 @@ describe('decide() invariants over every combination of the discrete inputs', ()
         return Object.isFrozen(obs) && JSON.stringify(again) === JSON.stringify(d) && JSON.stringify(obs) === before;
       }),
     ).toEqual([]);
-  }, 30_000); // ~190k decisions decided again and serialized three times: seconds, more on a busy machine
+  }, 120_000); // ~190k decisions decided again and serialized three times: seconds, far more on a busy machine
 
   it('never clones again while the backoff after a failed clone runs (1 s doubling per failure)', () => {
     expect(
