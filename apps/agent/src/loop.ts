@@ -167,6 +167,7 @@ export class HaLoop {
     if (!failure) await maintain(rt).catch((e: Error) => rt.log.warn({ err: e.message }, 'maintenance failed'));
     rt.fence?.update();
     this.updateWatchdog();
+    rt.heartbeat?.update();
     rt.log.info(
       {
         verdict: decision.verdict,
