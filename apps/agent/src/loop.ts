@@ -166,6 +166,7 @@ export class HaLoop {
     await publish(rt, obs, decision.actions.some((a) => a.type !== 'renewLock')).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not publish member state'));
     if (!failure) await maintain(rt).catch((e: Error) => rt.log.warn({ err: e.message }, 'maintenance failed'));
     rt.fence?.update();
+    this.updateWatchdog();
     rt.heartbeat?.update();
     rt.log.info(
       {
@@ -183,6 +184,29 @@ export class HaLoop {
       rt.log.warn({ err: (e as Error).message }, 'uplink hook failed');
     }
     return failure !== null;
+  }
+
+  /**
+   * The watchdog device follows the lock (watchdog.ts): open and kept alive while this member leads,
+   * i.e. holds a lock younger than ttl that this tick's view confirms (the DCS names it leader, or it
+   * renewed or took the lock in this tick; without the DCS the lock time itself, moved only by a
+   * failsafe hold, decides), and the tick did not demote or release. Not a PostgreSQL probe: a probe
+   * that glitches under load must not close and reopen the device.
+   */
+  private updateWatchdog(): void {
+    const rt = this.rt;
+    const o = rt.lastObservation;
+    const d = rt.lastDecision;
+    const lockAt = rt.lastLockOkAt;
+    const demoting = d?.actions.some((a) => a.type === 'demote' || a.type === 'releaseLock') ?? false;
+    const confirmed = o === null || !o.dcs.ok || o.dcs.cluster.leader === rt.config.name || (lockAt !== null && lockAt >= o.now);
+    rt.watchdog?.update({
+      leadingSince: !demoting && confirmed ? lockAt : null,
+      paused: rt.settings.pause,
+      ttl: rt.settings.ttl,
+      loopWait: rt.settings.loopWait,
+      now: Date.now(),
+    });
   }
 
   /** This decision's own events (leader key gone, decision changed), before its actions run. Never throws. */
@@ -274,6 +298,7 @@ export class HaLoop {
       }
       rt.lastLockOkAt = null;
       rt.fence?.update();
+      this.updateWatchdog();
     } catch (e) {
       rt.log.error({ err: (e as Error).message }, 'fencing stop failed');
     } finally {

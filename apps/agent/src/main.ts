@@ -16,6 +16,8 @@ import { reloadLocalConfig } from './ops/reload-config.ts';
 import { OperationRegistry } from './ops/registry.ts';
 import { KEEL_VERSION, type LoopCommands, type Runtime } from './runtime.ts';
 import { PeerClient } from './peers.ts';
+import { FailsafeMemory } from './failsafe.ts';
+import { WatchdogDevice } from './watchdog.ts';
 import { clientTls, etcdTls, restApiTls, TlsSetupError } from './tls.ts';
 import { memberValue } from './status.ts';
 
@@ -137,6 +139,7 @@ async function main(): Promise<void> {
     ops: new OperationRegistry(),
     events: new AgentEvents(),
     callbacks: undefined as unknown as Callbacks,
+    failsafe: new FailsafeMemory(),
     scheduledRestart: null,
     appliedParametersJson: null,
     lastActionFailure: null,
@@ -146,6 +149,7 @@ async function main(): Promise<void> {
   const loop = new HaLoop(base);
   const rt = loop.rt;
   rt.callbacks = new Callbacks(rt);
+  rt.watchdog = new WatchdogDevice(() => rt.config, log);
 
   const fence = new Fence(rt);
   fence.start();
@@ -184,6 +188,7 @@ async function main(): Promise<void> {
     const startBudgetMs = (Math.max(60, rt.settings.primaryStartTimeout) + 30) * 1000;
     rt.heartbeat?.stop();
     if (!(await loop.stop(startBudgetMs))) log.error('the action in progress did not finish in time; shutting down anyway');
+    rt.watchdog?.disable('shutting down'); // magic close: the device must not reset the machine after a clean exit
     if (paused) {
       // No automatic failover happens in pause, so nobody takes over from this primary: disarm the
       // fencing process, or it would stop PostgreSQL at the deadline (ARCHITECTURE.md, "Pause").

@@ -4,6 +4,7 @@ import { factsOf, heartbeatStopped, watchesHeartbeat } from '@keel/ha-core';
 import type { ClusterMember, ClusterView, LeaseView, Observation, PeerView, PgView, TakeoverProbe } from '@keel/ha-core';
 import { syncStandbyList, type TTags } from '@keel/protocol';
 import { adoptConfigFromDcs } from './adopt-config.ts';
+import { checkFailsafe } from './failsafe.ts';
 import type { PeerClient } from './peers.ts';
 import type { Runtime } from './runtime.ts';
 import { watchdogProblem } from './watchdog.ts';
@@ -30,6 +31,7 @@ export function clusterView(snap: ClusterSnapshot): ClusterView {
     failoverRevision: snap.failover?.modRevision ?? null,
     hasConfig: snap.config !== null,
     sync: syncView(snap),
+    failsafe: snap.failsafe,
     leaderRevision: snap.leader?.modRevision ?? null,
     leaderLease: snap.leader?.lease ?? null,
     syncRevision: snap.sync?.modRevision ?? null,
@@ -95,13 +97,26 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
   }
 
   let peers: PeerView[] | null = null;
+  const peerTimeout = Math.min(2000, rt.settings.retryTimeout * 500);
   // Peers: for the race when there is no leader, and for switchover/failover requests (PeerView).
   const wantPeers = dcsResult.ok && dcsResult.snap.initialize && (dcsResult.snap.leader === null || dcsResult.snap.failover !== null);
   if (wantPeers) {
-    const others = dcsResult.snap.members.filter((m) => m.name !== name);
-    const timeout = Math.min(2000, rt.settings.retryTimeout * 500);
-    peers = await Promise.all(others.map((m) => fetchPeer(rt.peers, m.name, m.value.api_url, timeout)));
+    const others = [
+      ...dcsResult.snap.members.filter((m) => m.name !== name).map((m) => [m.name, m.value.api_url] as const),
+      ...failsafeOnlyMembers(rt, dcsResult.snap),
+    ];
+    peers = await Promise.all(others.map(([n, apiUrl]) => fetchPeer(rt.peers, n, apiUrl, peerTimeout)));
   }
+
+  // failsafe_mode (failsafe.ts): a primary that cannot reach the DCS asks the members in /failsafe.
+  const failsafeMode = rt.settings.failsafeMode;
+  if (dcsResult.ok || !(pg.running && pg.role === 'primary')) rt.failsafe?.endHold();
+  if (pg.running && pg.role === 'primary') rt.failsafe?.forgetAccepted();
+  const failsafe =
+    !dcsResult.ok && failsafeMode && pg.running && pg.role === 'primary'
+      ? await checkFailsafe(rt.peers, rt.config, rt.lastCluster?.failsafe ?? null, peerTimeout, now)
+      : null;
+  const failsafeLeader = failsafeMode ? (rt.failsafe?.leaderWithin(rt.settings.ttl * 1000, now()) ?? null) : null;
 
   // Memory updates that follow from what we just saw (the loop is the only writer).
   const mem = rt.memory;
@@ -119,18 +134,35 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
 
   let obs: Observation = {
     now: now(),
-    me: { name, tags: rt.config.tags ?? {}, watchdogProblem: watchdogProblem(rt.config) },
+    me: {
+      name,
+      tags: rt.config.tags ?? {},
+      watchdogProblem: watchdogProblem(rt.config, rt.watchdog, now(), rt.settings.ttl * 1000),
+      apiUrl: rt.config.restapi.api_url,
+    },
     settings: rt.settings,
     dcs: dcsResult.ok ? { ok: true, cluster: clusterView(dcsResult.snap) } : { ok: false, error: dcsResult.error },
     pg,
     peers,
     memory: structuredClone(mem),
+    failsafe,
+    failsafeLeader,
   };
   if (dcsResult.ok) {
     const t = await takeoverProbe(rt, dcsResult.snap, obs);
     if (t !== null) obs = { ...obs, takeover: t.probe, peers: t.peers };
   }
   return deepFreeze(obs);
+}
+
+/**
+ * failsafe_mode: members listed in /failsafe without a member key (it expired while the DCS was away)
+ * are rivals in the race too (Patroni's _is_healthiest_node).
+ */
+function failsafeOnlyMembers(rt: Runtime, snap: ClusterSnapshot): Array<readonly [string, string]> {
+  if (!rt.settings.failsafeMode || snap.failsafe === null) return [];
+  const known = new Set(snap.members.map((m) => m.name));
+  return Object.entries(snap.failsafe).filter(([n]) => n !== rt.config.name && !known.has(n));
 }
 
 /**

@@ -8,7 +8,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import { checkApiUrl, ZPeerStatus, type TPeerStatus } from '@keel/protocol';
+import { checkApiUrl, ZPeerStatus, type TFailsafeRequest, type TPeerStatus } from '@keel/protocol';
 import type { ClientTls } from './tls.ts';
 
 export type PeerAnswer = { ok: true; body: TPeerStatus } | { ok: false; reason: string };
@@ -48,11 +48,12 @@ export class PeerClient {
     });
   }
 
-  /** GET url, the whole answer within timeoutMs; rejects with an error that has a code. */
-  private get(url: URL, timeoutMs: number): Promise<Answer> {
+  /** GET url (or `send` it: POST /failsafe), the whole answer within timeoutMs; rejects with an error that has a code. */
+  private get(url: URL, timeoutMs: number, send?: { method: 'POST'; headers: Record<string, string>; body: string }): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const secure = url.protocol === 'https:';
-      const req = (secure ? https : http).get(url, { agent: secure ? this.httpsAgent : this.httpAgent }, (res) => {
+      const options = { agent: secure ? this.httpsAgent : this.httpAgent, ...(send ? { method: send.method, headers: send.headers } : {}) };
+      const req = (secure ? https : http).request(url, options, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -72,6 +73,7 @@ export class PeerClient {
         reject(err);
       }
       req.on('error', fail);
+      req.end(send?.body);
     });
   }
 
@@ -104,6 +106,33 @@ export class PeerClient {
     } catch (e) {
       const err = e as Error & { code?: string };
       return { ok: false, reason: `${member} unreachable (${err.code ?? err.name}: ${err.message})` };
+    }
+  }
+
+  /**
+   * POST <api_url host>/failsafe within timeoutMs (failsafe_mode; see failsafe.ts), with basic auth
+   * when given (ctl.authentication, else restapi.authentication, as Patroni). Accepted only on 200 with
+   * the body "Accepted". Never throws.
+   */
+  async postFailsafe(
+    member: string,
+    apiUrl: unknown,
+    body: TFailsafeRequest,
+    auth: { username: string; password?: string | undefined } | undefined,
+    timeoutMs: number,
+  ): Promise<{ accepted: boolean; reason: string }> {
+    const checked = checkApiUrl(apiUrl);
+    if (!checked.ok) return { accepted: false, reason: checked.reason };
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (auth?.username) headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password ?? ''}`).toString('base64')}`;
+    try {
+      const res = await this.get(new URL('/failsafe', checked.url), timeoutMs, { method: 'POST', headers, body: JSON.stringify(body) });
+      const text = res.text.slice(0, 200);
+      if (res.statusCode === 200 && text === 'Accepted') return { accepted: true, reason: 'Accepted' };
+      return { accepted: false, reason: `answered ${res.statusCode} ${JSON.stringify(text)}` };
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      return { accepted: false, reason: `unreachable (${err.code ?? err.name}: ${err.message})` };
     }
   }
 

@@ -9,6 +9,8 @@ import type { Logger } from './log.ts';
 import type { PgSetting } from './ops/pg-parameters.ts';
 import type { OperationRegistry } from './ops/registry.ts';
 import type { PeerClient } from './peers.ts';
+import type { FailsafeMemory } from './failsafe.ts';
+import type { WatchdogDevice } from './watchdog.ts';
 
 /** Keel's version, reported where Patroni reports its own. */
 export const KEEL_VERSION = '0.1.0';
@@ -26,6 +28,10 @@ export interface AgentServices {
   configPath: string;
   ops: OperationRegistry;
   callbacks: Callbacks;
+  /** failsafe_mode: what this member remembers of POST /failsafe (failsafe.ts). main.ts always sets it. */
+  failsafe?: FailsafeMemory;
+  /** The watchdog device (watchdog.ts): open while this member leads. main.ts always sets it. */
+  watchdog?: WatchdogDevice;
   /** What the agent did, for the control plane's timeline (agent-events.ts). */
   events: AgentEvents;
 }

@@ -35,6 +35,7 @@ export function nodeStatus(rt: OpsRuntime, probe: Probe | null): TNodeStatus {
     if (probe.role === 'primary' && probe.replication?.length) s.replication = probe.replication as unknown as Array<Record<string, unknown>>;
   }
   if (rt.lastCluster && leader === null) s.cluster_unlocked = true;
+  if (rt.settings.failsafeMode && rt.failsafe?.isActive(rt.settings.ttl * 1000, Date.now())) s.failsafe_mode_is_active = true;
   if (rt.settings.pause) s.pause = true;
   if (rt.dcsLastSeen) s.dcs_last_seen = rt.dcsLastSeen;
   // As Patroni: the boolean tags are published only when set (patronictl shows any tag it gets).

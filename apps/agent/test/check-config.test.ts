@@ -81,7 +81,7 @@ describe('checkConfigUpdate (PATCH/PUT /config)', () => {
   });
 
   it('does not blame a PATCH for a bad value already in /config (pause must work), and writes that value back unchanged', () => {
-    const current = { ttl: 30, failsafe_mode: true, postgresql: { parameters: { archive_command: 'x', work_mem: '4MB' } } };
+    const current = { ttl: 30, synchronous_mode: 'quorum', postgresql: { parameters: { archive_command: 'x', work_mem: '4MB' } } };
     const r = checkConfigUpdate({ ...current, pause: true }, { ...ctx, current });
     expect(r.ok).toBe(true);
     expect(r.ok && r.config).toEqual({ ...current, pause: true });

@@ -399,8 +399,8 @@ log:
   const refused: Array<[string, string, string]> = [
     ['standby_cluster', 'bootstrap:\n  dcs:\n    standby_cluster: {host: 1.2.3.4, port: 5432}\n',
       'bootstrap.dcs.standby_cluster: Keel does not implement standby clusters yet; remove it (without it the standby leader would promote itself to a writable primary)'],
-    ['failsafe_mode', 'bootstrap:\n  dcs:\n    failsafe_mode: true\n',
-      'bootstrap.dcs.failsafe_mode: Keel does not implement failsafe_mode yet; remove it (a primary that loses the DCS would stop instead of staying up)'],
+    ['failsafe_mode that is not a boolean', 'bootstrap:\n  dcs:\n    failsafe_mode: sometimes\n',
+      'bootstrap.dcs.failsafe_mode: expected true or false, got "sometimes"'],
     ['slots', 'bootstrap:\n  dcs:\n    slots: {s1: {type: physical}}\n',
       'bootstrap.dcs.slots: Keel does not implement permanent replication slots yet; remove it (the slots would not be created)'],
     ['ignore_slots', 'bootstrap:\n  dcs:\n    ignore_slots: [{name: x}]\n',
@@ -617,9 +617,8 @@ describe('validateDynamicConfig (for PATCH /config)', () => {
     const ok = validateDynamicConfig({ ttl: '20', loop_wait: 5, retry_timeout: 5, synchronous_mode: 'on', postgresql: { parameters: { max_connections: 101 } } });
     expect(ok.errors).toEqual([]);
     expect(ok.config).toEqual({ ttl: 20, loop_wait: 5, retry_timeout: 5, synchronous_mode: 'on', postgresql: { parameters: { max_connections: 101 } } });
-    expect(validateDynamicConfig({ failsafe_mode: 'yes' }).errors).toEqual([
-      'failsafe_mode: Keel does not implement failsafe_mode yet; remove it (a primary that loses the DCS would stop instead of staying up)',
-    ]);
+    expect(validateDynamicConfig({ failsafe_mode: 'yes' })).toMatchObject({ errors: [], config: { failsafe_mode: true } });
+    expect(validateDynamicConfig({ failsafe_mode: 2 }).errors).toEqual(['failsafe_mode: expected true or false, got 2']);
   });
 });
 

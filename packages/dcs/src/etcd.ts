@@ -391,6 +391,14 @@ export class EtcdDcs implements Dcs {
     return this.run('setFailover', (o) => this.putIf(o, this.keys.failover, JSON.stringify(value), expectedModRevision));
   }
 
+  setFailsafe(value: Readonly<Record<string, string>> | null): Promise<void> {
+    const key = this.keys.failsafe;
+    if (value !== null) return this.casPut('setFailsafe', key, JSON.stringify(value)).then(() => undefined);
+    return this.run('setFailsafe', async (o) => {
+      await this.call('/v3/kv/deleterange', { key: b64(key) }, o);
+    });
+  }
+
   setSync(value: TSyncValue, expectedModRevision?: number, whileLeader?: string): Promise<boolean> {
     if (whileLeader === undefined) return this.casPut('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision);
     return this.run('setSync', async (o) => {

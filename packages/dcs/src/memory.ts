@@ -375,6 +375,13 @@ export class MemoryDcs implements Dcs {
     });
   }
 
+  setFailsafe(value: Readonly<Record<string, string>> | null): Promise<void> {
+    return this.op('setFailsafe', () => {
+      if (value === null) this.store.delete(this.keys.failsafe);
+      else this.store.put(this.keys.failsafe, JSON.stringify(value));
+    });
+  }
+
   setSync(value: TSyncValue, expectedModRevision?: number, whileLeader?: string): Promise<boolean> {
     if (whileLeader === undefined) return this.casPut('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision);
     return this.op('setSync', () => {

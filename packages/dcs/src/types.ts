@@ -204,6 +204,11 @@ export interface Dcs {
   /** Delete /failover (only if mod_revision == expectedModRevision, when given). True when a key was deleted. */
   deleteFailover(expectedModRevision?: number): Promise<boolean>;
   /**
+   * failsafe_mode: put /failsafe = { member name: api_url } (compact JSON), or delete it (null).
+   * Unconditional, as in Patroni: only the leader writes it, right after renewing its lock.
+   */
+  setFailsafe(value: Readonly<Record<string, string>> | null): Promise<void>;
+  /**
    * Same CAS rules as setConfig. With `whileLeader`, also only while /leader holds that name (in the
    * same transaction): the leader's /sync writes must fail once another member took the key over.
    */

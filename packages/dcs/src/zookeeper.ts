@@ -379,6 +379,13 @@ export class ZooKeeperDcs implements Dcs {
     return this.write('setStatus', this.keys.status, JSON.stringify(status)).then(() => undefined);
   }
 
+  setFailsafe(value: Readonly<Record<string, string>> | null): Promise<void> {
+    if (value !== null) return this.write('setFailsafe', this.keys.failsafe, JSON.stringify(value)).then(() => undefined);
+    return this.run('setFailsafe', async (deadline) => {
+      await removeIfExists(await this.ready(deadline), this.keys.failsafe);
+    });
+  }
+
   setFailover(value: TFailoverValue, expectedModRevision?: number): Promise<number | null> {
     return this.write('setFailover', this.keys.failover, JSON.stringify(value), expectedModRevision);
   }

@@ -360,6 +360,17 @@ export function defineDcsContract(getHarness: () => ContractHarness): void {
       expect(await a.setSync({ leader: 'a', sync_standby: null }, snap.sync!.modRevision)).toBe(true);
       expect(await a.setSync({ leader: 'x' }, snap.sync!.modRevision)).toBe(false);
     });
+
+    it('failsafe: Patroni\'s compact JSON of member name -> api_url; null deletes the key', async () => {
+      const { c, agent } = await setup();
+      const a = agent();
+      await a.setFailsafe({ a: 'http://127.0.0.1:8008/patroni', b: 'http://127.0.0.1:8009/patroni' });
+      expect((await a.readCluster()).failsafe).toEqual({ a: 'http://127.0.0.1:8008/patroni', b: 'http://127.0.0.1:8009/patroni' });
+      expect((await c.getRaw('failsafe'))!.value).toBe('{"a":"http://127.0.0.1:8008/patroni","b":"http://127.0.0.1:8009/patroni"}');
+      await a.setFailsafe(null);
+      expect((await a.readCluster()).failsafe).toBeNull();
+      expect(await c.getRaw('failsafe')).toBeNull();
+    });
   });
 
   describe('early takeover (synchronous mode)', () => {

@@ -31,5 +31,8 @@ export const act = {
     Object.freeze({ type: 'clearFailover', revision, outcome }),
   syncStandbys: (names: readonly string[], standbyNames: string | null): Action =>
     Object.freeze({ type: 'syncStandbys', names: Object.freeze([...names]), standbyNames }),
+  setFailsafe: (value: Readonly<Record<string, string>> | null): Action =>
+    Object.freeze({ type: 'setFailsafe', value: value === null ? null : Object.freeze({ ...value }) }),
+  holdFailsafe: (since: number): Action => Object.freeze({ type: 'holdFailsafe', since }),
   fatal: (message: string): Action => Object.freeze({ type: 'fatal', message }),
 } as const;

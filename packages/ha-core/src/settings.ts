@@ -15,6 +15,7 @@ export const PATRONI_DEFAULTS: Readonly<HaSettings> = Object.freeze({
   synchronousMode: false,
   synchronousModeStrict: false,
   synchronousNodeCount: 1,
+  failsafeMode: false,
 });
 
 /**
@@ -137,6 +138,7 @@ export function resolveSettingsExplained(
     synchronousMode: c.synchronous_mode === undefined ? base.synchronousMode : synchronousModeOn(c.synchronous_mode),
     synchronousModeStrict: boolOr(c['synchronous_mode_strict'], base.synchronousModeStrict),
     synchronousNodeCount: Math.max(1, Math.min(DYNAMIC_NUMBER_LIMITS.synchronous_node_count.max, Math.floor(numberOr(c['synchronous_node_count'], base.synchronousNodeCount)))),
+    failsafeMode: boolOr(c.failsafe_mode, base.failsafeMode),
   };
   return { settings, notes };
 }

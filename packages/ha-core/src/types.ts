@@ -25,6 +25,11 @@ export interface HaSettings {
   synchronousModeStrict: boolean;
   /** synchronous_node_count (>= 1). */
   synchronousNodeCount: number;
+  /**
+   * failsafe_mode: a primary that cannot reach the DCS keeps running while every member listed in
+   * /failsafe accepts its POST /failsafe (failsafe.ts).
+   */
+  failsafeMode: boolean;
 }
 
 /** A member as the DCS shows it (members/<name> plus its name). */
@@ -60,6 +65,11 @@ export interface ClusterView {
    * while it led. null: no key (or an unreadable one).
    */
   sync: SyncView | null;
+  /**
+   * /failsafe (failsafe_mode): member name -> api_url, written by the leader. null or absent: no key
+   * (or an unreadable one).
+   */
+  failsafe?: Readonly<Record<string, string>> | null;
   /** /leader's mod revision and the lease it is on (absent: unknown): the early takeover compares them. */
   leaderRevision?: number | null;
   leaderLease?: string | null;
@@ -188,15 +198,36 @@ export interface Observation {
    * `watchdogProblem`: watchdog.mode is `required` and the watchdog device cannot be used (why, in a
    * few words); absent or null otherwise. Such a member never takes the leader lock (Patroni).
    */
-  me: { name: string; tags: TTags; watchdogProblem?: string | null };
+  me: { name: string; tags: TTags; watchdogProblem?: string | null; apiUrl?: string };
   settings: HaSettings;
   dcs: { ok: true; cluster: ClusterView } | { ok: false; error: string };
   pg: PgView;
   /** null when not gathered (see PeerView: the cluster has a leader and no failover key, or the DCS is unreachable). */
   peers: readonly PeerView[] | null;
   memory: AgentMemory;
+  /**
+   * failsafe_mode, the DCS unreachable and PostgreSQL running as primary: how the members listed in the
+   * last /failsafe read answered this tick's POST /failsafe. Absent or null: not asked.
+   */
+  failsafe?: FailsafeCheck | null;
+  /**
+   * failsafe_mode: the primary whose POST /failsafe this member accepted less than ttl ago (it knows that
+   * primary is alive, so it does not race). Absent or null: none.
+   */
+  failsafeLeader?: string | null;
   /** Synchronous mode: the leader's heartbeat looked stopped to me, a synchronous standby (else absent). */
   takeover?: TakeoverProbe | null;
+}
+
+/** The answers to one round of POST /failsafe (apps/agent/src/failsafe.ts). */
+export interface FailsafeCheck {
+  /** When the round started (ms since epoch): each acceptance came later, so a hold counts from here. */
+  startedAt: number;
+  /** Why the members could not be asked (no /failsafe read, I am not listed in it); null: they were. */
+  problem: string | null;
+  accepted: readonly string[];
+  /** The members that did not accept, each with why (unreachable, "Running as a leader", ...). */
+  refused: readonly { name: string; reason: string }[];
 }
 
 export type DemoteMode =
@@ -253,6 +284,13 @@ export type Action =
    * null: synchronous_mode is off, stop managing synchronous_standby_names and empty /sync.
    */
   | { type: 'syncStandbys'; names: readonly string[]; standbyNames: string | null }
+  /** failsafe_mode: write /failsafe = `value` (member name -> api_url); null deletes it (failsafe_mode off). */
+  | { type: 'setFailsafe'; value: Readonly<Record<string, string>> | null }
+  /**
+   * failsafe_mode, DCS unreachable: every member in /failsafe accepted my POST /failsafe, a round that
+   * started at `since`: keep running as primary; the fencing deadlines count from `since` like a renewal.
+   */
+  | { type: 'holdFailsafe'; since: number }
   | { type: 'fatal'; message: string };
 
 export type ActionType = Action['type'];
@@ -261,6 +299,7 @@ export type ActionType = Action['type'];
 export const VERDICTS = [
   'dcs_unreachable',
   'dcs_unreachable_demote',
+  'failsafe_active',
   'action_in_progress',
   'bootstrap_race',
   'waiting_for_bootstrap',

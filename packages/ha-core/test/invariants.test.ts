@@ -4,9 +4,9 @@ import { decide } from '../src/decide.ts';
 import { failoverRequest, isPending } from '../src/failover.ts';
 import { rankCandidates } from '../src/rank.ts';
 import { VERDICTS } from '../src/types.ts';
-import type { Action, ActionType, ControlState, Decision, Observation, PeerView, TakeoverProbe } from '../src/types.ts';
+import type { Action, ActionType, ControlState, Decision, FailsafeCheck, Observation, PeerView, TakeoverProbe } from '../src/types.ts';
 import type { ObservationBuilder } from './builders.ts';
-import { LSN, NOW, SYSID, aPeer, anObservation } from './builders.ts';
+import { LSN, NOW, SYSID, aPeer, anObservation, deepFreeze } from './builders.ts';
 
 /**
  * decide() over every combination of the discrete inputs, checked against the rules that must hold
@@ -263,6 +263,46 @@ function* syncCombinations(): Generator<Case> {
                 }
 }
 
+// failsafe_mode (failsafe.ts): the POST /failsafe round of a primary without the DCS, the /failsafe key,
+// and a POST /failsafe this member accepted, with the DCS up or down.
+const FS_URLS = { a: 'http://a:8008/patroni', b: 'http://b:8008/patroni', c: 'http://c:8008/patroni' };
+const fsChecks: Dim<FailsafeCheck | null> = [
+  ['not asked', null],
+  ['all accepted', { startedAt: NOW - 1000, problem: null, accepted: ['b', 'c'], refused: [] }],
+  ['c refused', { startedAt: NOW - 1000, problem: null, accepted: ['b'], refused: [{ name: 'c', reason: 'unreachable' }] }],
+  ['not listed', { startedAt: NOW - 1000, problem: 'I am not listed in /failsafe', accepted: [], refused: [] }],
+];
+const fsKeys: Dim<Record<string, string> | null> = [['no key', null], ['key lists all', FS_URLS], ['key without me', { b: FS_URLS.b, c: FS_URLS.c }]];
+const fsAccepted: Dim<string | null> = [['accepted nobody', null], ['accepted b', 'b']];
+const fsPg: Dim<Step> = [
+  ['running primary', (b) => b.asPrimary()],
+  ['streaming replica', (b) => b.asReplica()],
+  ['stopped', (b) => b.stopped('shut down in recovery')],
+];
+const fsLeader: Dim<Step> = [['no leader', (b) => b.withoutLeader()], ['leader me', (b) => b.withLeader('a')], ['leader b', (b) => b.withLeader('b')]];
+
+function* failsafeCombinations(): Generator<Case> {
+  for (const [l1, mode] of [['failsafe on', true], ['failsafe off', false]] as const)
+    for (const [l2, withDcs] of dcs)
+      for (const [l3, withPg] of fsPg)
+        for (const [l4, withLock] of fsLeader)
+          for (const [l5, failsafe] of fsChecks)
+            for (const [l6, key] of fsKeys)
+              for (const [l7, accepted] of fsAccepted)
+                for (const [l8, p] of pause) {
+                  const built = withDcs(withLock(withPg(anObservation().withSettings({ failsafeMode: mode, pause: p })))).withPeers(aPeer('b'), aPeer('c')).build();
+                  const obs: Observation = deepFreeze({
+                    ...built,
+                    me: { ...built.me, apiUrl: FS_URLS.a },
+                    dcs: built.dcs.ok ? { ok: true as const, cluster: { ...built.dcs.cluster, failsafe: key } } : built.dcs,
+                    failsafe,
+                    failsafeLeader: accepted,
+                  });
+                  const label = [l1, l2, l3, l4, l5, l6, l7, l8].join(' / ');
+                  yield { label, obs, d: decide(obs) };
+                }
+}
+
 /**
  * Synchronous mode's early takeover: what a synchronous standby gathered when the leader's heartbeat
  * looked stopped, over who leads, /sync, the mode, my PostgreSQL, the peers and pause.
@@ -306,11 +346,12 @@ function* takeoverCombinations(): Generator<Case> {
 }
 
 const baseCases = [...combinations()];
+const failsafeCases = [...failsafeCombinations()];
 const failoverCases = [...failoverCombinations()];
 const syncCases = [...syncCombinations()];
 const lifecycleCases = [...lifecycleCombinations()];
 const takeoverCases = [...takeoverCombinations()];
-const cases = [...baseCases, ...failoverCases, ...syncCases, ...lifecycleCases, ...takeoverCases];
+const cases = [...baseCases, ...failoverCases, ...syncCases, ...lifecycleCases, ...takeoverCases, ...failsafeCases];
 
 const types = (d: Decision): ActionType[] => d.actions.map((a: Action) => a.type);
 const has = (d: Decision, t: ActionType): boolean => types(d).includes(t);
@@ -340,6 +381,7 @@ describe('decide() invariants over every combination of the discrete inputs', ()
     expect(lifecycleCases.length).toBe(2 * 4 * 3 * 2 * 5 * 2 * 2 * 3 * 2);
     expect(failoverCases.length).toBe(5 * 8 * 2 * 2 * 12 * 3 * 3 * 6);
     expect(syncCases.length).toBe(3 * 6 * 3 * 4 * 4 * 5 * 2 * 2);
+    expect(failsafeCases.length).toBe(2 * 2 * 3 * 3 * 4 * 3 * 2 * 2);
     expect(takeoverCases.length).toBe(3 * 6 * 3 * 4 * 6 * 4 * 2);
   });
 
@@ -360,8 +402,30 @@ describe('decide() invariants over every combination of the discrete inputs', ()
     ).toEqual([]);
   });
 
-  it('a running primary that cannot reach the DCS always demotes, whatever else is going on', () => {
-    expect(violations(({ obs, d }) => obs.dcs.ok || !runningPrimary(obs) || has(d, 'demote'))).toEqual([]);
+  it('a running primary that cannot reach the DCS always demotes, whatever else is going on, unless failsafe_mode holds it', () => {
+    expect(violations(({ obs, d }) => obs.dcs.ok || !runningPrimary(obs) || has(d, 'demote') || d.verdict === 'failsafe_active')).toEqual([]);
+  });
+
+  it('failsafe_mode holds a primary without the DCS only when every member in /failsafe accepted this round', () => {
+    expect(
+      violations(({ obs, d }) => {
+        if (!has(d, 'holdFailsafe')) return true;
+        const f = obs.failsafe ?? null;
+        return obs.settings.failsafeMode && !obs.dcs.ok && runningPrimary(obs) && f !== null && f.problem === null && f.refused.length === 0;
+      }),
+    ).toEqual([]);
+  });
+
+  it('failsafe_mode: a member that accepted a POST /failsafe from another member, or is missing from a non-empty /failsafe, never races for the lock (unless paused: then only the running primary may, as in Patroni)', () => {
+    expect(
+      violations(({ obs, d }) => {
+        if (!obs.settings.failsafeMode || !obs.dcs.ok || obs.dcs.cluster.failover !== null || obs.settings.pause) return true;
+        const key = obs.dcs.cluster.failsafe ?? null;
+        const left = key !== null && Object.keys(key).length > 0 && !Object.hasOwn(key, obs.me.name);
+        const accepted = (obs.failsafeLeader ?? null) !== null && obs.failsafeLeader !== obs.me.name;
+        return !(left || accepted) || !has(d, 'acquireLock');
+      }),
+    ).toEqual([]);
   });
 
   it('a running primary that sees another lock holder always demotes, even with an action in flight or paused', () => {
@@ -429,7 +493,7 @@ describe('decide() invariants over every combination of the discrete inputs', ()
   });
 
   it('writes nothing to the DCS while it cannot reach it', () => {
-    const writes: ActionType[] = ['acquireLock', 'renewLock', 'releaseLock', 'claimInitialize', 'seedConfig'];
+    const writes: ActionType[] = ['acquireLock', 'renewLock', 'releaseLock', 'claimInitialize', 'seedConfig', 'setFailsafe'];
     expect(violations(({ obs, d }) => obs.dcs.ok || !types(d).some((t) => writes.includes(t)))).toEqual([]);
   });
 

@@ -16,6 +16,7 @@ describe('resolveSettings', () => {
       synchronousMode: false,
       synchronousModeStrict: false,
       synchronousNodeCount: 1,
+      failsafeMode: false,
     });
   });
 
@@ -32,6 +33,7 @@ describe('resolveSettings', () => {
         synchronous_mode: true,
         synchronous_mode_strict: true,
         synchronous_node_count: 2,
+        failsafe_mode: true,
         postgresql: { use_slots: false, use_pg_rewind: true },
       }),
     ).toEqual({
@@ -47,6 +49,7 @@ describe('resolveSettings', () => {
       synchronousMode: true,
       synchronousModeStrict: true,
       synchronousNodeCount: 2,
+      failsafeMode: true,
     });
   });
 

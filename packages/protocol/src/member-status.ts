@@ -73,6 +73,8 @@ export interface TNodeStatus {
   timeline?: number;
   replication?: Array<Record<string, unknown>>;
   cluster_unlocked?: boolean;
+  /** failsafe_mode: this member runs as a primary held by its members, or accepted one less than ttl ago. */
+  failsafe_mode_is_active?: boolean;
   pause?: boolean;
   dcs_last_seen?: number;
   tags?: TTags;

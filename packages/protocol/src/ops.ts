@@ -183,6 +183,7 @@ export const ZNodeStatus = z.looseObject({
   timeline: z.number().optional(),
   replication: z.array(z.record(z.string(), z.unknown())).optional(),
   cluster_unlocked: z.boolean().optional(),
+  failsafe_mode_is_active: z.boolean().optional(),
   pause: z.boolean().optional(),
   dcs_last_seen: z.number().optional(),
   tags: ZTags.optional(),

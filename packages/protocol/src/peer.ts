@@ -72,3 +72,18 @@ export function checkApiUrl(value: unknown): ApiUrlCheck {
 export function apiEndpoint(url: URL, endpoint: string): string {
   return `${url.protocol}//${url.host}/${endpoint.replace(/^\/+/, '')}`;
 }
+
+/**
+ * POST /failsafe (failsafe_mode, node to node): the primary that cannot reach the DCS tells each member
+ * listed in /failsafe that it runs; a member that is not a running primary answers 200 "Accepted" (with
+ * its WAL position in an `lsn` header) and does not race for the lock for ttl. Patroni's body.
+ */
+export const ZFailsafeRequest = z
+  .object({
+    name: z.string().min(1).max(256),
+    conn_url: z.string().max(2048).optional(),
+    api_url: z.string().max(2048).optional(),
+    slots: z.record(z.string(), z.number()).nullable().optional(),
+  })
+  .catchall(z.unknown());
+export type TFailsafeRequest = z.infer<typeof ZFailsafeRequest>;

@@ -40,6 +40,7 @@ export const KEEL_DYNAMIC_KEYS = [
   'synchronous_mode',
   'synchronous_mode_strict',
   'synchronous_node_count',
+  'failsafe_mode',
   'pause',
   'postgresql',
 ] as const;
@@ -71,10 +72,6 @@ const FAIL_CLOSED: Record<string, { off: (v: unknown) => boolean; message: strin
   standby_cluster: {
     off: emptyOrOff,
     message: notImplemented('standby clusters', 'without it the standby leader would promote itself to a writable primary'),
-  },
-  failsafe_mode: {
-    off: (v) => emptyOrOff(v) || parsePatroniBool(v) === false,
-    message: notImplemented('failsafe_mode', 'a primary that loses the DCS would stop instead of staying up'),
   },
   slots: { off: emptyOrOff, message: notImplemented('permanent replication slots', 'the slots would not be created') },
   permanent_slots: { off: emptyOrOff, message: notImplemented('permanent replication slots', 'the slots would not be created') },
@@ -183,7 +180,7 @@ export function checkDynamicConfig(p: Problems, raw: unknown, path: string, ctx:
       key,
       (kp: string, v: unknown) => {
         if (!rule.off(v)) p.error(kp, rule.message);
-        else if (v !== undefined && v !== null) out[key] = key === 'failsafe_mode' ? false : v;
+        else if (v !== undefined && v !== null) out[key] = v;
       },
     ]),
   );
@@ -222,6 +219,14 @@ export function checkDynamicConfig(p: Problems, raw: unknown, path: string, ctx:
     } else {
       out['synchronous_mode'] = sync;
     }
+  }
+  // failsafe_mode: a boolean (or Patroni's bool-like strings), written back as one
+  const failsafeRaw = raw['failsafe_mode'];
+  if (failsafeRaw !== undefined && failsafeRaw !== null) {
+    const kp = join(path, 'failsafe_mode');
+    const failsafe = parsePatroniBool(failsafeRaw);
+    if (failsafe === undefined) p.error(kp, `expected true or false${got(kp, failsafeRaw)}`);
+    else out['failsafe_mode'] = failsafe;
   }
   const strictRaw = raw['synchronous_mode_strict'];
   if (strictRaw !== undefined && strictRaw !== null) {

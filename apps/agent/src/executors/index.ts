@@ -4,6 +4,7 @@ import { lockExecutors } from './lock.ts';
 import { lifecycleExecutors } from './lifecycle.ts';
 import { roleExecutors } from './role.ts';
 import { syncExecutors } from './sync.ts';
+import { failsafeExecutors } from './failsafe.ts';
 
 export type Executor<T extends ActionType> = (
   rt: Runtime,
@@ -19,6 +20,7 @@ export const executors = {
   ...lifecycleExecutors,
   ...roleExecutors,
   ...syncExecutors,
+  ...failsafeExecutors,
 } satisfies ExecutorMap;
 
 export async function execute(rt: Runtime, action: Action, obs: Observation): Promise<void> {

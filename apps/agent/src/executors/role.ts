@@ -21,6 +21,9 @@ export async function recordHistory(rt: Runtime, previous: THistory): Promise<vo
 }
 
 const promote: Executor<'promote'> = async (rt, _a, obs) => {
+  // The watchdog is armed before PostgreSQL accepts writes; watchdog.mode required without it: no promotion.
+  const watchdog = rt.watchdog?.activate(rt.settings) ?? null;
+  if (watchdog !== null) throw new Error(`not promoting: the watchdog could not be activated (${watchdog})`);
   const pre = await rt.callbacks.prePromote(rt.settings.ttl * 500);
   if (!pre.ok) {
     await rt.dcs.releaseLeader(rt.config.name).catch(() => undefined);

@@ -12,7 +12,10 @@ interface Metric {
  * Prometheus text exposition with Patroni's metric names (shared/reference samples), labelled
  * with scope and name so dashboards built for Patroni keep working.
  */
-export function renderMetrics(s: TNodeStatus, extra: { hasLock: boolean; pause: boolean; keelVersion: string }): string {
+export function renderMetrics(
+  s: TNodeStatus,
+  extra: { hasLock: boolean; pause: boolean; keelVersion: string; failsafeEnabled?: boolean; failsafeMember?: boolean },
+): string {
   const running = s.state === 'running';
   const primary = running && s.role === 'primary' && extra.hasLock;
   const replica = running && s.role === 'replica';
@@ -35,7 +38,9 @@ export function renderMetrics(s: TNodeStatus, extra: { hasLock: boolean; pause: 
     { name: 'patroni_xlog_paused', help: 'Value is 1 if the Postgres xlog is paused, 0 otherwise.', type: 'gauge', value: s.xlog?.paused ? 1 : 0 },
     { name: 'patroni_postgres_server_version', help: 'Version of Postgres (if running), 0 otherwise.', type: 'gauge', value: running ? (s.server_version ?? 0) : 0 },
     { name: 'patroni_cluster_unlocked', help: 'Value is 1 if the cluster is unlocked, 0 if locked.', type: 'gauge', value: s.cluster_unlocked ? 1 : 0 },
-    { name: 'patroni_failsafe_mode_is_active', help: 'Value is 1 if failsafe mode is active, 0 if inactive.', type: 'gauge', value: 0 },
+    { name: 'patroni_failsafe_mode_is_active', help: 'Value is 1 if failsafe mode is active, 0 if inactive.', type: 'gauge', value: s.failsafe_mode_is_active ? 1 : 0 },
+    { name: 'patroni_failsafe_mode_enabled', help: 'Value is 1 if failsafe_mode is enabled, 0 otherwise.', type: 'gauge', value: extra.failsafeEnabled ? 1 : 0 },
+    { name: 'patroni_failsafe_member', help: 'Value is 1 if this node is a member of failsafe, 0 otherwise.', type: 'gauge', value: extra.failsafeMember ? 1 : 0 },
     { name: 'patroni_postgres_timeline', help: 'Postgres timeline of this node (if running), 0 otherwise.', type: 'counter', value: running ? (s.timeline ?? 0) : 0 },
     { name: 'patroni_dcs_last_seen', help: 'Epoch timestamp when DCS was last contacted successfully by Patroni.', type: 'gauge', value: s.dcs_last_seen ?? 0 },
     { name: 'patroni_pending_restart', help: 'Value is 1 if the node needs a restart, 0 otherwise.', type: 'gauge', value: s.pending_restart ? 1 : 0 },

@@ -11,6 +11,7 @@ import { HEALTH_PATHS, healthCode, type HealthInput } from './health.ts';
 import { renderMetrics } from './metrics.ts';
 import { registerOperationRoutes } from './ops.ts';
 import { registerSwitchoverRoutes } from './switchover.ts';
+import { registerFailsafeRoutes } from './failsafe.ts';
 
 
 /** Time a client has to send its request headers, and the whole request. */
@@ -174,11 +175,18 @@ export async function startRestApi(rt: OpsRuntime, tls: RestApiTls | null = null
   app.get('/metrics', async (_req, reply) => {
     const status = nodeStatus(rt, await freshProbe());
     reply.type('text/plain; version=0.0.4; charset=utf-8');
-    return renderMetrics(status, { hasLock: hasLock(), pause: rt.settings.pause, keelVersion: KEEL_VERSION });
+    return renderMetrics(status, {
+      hasLock: hasLock(),
+      pause: rt.settings.pause,
+      keelVersion: KEEL_VERSION,
+      failsafeEnabled: rt.settings.failsafeMode,
+      failsafeMember: rt.settings.failsafeMode && rt.lastCluster?.failsafe != null && Object.hasOwn(rt.lastCluster.failsafe, rt.config.name),
+    });
   });
 
   registerOperationRoutes(app, rt);
   registerSwitchoverRoutes(app, rt);
+  registerFailsafeRoutes(app, rt, freshProbe);
 
   await app.listen({ host: rt.config.restapi.listen.host, port: rt.config.restapi.listen.port });
   return app;

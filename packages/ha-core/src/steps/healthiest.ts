@@ -1,6 +1,7 @@
 import type { Facts } from '../facts.ts';
 import { isPrimaryRole } from '../facts.ts';
 import { lsnText } from '../failover.ts';
+import { failsafeRaceBlocker } from '../failsafe.ts';
 import { isAhead, rankCandidates } from '../rank.ts';
 import type { RankedCandidate } from '../rank.ts';
 import { mayRaceInSyncMode, syncActive } from '../sync.ts';
@@ -22,6 +23,8 @@ import type { PeerView } from '../types.ts';
 export function whyNotHealthiest(f: Facts): string | null {
   const peers = f.obs.peers;
   if (peers === null) return 'peer statuses were not gathered';
+  const failsafe = failsafeRaceBlocker(f);
+  if (failsafe !== null) return failsafe;
   // Sync mode: only the last leader and the synchronous standbys in /sync may race; a sync standby
   // has every acknowledged transaction, so it skips the lag check.
   const sync = syncActive(f.settings, f.cluster);

@@ -167,16 +167,22 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    // failsafe_mode off (the default): the primary demotes before its lease can expire.
     name: 'etcd-down',
     async run(ctx) {
-      await jitter(ctx);
-      ctx.injected();
-      await ctx.c.etcd.kill9();
-      ctx.note('etcd killed');
-      await sleep(2 * ctx.c.ttl * 1000);
-      await ctx.c.etcd.restart();
-      ctx.note(`etcd back after 2 x ttl`);
-      return { faults: 1 };
+      return etcdDown(ctx, false);
+    },
+  },
+  {
+    // failsafe_mode on: every member accepts the primary's POST /failsafe, so it stays the primary.
+    name: 'etcd-down-failsafe',
+    async run(ctx) {
+      await setFailsafeMode(ctx, true);
+      try {
+        return await etcdDown(ctx, true);
+      } finally {
+        await setFailsafeMode(ctx, false);
+      }
     },
   },
   {
@@ -287,6 +293,88 @@ export const SCENARIOS: Scenario[] = [
     },
   },
 ];
+
+/** PATCH /config failsafe_mode on the primary, then wait until every member runs with it (its /metrics). */
+async function setFailsafeMode(ctx: FaultContext, on: boolean): Promise<void> {
+  const leader = (await ctx.c.primary()) ?? ctx.primary;
+  const res = await ctx.c.fetch(`${leader.apiUrl}/config`, {
+    method: 'PATCH',
+    headers: { ...restAuth(ctx.c), 'content-type': 'application/json' },
+    body: JSON.stringify({ failsafe_mode: on }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (res.status !== 200) throw new Error(`PATCH /config failsafe_mode=${on}: ${res.status} ${await res.text()}`);
+  const want = `} ${on ? 1 : 0}`;
+  await waitFor(
+    async () => {
+      for (const m of ctx.c.members) {
+        const metrics = String((await m.api('/metrics').catch(() => ({ body: '' }))).body);
+        if (!metrics.split('\n').some((l) => l.startsWith('patroni_failsafe_mode_enabled{') && l.endsWith(want))) return false;
+      }
+      // With it on, the leader has written /failsafe with every member.
+      if (!on) return true;
+      const key = await leader.api<Record<string, string>>('/failsafe').catch(() => null);
+      return key?.status === 200 && ctx.c.members.every((m) => Object.hasOwn(key.body, m.name));
+    },
+    { timeoutMs: 60_000, message: `every member runs with failsafe_mode ${on}` },
+  );
+  ctx.note(`failsafe_mode ${on ? 'on' : 'off'}`);
+}
+
+/**
+ * etcd killed for 2 x ttl. The scenario's own check, polled every 500 ms from the kill to the restart:
+ * failsafe_mode off: the old primary stops answering /primary within ttl (it demotes before its lease
+ * could expire); on: it answers /primary at every poll, keeps acknowledging writes, and no other member
+ * ever answers /primary.
+ */
+async function etcdDown(ctx: FaultContext, failsafe: boolean): Promise<{ faults: number; checks: Record<string, CheckOutcome> }> {
+  const { c, primary } = ctx;
+  await jitter(ctx);
+  ctx.injected();
+  const killedAt = Date.now();
+  await c.etcd.kill9();
+  ctx.note('etcd killed');
+  let polls = 0;
+  let primaryDownAt: number | null = null;
+  let primaryMissed = 0;
+  const others = new Set<string>();
+  const rest = c.members.filter((m) => m !== primary);
+  while (Date.now() - killedAt < 2 * c.ttl * 1000) {
+    polls++;
+    const [mine, ...theirs] = await Promise.all([primary, ...rest].map((m) => m.api('/primary').then((r) => r.status).catch(() => 0)));
+    if (mine !== 200) {
+      primaryMissed++;
+      primaryDownAt ??= Date.now();
+    }
+    theirs.forEach((status, i) => status === 200 && others.add(rest[i]!.name));
+    await sleep(500);
+  }
+  const acked = ctx.ackedSince(killedAt);
+  await c.etcd.restart();
+  ctx.note(`etcd back after 2 x ttl (${acked} writes acknowledged meanwhile)`);
+  if (failsafe) {
+    const ok = primaryMissed === 0 && others.size === 0 && acked > 0;
+    return {
+      faults: 1,
+      checks: {
+        failsafe_held: {
+          ok,
+          detail: `${primary.name} answered /primary at ${polls - primaryMissed} of ${polls} polls over 2 x ttl without etcd, acknowledged ${acked} writes; other members answering /primary: ${others.size ? [...others].join(', ') : 'none'}`,
+        },
+      },
+    };
+  }
+  const tookS = primaryDownAt === null ? null : (primaryDownAt - killedAt) / 1000;
+  return {
+    faults: 1,
+    checks: {
+      demoted_without_dcs: {
+        ok: tookS !== null && tookS <= c.ttl && others.size === 0,
+        detail: `${primary.name} stopped answering /primary ${tookS === null ? 'never' : `${tookS.toFixed(1)} s`} after etcd was killed (bound: ttl ${c.ttl} s); other members answering /primary: ${others.size ? [...others].join(', ') : 'none'}`,
+      },
+    },
+  };
+}
 
 export function scenarioByName(name: string): Scenario {
   const s = SCENARIOS.find((x) => x.name === name);
