@@ -106,7 +106,12 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
 
   const obs: Observation = {
     now: now(),
-    me: { name, tags: rt.config.tags ?? {}, watchdogProblem: watchdogProblem(rt.config) },
+    me: {
+      name,
+      tags: rt.config.tags ?? {},
+      watchdogProblem: watchdogProblem(rt.config),
+      cloneWithoutLeader: rt.config.postgresql.create_replica_methods.some((m) => m.kind === 'command' && m.noLeader),
+    },
     settings: rt.settings,
     dcs: dcsResult.ok ? { ok: true, cluster: clusterView(dcsResult.snap) } : { ok: false, error: dcsResult.error },
     pg,

@@ -48,10 +48,10 @@ const bootstrap: Executor<'bootstrap'> = async (rt) => {
   });
 };
 
-async function cloneAndStart(rt: Runtime, from: string, obs: Observation, step?: (message: string) => void): Promise<void> {
-  const src = connOf(obs, from);
-  rt.log.info({ from, host: src.host, port: src.port }, 'creating a replica');
-  await createReplica(rt, { ...src, name: from }, step);
+async function cloneAndStart(rt: Runtime, from: string | null, obs: Observation, step?: (message: string) => void): Promise<void> {
+  const src = from === null ? null : { ...connOf(obs, from), name: from };
+  rt.log.info(src ? { from, host: src.host, port: src.port } : { from }, 'creating a replica');
+  await createReplica(rt, src, step);
   const leader = leaderOf(obs) ?? from;
   await writePgConfig(rt, { upstream: leader });
   await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
