@@ -24,6 +24,8 @@ import { digestKey } from './server/lib/audit-hash.ts';
 import { checkDatabaseRole } from './server/services/check-database-role.ts';
 import { OperationRunner } from './server/services/operation-runner.ts';
 import { signAuditDigest } from './server/services/sign-audit-digest.ts';
+import { AlertRunner } from './server/services/alert-runner.ts';
+import { alertKeyOf, checkAlertKey } from './server/services/manage-alerts.ts';
 
 // The app's directory (where .next is): this file's, or its parent's when running the bundle in dist/.
 const HERE_FILE_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -58,6 +60,9 @@ async function main(): Promise<void> {
   // the application's database role must not be able to rewrite the audit log (README, "Database roles")
   await checkDatabaseRole(db);
   const auditKey = digestKey(env.KEEL_CP_AUDIT_KEY, env.KEEL_CP_SECRET);
+  // a key that cannot open the stored alert channels is a start-up error (alerts would silently stop)
+  const alertKey = alertKeyOf({ env });
+  await checkAlertKey(db, alertKey);
   const digest = async () => {
     try {
       await signAuditDigest(db, auditKey);
@@ -84,13 +89,24 @@ async function main(): Promise<void> {
     db, env, auth, dbHealth, presence, runner, auditKey,
     live: { disconnectUser: (userId, reason) => live?.disconnectUser(userId, reason) ?? 0 },
     notify: (userIds, message) => live?.notifyUsers(userIds, { type: 'notice', message, at: new Date().toISOString() }),
+    publish: (m) => live?.publish(m),
   };
   live = new LiveHub(liveAuth(deps, env.KEEL_CP_STALE_AFTER_SECONDS));
   ingest = new AgentIngest({
     db, pool, dbHealth, publish: (m) => live?.publish(m), staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, log: (e, f) => log(e, f),
+    incidentQuietMs: env.KEEL_CP_INCIDENT_QUIET_SECONDS * 1000,
     limits: { maxSkewMs: env.KEEL_CP_MAX_CLOCK_SKEW_SECONDS * 1000, messagesPerSecond: env.KEEL_CP_AGENT_MESSAGES_PER_SECOND, burstMessages: env.KEEL_CP_AGENT_BURST_MESSAGES },
     onOperationMessage: (id, m) => runner.onMessage(id.memberId, m),
   });
+  const alerts = new AlertRunner({
+    db,
+    everyMs: env.KEEL_CP_ALERT_EVAL_SECONDS * 1000,
+    view: () => ({ now: new Date(), staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, presence }),
+    deliver: { key: alertKey, baseUrl: env.KEEL_CP_PUBLIC_URL ?? null },
+    log: (e, f, level) => log(e, f, level),
+    dbError: (e) => dbHealth.report(e),
+  });
+  alerts.start();
   const recovered = await runner.recover();
   if (recovered > 0) log('operations_failed_at_start', { count: recovered }, 'warn');
   const digestTimer = setInterval(() => void digest(), env.KEEL_CP_AUDIT_DIGEST_SECONDS * 1000);
@@ -151,6 +167,7 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(0), 5000).unref();
     clearInterval(retentionTimer);
     clearInterval(digestTimer);
+    alerts.stop();
     dbHealth.stop();
     ingest?.close();
     live?.close();

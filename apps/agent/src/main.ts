@@ -9,6 +9,7 @@ import { createLogger } from './log.ts';
 import { HaLoop } from './loop.ts';
 import { Fence } from './fence/index.ts';
 import { startUplink } from './uplink/index.ts';
+import { AgentEvents } from './agent-events.ts';
 import { Callbacks } from './callbacks.ts';
 import { reloadLocalConfig } from './ops/reload-config.ts';
 import { OperationRegistry } from './ops/registry.ts';
@@ -133,6 +134,7 @@ async function main(): Promise<void> {
     stopping: false,
     configPath: arg,
     ops: new OperationRegistry(),
+    events: new AgentEvents(),
     callbacks: undefined as unknown as Callbacks,
     scheduledRestart: null,
     appliedParametersJson: null,

@@ -1,9 +1,9 @@
-import type { Event as ZkEvent } from 'node-zookeeper-client';
 import { ZSyncValue, dcsKeys, syncStandbyList, type DcsKeys, type TDynamicConfig, type TFailoverValue, type THistory, type TMemberValue, type TStatus, type TSyncValue } from '@keel/protocol';
-import { parseCluster, type RawKv } from './parse.ts';
 import { DcsError, type ClusterSnapshot, type Dcs, type LeaderEvent, type LeaseTtl, type TakeoverRequest, type WatchOptions } from './types.ts';
-import { CreateMode, Exception, ZkError, ZkEventType, ZkSession, errorCode, idString, zxidNumber } from './zk-session.ts';
+import { CreateMode, Exception, ZkError, ZkSession, errorCode, idString, zxidNumber } from './zk-session.ts';
 import { parseZooKeeperHosts } from './zk-hosts.ts';
+import { casWrite, createNode, multiOk, readNode, readScope, removeIfExists } from './zk-ops.ts';
+import { NodeWatch } from './zk-watch.ts';
 
 export interface ZooKeeperDcsOptions {
   /** host[:port] entries (port 2181 when missing), as a list or a comma separated string (Patroni's zookeeper.hosts). */
@@ -181,56 +181,7 @@ export class ZooKeeperDcs implements Dcs {
   }
 
   async readCluster(): Promise<ClusterSnapshot> {
-    return this.run('readCluster', async (deadline) => {
-      const s = await this.ready(deadline);
-      let revision = 0;
-      const seen = (zxid: number) => {
-        revision = Math.max(revision, zxid);
-      };
-      const children = await s.getChildren(this.dir()).catch((err: unknown) => {
-        if (errorCode(err) === Exception.NO_NODE) return { value: [] as string[], zxid: 0 };
-        throw err;
-      });
-      seen(children.zxid);
-      const paths: string[] = [];
-      const reads: Promise<void>[] = [];
-      const kvs: RawKv[] = [];
-      const read = (path: string) =>
-        s.getData(path).then(
-          (r) => {
-            seen(r.zxid);
-            kvs.push({
-              key: path,
-              value: r.value.data,
-              createRevision: zxidNumber(r.value.stat.czxid),
-              modRevision: zxidNumber(r.value.stat.mzxid),
-              lease: idString(r.value.stat.ephemeralOwner),
-            });
-          },
-          (err: unknown) => {
-            if (errorCode(err) !== Exception.NO_NODE) throw err; // deleted since the listing
-          },
-        );
-      for (const child of children.value) {
-        if (child === 'members') {
-          reads.push(
-            s.getChildren(this.keys.membersPrefix.slice(0, -1)).then(
-              (m) => {
-                seen(m.zxid);
-                return Promise.all(m.value.map((name) => read(this.keys.member(name)))).then(() => undefined);
-              },
-              (err: unknown) => {
-                if (errorCode(err) !== Exception.NO_NODE) throw err;
-              },
-            ),
-          );
-        } else if (child === 'optime') paths.push(`${this.keys.base}optime/leader`);
-        else paths.push(this.keys.base + child);
-      }
-      for (const p of paths) reads.push(read(p));
-      await Promise.all(reads);
-      return parseCluster(this.keys, revision, kvs);
-    });
+    return this.run('readCluster', async (deadline) => readScope(await this.ready(deadline), this.keys));
   }
 
   ensureLease(ttlSec: number): Promise<string> {
@@ -291,25 +242,11 @@ export class ZooKeeperDcs implements Dcs {
     });
   }
 
-  /** Creates `path` (ephemeral on `s` when asked), making its parents first when they are missing. */
-  private async createNode(s: ZkSession, path: string, value: string, ephemeral: boolean): Promise<number> {
-    const mode = ephemeral ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT;
-    try {
-      return (await s.create(path, value, mode)).zxid;
-    } catch (err) {
-      if (errorCode(err) !== Exception.NO_NODE) throw err;
-      await s.mkdirp(path.slice(0, path.lastIndexOf('/'))).catch((e: unknown) => {
-        if (errorCode(e) !== Exception.NODE_EXISTS) throw e;
-      });
-      return (await s.create(path, value, mode)).zxid;
-    }
-  }
-
   acquireLeader(name: string): Promise<boolean> {
     return this.run('acquireLeader', async (deadline) => {
       const lease = await this.leaseSession('acquireLeader', deadline);
       try {
-        await this.createNode(lease.session, this.keys.leader, name, true);
+        await createNode(lease.session, this.keys.leader, name, true);
         return true;
       } catch (err) {
         if (errorCode(err) !== Exception.NODE_EXISTS) {
@@ -383,7 +320,7 @@ export class ZooKeeperDcs implements Dcs {
         for (let i = 0; i < 3; i++) {
           const stat = (await lease.session.exists(path)).value;
           try {
-            if (!stat) await this.createNode(lease.session, path, data, true);
+            if (!stat) await createNode(lease.session, path, data, true);
             else if (idString(stat.ephemeralOwner) === lease.id) await lease.session.setData(path, data, stat.version);
             else {
               // Written by an older session (or persistent): replace it with one on my session.
@@ -408,62 +345,12 @@ export class ZooKeeperDcs implements Dcs {
 
   deleteMember(name: string): Promise<void> {
     return this.run('deleteMember', async (deadline) => {
-      await this.removeIfExists(await this.ready(deadline), this.keys.member(name));
+      await removeIfExists(await this.ready(deadline), this.keys.member(name));
     });
   }
 
-  private async removeIfExists(s: ZkSession, path: string, version = -1): Promise<boolean> {
-    try {
-      await s.remove(path, version);
-      return true;
-    } catch (err) {
-      const code = errorCode(err);
-      if (code === Exception.NO_NODE || code === Exception.BAD_VERSION) return false;
-      throw err;
-    }
-  }
-
-  /**
-   * Writes a persistent znode. expected undefined: unconditional; 0: only if absent; N: only if its
-   * mzxid is still N (then the write carries the znode's version, so a write in between fails it).
-   * Answers the new mzxid, or null on a conflict.
-   */
-  private async casWrite(s: ZkSession, path: string, data: string, expected?: number): Promise<number | null> {
-    if (expected === 0) {
-      try {
-        return await this.createNode(s, path, data, false);
-      } catch (err) {
-        if (errorCode(err) === Exception.NODE_EXISTS) return null;
-        throw err;
-      }
-    }
-    if (expected !== undefined) {
-      const stat = (await s.exists(path)).value;
-      if (!stat || zxidNumber(stat.mzxid) !== expected) return null;
-      try {
-        return zxidNumber((await s.setData(path, data, stat.version)).value.mzxid);
-      } catch (err) {
-        const code = errorCode(err);
-        if (code === Exception.BAD_VERSION || code === Exception.NO_NODE) return null;
-        throw err;
-      }
-    }
-    for (;;) {
-      try {
-        return zxidNumber((await s.setData(path, data)).value.mzxid);
-      } catch (err) {
-        if (errorCode(err) !== Exception.NO_NODE) throw err;
-      }
-      try {
-        return await this.createNode(s, path, data, false);
-      } catch (err) {
-        if (errorCode(err) !== Exception.NODE_EXISTS) throw err;
-      }
-    }
-  }
-
   private write(op: string, path: string, data: string, expected?: number): Promise<number | null> {
-    return this.run(op, async (deadline) => this.casWrite(await this.ready(deadline), path, data, expected));
+    return this.run(op, async (deadline) => casWrite(await this.ready(deadline), path, data, expected));
   }
 
   claimInitialize(value: string): Promise<boolean> {
@@ -476,7 +363,7 @@ export class ZooKeeperDcs implements Dcs {
 
   deleteInitialize(): Promise<void> {
     return this.run('deleteInitialize', async (deadline) => {
-      await this.removeIfExists(await this.ready(deadline), this.keys.initialize);
+      await removeIfExists(await this.ready(deadline), this.keys.initialize);
     });
   }
 
@@ -499,10 +386,10 @@ export class ZooKeeperDcs implements Dcs {
   deleteFailover(expectedModRevision?: number): Promise<boolean> {
     return this.run('deleteFailover', async (deadline) => {
       const s = await this.ready(deadline);
-      if (expectedModRevision === undefined) return this.removeIfExists(s, this.keys.failover);
+      if (expectedModRevision === undefined) return removeIfExists(s, this.keys.failover);
       const stat = (await s.exists(this.keys.failover)).value;
       if (!stat || zxidNumber(stat.mzxid) !== expectedModRevision) return false;
-      return this.removeIfExists(s, this.keys.failover, stat.version);
+      return removeIfExists(s, this.keys.failover, stat.version);
     });
   }
 
@@ -510,16 +397,16 @@ export class ZooKeeperDcs implements Dcs {
     if (whileLeader === undefined) return this.write('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision).then((r) => r !== null);
     return this.run('setSync', async (deadline) => {
       const s = await this.ready(deadline);
-      const leader = await this.readNode(s, this.keys.leader);
+      const leader = await readNode(s, this.keys.leader);
       if (!leader || leader.data !== whileLeader) return false;
-      const sync = await this.readNode(s, this.keys.sync);
+      const sync = await readNode(s, this.keys.sync);
       if (expectedModRevision === 0 ? sync !== null : expectedModRevision !== undefined && (!sync || sync.mzxid !== expectedModRevision)) return false;
       const data = Buffer.from(JSON.stringify(value));
       await s.mkdirp(this.dir()).catch((e: unknown) => {
         if (errorCode(e) !== Exception.NODE_EXISTS) throw e;
       });
       // One multi-op: the leader znode is still the one read (version), and /sync too.
-      return this.multiOk(
+      return multiOk(
         s.multi((t) => {
           t.check(this.keys.leader, leader.version);
           if (sync) t.setData(this.keys.sync, data, sync.version);
@@ -542,9 +429,9 @@ export class ZooKeeperDcs implements Dcs {
     return this.run('takeOverLeader', async (deadline) => {
       const lease = await this.leaseSession('takeOverLeader', deadline);
       const s = lease.session;
-      const leader = await this.readNode(s, this.keys.leader);
+      const leader = await readNode(s, this.keys.leader);
       if (!leader || leader.data !== req.oldLeader || leader.mzxid !== req.leaderModRevision) return false;
-      const sync = await this.readNode(s, this.keys.sync);
+      const sync = await readNode(s, this.keys.sync);
       if (!sync || sync.mzxid !== req.syncModRevision) return false;
       let parsed: unknown;
       try {
@@ -556,7 +443,7 @@ export class ZooKeeperDcs implements Dcs {
       if (!v.success || !syncStandbyList(v.data).includes(req.name)) return false;
       // One multi-op on my lease session: /sync and /leader are still the versions read; the old
       // leader's znode is replaced by mine.
-      return this.multiOk(
+      return multiOk(
         s.multi((t) => {
           t.check(this.keys.sync, sync.version);
           t.remove(this.keys.leader, leader.version);
@@ -564,28 +451,6 @@ export class ZooKeeperDcs implements Dcs {
         }),
       );
     });
-  }
-
-  private async readNode(s: ZkSession, path: string): Promise<{ data: string; version: number; mzxid: number } | null> {
-    try {
-      const r = await s.getData(path);
-      return { data: r.value.data, version: r.value.stat.version, mzxid: zxidNumber(r.value.stat.mzxid) };
-    } catch (err) {
-      if (errorCode(err) === Exception.NO_NODE) return null;
-      throw err;
-    }
-  }
-
-  /** A multi-op's outcome: true when applied, false when a version check or existence failed. */
-  private async multiOk(p: Promise<unknown>): Promise<boolean> {
-    try {
-      await p;
-      return true;
-    } catch (err) {
-      const code = errorCode(err);
-      if (code === Exception.BAD_VERSION || code === Exception.NO_NODE || code === Exception.NODE_EXISTS) return false;
-      throw err;
-    }
   }
 
   watchLeader(onEvent: (event: LeaderEvent) => void, options?: WatchOptions): Promise<() => Promise<void>> {
@@ -625,115 +490,5 @@ export class ZooKeeperDcs implements Dcs {
     this.lease = null;
     this.main?.close();
     this.main = null;
-  }
-}
-
-/**
- * One znode watched for existence and content. ZooKeeper watches fire once and carry no value, so
- * every event re-arms the watch with exists() and reports the difference from the last state seen:
- * a put with the value (read right after) when the znode appeared, changed or an event said so; a
- * delete when it is gone. A put whose znode is gone again before its value could be read is reported
- * as a put with the empty string, then the delete: no change is lost, only overwritten values are.
- */
-class NodeWatch {
-  private present: { mzxid: number } | null | undefined = undefined;
-  /** A create or data-change event arrived that has not been reported yet. */
-  private putPending = false;
-  private cancelled = false;
-  private chain: Promise<void> = Promise.resolve();
-  private lastStatus: 'connected' | 'disconnected' = 'connected';
-
-  constructor(
-    private readonly path: string,
-    private readonly session: () => ZkSession,
-    private readonly onEvent: (event: LeaderEvent) => void,
-    private readonly onStatus?: (status: 'connected' | 'disconnected', error?: Error) => void,
-  ) {}
-
-  private emit(event: LeaderEvent): void {
-    if (this.cancelled) return;
-    try {
-      this.onEvent(event);
-    } catch {
-      // a throwing callback must not break the watch
-    }
-  }
-
-  status(s: 'connected' | 'disconnected'): void {
-    if (this.cancelled || s === this.lastStatus) return;
-    this.lastStatus = s;
-    try {
-      this.onStatus?.(s);
-    } catch {
-      // never thrown into the watch
-    }
-  }
-
-  cancel(): void {
-    this.cancelled = true;
-  }
-
-  /** Arms the watch and reports what changed since the last state seen (nothing the first time). */
-  rearm(): Promise<void> {
-    const next = this.chain.then(() => this.arm());
-    this.chain = next.catch(() => undefined);
-    return next;
-  }
-
-  private async arm(): Promise<void> {
-    if (this.cancelled) return;
-    const s = this.session();
-    const watcher = (e: ZkEvent) => {
-      if (this.cancelled) return;
-      const type = e.getType();
-      if (type === ZkEventType.NODE_DELETED) {
-        if (this.putPending) {
-          this.putPending = false;
-          this.emit({ type: 'put', value: '' });
-          this.present = { mzxid: -1 };
-        }
-        if (this.present) {
-          this.present = null;
-          this.emit({ type: 'delete', value: null });
-        }
-      } else if (type === ZkEventType.NODE_CREATED || type === ZkEventType.NODE_DATA_CHANGED) {
-        this.putPending = true;
-      }
-      void this.rearm().catch(() => this.retryLater());
-    };
-    const stat = (await s.exists(this.path, watcher)).value;
-    const first = this.present === undefined;
-    if (!stat) {
-      if (this.putPending) {
-        this.putPending = false;
-        this.emit({ type: 'put', value: '' });
-        this.present = { mzxid: -1 };
-      }
-      if (!first && this.present) this.emit({ type: 'delete', value: null });
-      this.present = null;
-      return;
-    }
-    const mzxid = zxidNumber(stat.mzxid);
-    if (first) {
-      this.present = { mzxid };
-      return;
-    }
-    if (this.present?.mzxid === mzxid && !this.putPending) return;
-    this.putPending = false;
-    try {
-      const got = await s.getData(this.path);
-      this.present = { mzxid: zxidNumber(got.value.stat.mzxid) };
-      this.emit({ type: 'put', value: got.value.data });
-    } catch (err) {
-      if (errorCode(err) !== Exception.NO_NODE) throw err;
-      // gone again before it could be read: the put, then the exists watch set above reports the delete
-      this.present = { mzxid };
-      this.emit({ type: 'put', value: '' });
-    }
-  }
-
-  private retryLater(): void {
-    if (this.cancelled) return;
-    setTimeout(() => void this.rearm().catch(() => this.retryLater()), 500);
   }
 }

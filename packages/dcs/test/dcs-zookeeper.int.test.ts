@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dcsKeys } from '@keel/protocol';
 import { startZooKeeper, TcpProxy, waitFor, type ZooKeeperHandle } from '@keel/testkit';
-import { DcsError, ZooKeeperDcs, parseZooKeeperHosts, type LeaderEvent, type WatchStatus } from '../src/index.ts';
+import { DcsError, ZooKeeperDcs, type LeaderEvent, type WatchStatus } from '../src/index.ts';
 import { CreateMode, Exception, ZkSession, errorCode, idString } from '../src/zk-session.ts';
 import { defineDcsContract } from './contract.ts';
 
@@ -164,13 +164,5 @@ describe('ZooKeeperDcs specifics', () => {
       await Promise.all([a.close(), b.close()]);
       await proxy.stop();
     }
-  });
-
-  it("parses Patroni's zookeeper.hosts forms", () => {
-    expect(parseZooKeeperHosts('a:2181, b ,c:2182')).toEqual(['a:2181', 'b:2181', 'c:2182']);
-    expect(parseZooKeeperHosts(['a', 'b:1'])).toEqual(['a:2181', 'b:1']);
-    expect(() => parseZooKeeperHosts('')).toThrow(/no zookeeper hosts/);
-    expect(() => parseZooKeeperHosts('http://a:2181')).toThrow(/without a scheme/);
-    expect(() => parseZooKeeperHosts('a:99999')).toThrow(/bad port/);
   });
 });

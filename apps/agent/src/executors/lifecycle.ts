@@ -4,6 +4,7 @@ import { createReplica } from '../create-replica.ts';
 import { customBootstrap } from '../custom-bootstrap.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
+import { reported } from './report.ts';
 
 function leaderOf(obs: Observation): string | null {
   return obs.dcs.ok ? obs.dcs.cluster.leader : null;
@@ -61,7 +62,7 @@ async function cloneAndStart(rt: Runtime, from: string | null, obs: Observation,
 }
 
 const clone: Executor<'clone'> = async (rt, a, obs) => {
-  rt.runLong('clone', () => cloneAndStart(rt, a.from, obs));
+  rt.runLong('clone', () => reported(rt, 'clone', a.from, () => cloneAndStart(rt, a.from, obs)));
 };
 
 /**
@@ -80,7 +81,7 @@ export async function reinitializeFrom(rt: Runtime, from: string, obs: Observati
 }
 
 const reinitialize: Executor<'reinitialize'> = async (rt, a, obs) => {
-  rt.runLong('reinitialize', (w) => reinitializeFrom(w, a.from, obs));
+  rt.runLong('reinitialize', (w) => reported(w, 'reinitialize', a.from, () => reinitializeFrom(w, a.from, obs)));
 };
 
 /** pg_rewind from the leader (it runs crash recovery first if needed), then follow it. */
@@ -88,7 +89,7 @@ const rewind: Executor<'rewind'> = async (rt, a, obs) => {
   rt.runLong('rewind', async () => {
     if (await rt.pg.isRunning()) await rt.pg.stop('fast', 60);
     const src = connOf(obs, a.from);
-    const r = await rt.pg.rewind(src);
+    const r = await reported(rt, 'rewind', a.from, () => rt.pg.rewind(src));
     rt.log.info({ from: a.from, rewound: r.rewound }, r.rewound ? 'rewound from the leader' : 'no rewind required');
     await writePgConfig(rt, { upstream: a.from });
     await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });

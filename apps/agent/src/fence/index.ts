@@ -61,6 +61,11 @@ export class Fence {
     this.child.stdin?.end();
   }
 
+  /** For the control plane's readiness view: armed now, and a lease id it could revoke on the agent's death. */
+  state(): { armed: boolean; leaseKnown: boolean } {
+    return { armed: this.child !== null && this.armedDeadline !== null, leaseKnown: this.sentLease !== null && /^[0-9]+$/.test(this.sentLease) && this.sentLease !== '0' };
+  }
+
   get pid(): number | null {
     return this.child?.pid ?? null;
   }

@@ -30,6 +30,8 @@ export interface TMemberView {
   /** Epoch seconds. */
   dcsLastSeen: number | null;
   failoverReadiness: TSnapshot['failoverReadiness'] | null;
+  /** The settings, DCS facts and fence state this member reported (absent from older agents). */
+  ha: NonNullable<TSnapshot['ha']> | null;
   /** The leader this member last read from the DCS. */
   leaderSeen: string | null;
   /** The cluster as this member last read it from the DCS (upstreams, sync standbys, ...). */
@@ -73,6 +75,7 @@ export function memberView(row: TMemberRow, opts: { now: Date; staleAfterSeconds
     dcsOk: s?.dcsOk ?? null,
     dcsLastSeen: s?.dcsLastSeen ?? null,
     failoverReadiness: s?.failoverReadiness ?? null,
+    ha: s?.ha ?? null,
     leaderSeen: s?.leader ?? null,
     dcsMembers: s?.members ?? [],
     paused: s?.paused ?? false,
