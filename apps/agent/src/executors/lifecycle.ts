@@ -62,7 +62,8 @@ async function cloneAndStart(rt: Runtime, from: string | null, obs: Observation,
 }
 
 const clone: Executor<'clone'> = async (rt, a, obs) => {
-  rt.runLong('clone', () => reported(rt, 'clone', a.from, () => cloneAndStart(rt, a.from, obs)));
+  // with no source (no_leader methods), the events name where the data comes from instead of a member
+  rt.runLong('clone', () => reported(rt, 'clone', a.from ?? 'a backup (no_leader replica method)', () => cloneAndStart(rt, a.from, obs)));
 };
 
 /**
