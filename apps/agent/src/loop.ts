@@ -166,6 +166,7 @@ export class HaLoop {
     await publish(rt, obs, decision.actions.some((a) => a.type !== 'renewLock')).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not publish member state'));
     if (!failure) await maintain(rt).catch((e: Error) => rt.log.warn({ err: e.message }, 'maintenance failed'));
     rt.fence?.update();
+    rt.heartbeat?.update();
     rt.log.info(
       {
         verdict: decision.verdict,

@@ -8,6 +8,7 @@ import { startRestApi } from './http/server.ts';
 import { createLogger } from './log.ts';
 import { HaLoop } from './loop.ts';
 import { Fence } from './fence/index.ts';
+import { Heartbeat } from './heartbeat.ts';
 import { startUplink } from './uplink/index.ts';
 import { AgentEvents } from './agent-events.ts';
 import { Callbacks } from './callbacks.ts';
@@ -149,6 +150,7 @@ async function main(): Promise<void> {
   const fence = new Fence(rt);
   fence.start();
   rt.fence = fence;
+  rt.heartbeat = new Heartbeat(rt);
   const api = await startRestApi(rt, tls.rest).catch((e: Error) =>
     fail(`cannot listen on restapi.listen ${config.restapi.listen.host}:${config.restapi.listen.port}: ${e.message}`, 1),
   );
@@ -180,6 +182,7 @@ async function main(): Promise<void> {
     // Wait for an action in flight (a start, a clone ...) first: stopping PostgreSQL while a start
     // is still under way would leave a postmaster behind with no agent.
     const startBudgetMs = (Math.max(60, rt.settings.primaryStartTimeout) + 30) * 1000;
+    rt.heartbeat?.stop();
     if (!(await loop.stop(startBudgetMs))) log.error('the action in progress did not finish in time; shutting down anyway');
     if (paused) {
       // No automatic failover happens in pause, so nobody takes over from this primary: disarm the

@@ -6,8 +6,7 @@ import { constants as fsc } from 'node:fs';
 import { access, chmod, chown, lstat, mkdir, mkdtemp, open, readFile, readdir, readlink, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import pg from 'pg';
-import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { parseLsn } from '@keel/protocol';
 import {
   BASE_CONF_NAME,
@@ -27,6 +26,7 @@ import {
   timelineOfWalFile,
 } from './conf.ts';
 import { run, type RunResult } from './exec.ts';
+import { pg } from './load-pg.ts';
 import { isPostgresProcessAlive, killPostmasterTree, pollUntil } from './process.ts';
 import { passwordVerifier } from './secrets.ts';
 import type {
@@ -190,9 +190,9 @@ export class Postgres {
   private readonly logFn: ((message: string) => void) | undefined;
   private parameters: Gucs;
   private pgHba: string[];
-  private pool: pg.Pool | null = null;
+  private pool: Pool | null = null;
   /** The REST API's own connection (probe({ channel: 'api' })), so health checks never queue behind the HA loop. */
-  private apiPool: pg.Pool | null = null;
+  private apiPool: Pool | null = null;
 
   constructor(opts: PostgresOptions) {
     if (!opts.binDir) throw new Error('binDir is required');
@@ -599,7 +599,7 @@ export class Postgres {
 
   // ---------------------------------------------------------------- SQL
 
-  private getPool(channel: 'loop' | 'api' = 'loop'): pg.Pool {
+  private getPool(channel: 'loop' | 'api' = 'loop'): Pool {
     if (channel === 'api') {
       this.apiPool ??= this.newPool(1);
       return this.apiPool;
@@ -608,7 +608,7 @@ export class Postgres {
     return this.pool;
   }
 
-  private newPool(max: number): pg.Pool {
+  private newPool(max: number): Pool {
     const pool = new pg.Pool({
       host: this.socketDir ?? this.localTcpHost(),
       port: this.port,
@@ -636,7 +636,7 @@ export class Postgres {
 
   /** Close the pool; waits at most waitMs for queries in flight (they fail when the server stops anyway). */
   private async closePool(waitMs = 1000): Promise<void> {
-    const pools = [this.pool, this.apiPool].filter((p): p is pg.Pool => p !== null);
+    const pools = [this.pool, this.apiPool].filter((p): p is Pool => p !== null);
     this.pool = null;
     this.apiPool = null;
     if (pools.length === 0) return;

@@ -21,6 +21,21 @@ const acquireLock: Executor<'acquireLock'> = async (rt) => {
   reportLockAcquired(rt);
 };
 
+/** Synchronous mode's early takeover: one transaction (Dcs.takeOverLeader); decide() judged the rest. */
+const takeOverLock: Executor<'takeOverLock'> = async (rt, a) => {
+  const started = Date.now();
+  await rt.dcs.ensureLease(rt.settings.ttl);
+  const ok = await rt.dcs.takeOverLeader({
+    name: rt.config.name,
+    oldLeader: a.oldLeader,
+    leaderModRevision: a.leaderRevision,
+    syncModRevision: a.syncRevision,
+  });
+  if (!ok) throw new ActionFailed(`the leader key or /sync changed: not taking over from (${a.oldLeader})`);
+  lockOk(rt, started);
+  rt.log.warn({ from: a.oldLeader }, 'took the leader key over before its lease expired (synchronous mode)');
+};
+
 const renewLock: Executor<'renewLock'> = async (rt) => {
   const started = Date.now();
   try {
@@ -62,4 +77,4 @@ const clearFailover: Executor<'clearFailover'> = async (rt, a) => {
   if (deleted && a.outcome !== null && a.revision !== null) recordFailoverOutcome(rt, a.revision, a.outcome);
 };
 
-export const lockExecutors = { acquireLock, renewLock, releaseLock, claimInitialize, seedConfig, clearFailover };
+export const lockExecutors = { acquireLock, takeOverLock, renewLock, releaseLock, claimInitialize, seedConfig, clearFailover };
