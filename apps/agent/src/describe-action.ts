@@ -6,6 +6,7 @@ export function describeAction(a: Action): string {
     case 'demote':
       return a.mode === 'graceful' ? `demote(graceful, ${a.candidate ?? 'healthiest'})` : `demote(${a.mode})`;
     case 'clone':
+      return `clone(${a.from ?? 'no leader'})`;
     case 'rewind':
     case 'reinitialize':
       return `${a.type}(${a.from})`;

@@ -139,6 +139,7 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
       tags: rt.config.tags ?? {},
       watchdogProblem: watchdogProblem(rt.config, rt.watchdog, now(), rt.settings.ttl * 1000),
       apiUrl: rt.config.restapi.api_url,
+      cloneWithoutLeader: rt.config.postgresql.create_replica_methods.some((m) => m.kind === 'command' && m.noLeader),
     },
     settings: rt.settings,
     dcs: dcsResult.ok ? { ok: true, cluster: clusterView(dcsResult.snap) } : { ok: false, error: dcsResult.error },

@@ -10,7 +10,7 @@ export function decision(verdict: Verdict, reason: string, actions: readonly Act
 export const act = {
   claimInitialize: (value: string): Action => Object.freeze({ type: 'claimInitialize', value }),
   bootstrap: (): Action => Object.freeze({ type: 'bootstrap' }),
-  clone: (from: string): Action => Object.freeze({ type: 'clone', from }),
+  clone: (from: string | null): Action => Object.freeze({ type: 'clone', from }),
   reinitialize: (from: string): Action => Object.freeze({ type: 'reinitialize', from }),
   rewind: (from: string): Action => Object.freeze({ type: 'rewind', from }),
   acquireLock: (): Action => Object.freeze({ type: 'acquireLock' }),

@@ -198,7 +198,17 @@ export interface Observation {
    * `watchdogProblem`: watchdog.mode is `required` and the watchdog device cannot be used (why, in a
    * few words); absent or null otherwise. Such a member never takes the leader lock (Patroni).
    */
-  me: { name: string; tags: TTags; watchdogProblem?: string | null; apiUrl?: string };
+  me: {
+    name: string;
+    tags: TTags;
+    watchdogProblem?: string | null;
+    apiUrl?: string;
+    /**
+     * A replica creation method marked no_leader is configured (Patroni): with no member to clone
+     * from, an empty member may still create its data directory (from a backup).
+     */
+    cloneWithoutLeader?: boolean;
+  };
   settings: HaSettings;
   dcs: { ok: true; cluster: ClusterView } | { ok: false; error: string };
   pg: PgView;
@@ -251,7 +261,8 @@ export type DemoteMode =
 export type Action =
   | { type: 'claimInitialize'; value: string }
   | { type: 'bootstrap' }
-  | { type: 'clone'; from: string }
+  /** from null: no member to clone from; only no_leader replica creation methods run. */
+  | { type: 'clone'; from: string | null }
   | { type: 'reinitialize'; from: string }
   | { type: 'rewind'; from: string }
   | { type: 'acquireLock' }

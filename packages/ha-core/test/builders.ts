@@ -55,6 +55,8 @@ interface Draft {
   tags: TTags;
   /** watchdog.mode required and the device unusable: why (null: fine, or not required). */
   watchdogProblem: string | null;
+  /** A no_leader replica creation method is configured. */
+  cloneWithoutLeader?: boolean;
   settings: HaSettings;
   dcsError: string | null;
   cluster: ClusterView;
@@ -91,6 +93,10 @@ export class ObservationBuilder {
   /** watchdog.mode is required and the device cannot be used. */
   withoutWatchdog(problem = 'watchdog.mode is required and /dev/watchdog does not exist') {
     return this.with({ watchdogProblem: problem });
+  }
+  /** postgresql.create_replica_methods has a method marked no_leader. */
+  withNoLeaderMethod() {
+    return this.with({ cloneWithoutLeader: true });
   }
   withSettings(patch: Partial<HaSettings>) {
     return this.with({ settings: { ...this.d.settings, ...patch } });
@@ -229,7 +235,12 @@ export class ObservationBuilder {
     const peers = d.peers !== undefined ? d.peers : gathered ? [] : null;
     return deepFreeze({
       now: d.now,
-      me: d.watchdogProblem === null ? { name: d.me, tags: d.tags } : { name: d.me, tags: d.tags, watchdogProblem: d.watchdogProblem },
+      me: {
+        name: d.me,
+        tags: d.tags,
+        ...(d.watchdogProblem === null ? {} : { watchdogProblem: d.watchdogProblem }),
+        ...(d.cloneWithoutLeader ? { cloneWithoutLeader: true } : {}),
+      },
       settings: d.settings,
       dcs: d.dcsError === null ? { ok: true as const, cluster: d.cluster } : { ok: false as const, error: d.dcsError },
       pg: d.pg,

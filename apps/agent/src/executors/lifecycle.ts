@@ -49,10 +49,10 @@ const bootstrap: Executor<'bootstrap'> = async (rt) => {
   });
 };
 
-async function cloneAndStart(rt: Runtime, from: string, obs: Observation, step?: (message: string) => void): Promise<void> {
-  const src = connOf(obs, from);
-  rt.log.info({ from, host: src.host, port: src.port }, 'creating a replica');
-  await createReplica(rt, { ...src, name: from }, step);
+async function cloneAndStart(rt: Runtime, from: string | null, obs: Observation, step?: (message: string) => void): Promise<void> {
+  const src = from === null ? null : { ...connOf(obs, from), name: from };
+  rt.log.info(src ? { from, host: src.host, port: src.port } : { from }, 'creating a replica');
+  await createReplica(rt, src, step);
   const leader = leaderOf(obs) ?? from;
   await writePgConfig(rt, { upstream: leader });
   await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
@@ -62,7 +62,8 @@ async function cloneAndStart(rt: Runtime, from: string, obs: Observation, step?:
 }
 
 const clone: Executor<'clone'> = async (rt, a, obs) => {
-  rt.runLong('clone', () => reported(rt, 'clone', a.from, () => cloneAndStart(rt, a.from, obs)));
+  // with no source (no_leader methods), the events name where the data comes from instead of a member
+  rt.runLong('clone', () => reported(rt, 'clone', a.from ?? 'a backup (no_leader replica method)', () => cloneAndStart(rt, a.from, obs)));
 };
 
 /**

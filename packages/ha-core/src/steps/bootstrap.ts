@@ -48,7 +48,7 @@ export function emptyDataDir(f: Facts): Decision | null {
     return decision('release_lock_empty_data_dir', 'releasing the leader lock because my data directory is empty', [act.releaseLock()]);
   }
   const leader = f.otherLeader;
-  if (leader === null) return decision('waiting_for_leader', 'waiting for a leader to clone from');
+  if (leader === null && f.obs.me.cloneWithoutLeader !== true) return decision('waiting_for_leader', 'waiting for a leader to clone from');
   if (f.paused) return decision('paused', 'PAUSE: no action. My data directory is empty');
   const backoff = cloneBackoff(f.memory, f.obs.now);
   if (backoff !== null) {
@@ -61,9 +61,12 @@ export function emptyDataDir(f: Facts): Decision | null {
     );
   }
   const source = cloneSource(f.cluster, f.me);
+  if (leader === null && source === null) {
+    return decision('clone', 'no leader to clone from: creating a replica with the no_leader replica creation methods', [act.clone(null)]);
+  }
   const reason =
     source === null ? `trying to bootstrap from leader (${leader})` : `trying to bootstrap from replica (${source}), tagged clonefrom`;
-  return decision('clone', reason, [act.clone(source ?? leader)]);
+  return decision('clone', reason, [act.clone(source ?? leader!)]);
 }
 
 /**
