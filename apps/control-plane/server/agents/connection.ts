@@ -5,8 +5,12 @@
  *         \--bad/unauthorised/timeout--> closed
  *
  * Messages are handled strictly in arrival order (one promise chain per connection). Each snapshot
- * or event is stored at most once (see services/store-agent-message.ts); when the queue drains the
- * server acks the highest stored seq, so bursts get one ack. Anything wrong ends in an `error`
+ * or event is stored at most once (see services/store-agent-message.ts). Snapshots go to the
+ * ingest's batcher (coalesced per member, written in batches) and the chain moves on; an event or
+ * operation message waits until the member's queued snapshots are written, so the order of seqs in
+ * the database is the order on the wire. The server acks the highest stored seq when the queue
+ * drains or a batch is written, so bursts get one ack, and a slow database means later acks
+ * (the agent holds what is unacknowledged) rather than refused connections. Anything wrong ends in an `error`
  * message naming the problem and a close; nothing of it is stored, and no other connection is
  * touched.
  *
@@ -60,8 +64,15 @@ export interface TConnectionHost {
   /** The connection speaks for this member now (the host closes any older one). */
   register(conn: AgentConnection): void;
   unregister(conn: AgentConnection): void;
+  /**
+   * Queue a snapshot for the next batched write (agents/snapshot-batcher.ts); resolves once it, or a
+   * newer snapshot of the same member, is stored (true) or found a duplicate (false). Rejects as a
+   * store does (describeStoreError).
+   */
+  submitSnapshot(id: TAgentIdentity, s: TSnapshot): Promise<boolean>;
+  /** Resolves when no snapshot of this member waits to be stored (an event is stored after them). */
+  snapshotsSettled(id: TAgentIdentity): Promise<void>;
   /** true: stored; false: duplicate. Throws { code, message } style errors through describeStoreError. */
-  storeSnapshot(id: TAgentIdentity, s: TSnapshot): Promise<boolean>;
   storeEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean>;
   /** An operation's progress or result (services/operation-runner.ts records it on the operation). */
   storeOperationMessage(id: TAgentIdentity, m: TOperationProgress | TOperationResult): Promise<void>;
@@ -229,9 +240,25 @@ export class AgentConnection {
           return this.fail(problem.code, problem.message);
         }
         this.receivedSeq = msg.seq;
+        if (msg.type === 'snapshot') {
+          // batched: the chain goes on at once, the ack follows the write (lazily)
+          this.host.submitSnapshot(id, msg).then(
+            () => {
+              this.lastSeq = Math.max(this.lastSeq, msg.seq);
+              if (this.pending === 0) this.flushAck();
+            },
+            (e: unknown) => {
+              const { code, message } = this.host.describeStoreError(e);
+              this.fail(code, `${msg.type} seq ${msg.seq} was not stored: ${message}`);
+            },
+          );
+          return;
+        }
         try {
-          if (msg.type === 'snapshot') await this.host.storeSnapshot(id, msg);
-          else if (msg.type === 'event') await this.host.storeEvent(id, msg);
+          // events and operation messages are stored one by one, after this member's queued snapshots
+          await this.host.snapshotsSettled(id);
+          if ((this.state as TConnectionState) === 'closed') return;
+          if (msg.type === 'event') await this.host.storeEvent(id, msg);
           else await this.host.storeOperationMessage(id, msg);
         } catch (e) {
           const { code, message } = this.host.describeStoreError(e);
