@@ -10,6 +10,7 @@ function setup(store?: (e: TBatchEntry[]) => Promise<Set<string>>) {
   const b = new SnapshotBatcher({
     intervalMs: 5,
     maxBatch: 1000,
+    now: () => 10_000_000,
     store: store ?? (async (entries) => (calls.push(entries), new Set(entries.map((e) => e.memberId)))),
     stored: (entries) => published.push(entries),
   });
@@ -37,6 +38,24 @@ describe('SnapshotBatcher', () => {
     // browsers get the newest of each member
     expect(published.flat().map((e) => `${e.memberId}:${e.snapshot.seq}`).sort()).toEqual(['a:2', 'b:3']);
     expect(b.stats.superseded).toBe(1);
+  });
+
+  it('while the database is behind, live snapshots of other seconds supersede each other too (one queued per member)', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (release = r));
+    const rows: TBatchEntry[][] = [];
+    const { b } = setup(async (entries) => {
+      rows.push(entries);
+      await gate;
+      return new Set(entries.map((e) => e.memberId));
+    });
+    const first = b.submit('a', snap(1, 9_999_000));
+    await new Promise((r) => setTimeout(r, 20)); // the first flush is under way, and slow
+    const later = [b.submit('a', snap(2, 9_997_000)), b.submit('a', snap(3, 9_998_000)), b.submit('a', snap(4, 9_999_500))];
+    expect(b.size).toBe(1);
+    release();
+    await Promise.all([first, ...later]);
+    expect(rows.map((r) => r.map((e) => e.snapshot.seq))).toEqual([[1], [4]]);
   });
 
   it('answers a snapshot not above the queued one as a duplicate, and one the database refused as not stored', async () => {

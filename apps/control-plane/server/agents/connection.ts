@@ -84,6 +84,8 @@ export interface TConnectionHost {
 }
 
 const ACK_EVERY = 200;
+/** After the hello arrived in time: how much longer the server may take to check it. */
+const AUTH_GRACE_MS = 60_000;
 const ACK_INTERVAL_MS = 500;
 /** Pause reading when this many messages wait for the database; resume at RESUME_PENDING. */
 export const MAX_PENDING = 256;
@@ -114,7 +116,9 @@ export class AgentConnection {
   private ackedAt = Date.now();
   private pending = 0;
   private chain: Promise<void> = Promise.resolve();
-  private readonly helloTimer: NodeJS.Timeout;
+  private helloTimer: NodeJS.Timeout;
+  /** A first frame arrived: the agent said hello in time, however long checking it takes us. */
+  private helloReceived = false;
   private readonly bucket: TokenBucket;
   private readonly now: () => number;
   /** Highest seq received on this connection (welcome.ackedSeq to start with). */
@@ -130,10 +134,18 @@ export class AgentConnection {
     this.now = limits.now ?? Date.now;
     this.bucket = new TokenBucket(limits.messagesPerSecond, limits.burstMessages, this.now);
     this.helloTimer = setTimeout(() => {
-      if (this.state === 'awaiting_hello' || this.state === 'authenticating') this.fail('timeout', `no hello within ${Math.round(helloTimeoutMs / 1000)} seconds`);
+      if (this.state !== 'awaiting_hello' && this.state !== 'authenticating') return;
+      if (!this.helloReceived) return this.fail('timeout', `no hello within ${Math.round(helloTimeoutMs / 1000)} seconds`);
+      // the agent was on time; a loaded server (a reconnect storm) is given longer to check the
+      // token rather than refusing agents for its own slowness
+      this.helloTimer = setTimeout(() => {
+        if (this.state === 'awaiting_hello' || this.state === 'authenticating') this.fail('internal', `the control plane could not check the hello within ${Math.round((helloTimeoutMs + AUTH_GRACE_MS) / 1000)} seconds; reconnect later`);
+      }, AUTH_GRACE_MS);
+      this.helloTimer.unref();
     }, helloTimeoutMs);
     this.helloTimer.unref();
     ws.on('message', (data, isBinary) => {
+      this.helloReceived = true;
       const raw = isBinary || typeof data !== 'string' ? Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8') : data;
       if (this.state === 'closed') return;
       if (!this.bucket.take()) {

@@ -1,7 +1,8 @@
 /**
- * The ingest's write path for snapshots: coalesce per member and second (a newer snapshot of the
- * same member taken in the same second replaces an unstored older one: the dashboard and the
- * history keep one per second) and store what accumulated in one statement per flush
+ * The ingest's write path for snapshots: coalesce per member (a newer snapshot of the same member
+ * replaces an unstored older one taken in the same second, or when both are live traffic, taken in
+ * the last 5 s: while the database is behind, the newest wins and the queue stays at one snapshot
+ * per member; a replay of older snapshots from the agent's buffer keeps one per second) and store what accumulated in one statement per flush
  * (services/store-agent-message.ts, storeSnapshots).
  *
  * At one snapshot per agent per second, 3,000 agents used to mean 3,000 statements a second, one
@@ -29,6 +30,8 @@ export interface TSnapshotBatcherOptions {
   /** After a flush: each advanced member's newest snapshot (to publish it). */
   stored(entries: TBatchEntry[]): void;
   intervalMs: number;
+  /** Server clock (tests). */
+  now?: () => number;
   /** Most snapshots per statement (roughly: whole members are taken; the rest waits for the next flush). */
   maxBatch: number;
 }
@@ -46,6 +49,8 @@ interface Pending {
 }
 
 const secondOf = (s: TSnapshot) => Math.floor(Date.parse(s.at) / 1000);
+/** Snapshots taken this recently are live traffic: while the database is behind, the newest wins. */
+const LIVE_MS = 5_000;
 
 export class SnapshotBatcher {
   private pending = new Map<string, Pending>();
@@ -56,6 +61,11 @@ export class SnapshotBatcher {
   readonly stats = { flushes: 0, stored: 0, superseded: 0, lastBatch: 0, lastFlushMs: 0 };
 
   constructor(private readonly opts: TSnapshotBatcherOptions) {}
+
+  /** Taken in the last LIVE_MS: current traffic, not a replay from the agent's buffer. */
+  private isLive(s: TSnapshot): boolean {
+    return Date.parse(s.at) >= (this.opts.now ?? Date.now)() - LIVE_MS;
+  }
 
   get size(): number {
     return this.pending.size;
@@ -71,7 +81,7 @@ export class SnapshotBatcher {
       }
       const last = p.snapshots[p.snapshots.length - 1];
       if (last && last.seq >= snapshot.seq) return resolve(false);
-      if (last && secondOf(last) === secondOf(snapshot)) {
+      if (last && (secondOf(last) === secondOf(snapshot) || (this.isLive(last) && this.isLive(snapshot)))) {
         p.snapshots[p.snapshots.length - 1] = snapshot;
         this.stats.superseded++;
       } else p.snapshots.push(snapshot);
