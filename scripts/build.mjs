@@ -5,8 +5,8 @@
 //   apps/control-plane/dist/server.mjs                  run by `npm run start -w @keel/control-plane`
 // esbuild bundles each entry with the workspace's own TypeScript (@keel/* packages, the generated
 // Prisma client) inlined; npm dependencies stay external and load from node_modules as published
-// (several read files next to themselves at run time: etcd3's .proto files, pino's worker,
-// Prisma's Wasm query compiler). Plain JavaScript, so it runs with bare `node`.
+// (several read files next to themselves at run time: pino's worker, Prisma's Wasm query
+// compiler). Plain JavaScript, so it runs with bare `node`.
 //
 //   node scripts/build.mjs [agent|cli|control-plane ...] [--if-needed]
 // --if-needed skips a target whose output is newer than every source it is built from.

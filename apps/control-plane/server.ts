@@ -28,6 +28,8 @@ import { PeerBus } from './server/instances/peer-bus.ts';
 import { Peers } from './server/instances/peers.ts';
 import type { TLiveMessage } from './server/live/messages.ts';
 import { randomUUID } from 'node:crypto';
+import { AlertRunner } from './server/services/alert-runner.ts';
+import { alertKeyOf, checkAlertKey } from './server/services/manage-alerts.ts';
 
 // The app's directory (where .next is): this file's, or its parent's when running the bundle in dist/.
 const HERE_FILE_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -64,6 +66,9 @@ async function main(): Promise<void> {
   // the application's database role must not be able to rewrite the audit log (README, "Database roles")
   await checkDatabaseRole(db);
   const auditKey = digestKey(env.KEEL_CP_AUDIT_KEY, env.KEEL_CP_SECRET);
+  // a key that cannot open the stored alert channels is a start-up error (alerts would silently stop)
+  const alertKey = alertKeyOf({ env });
+  await checkAlertKey(db, alertKey);
   const digest = async () => {
     try {
       await signAuditDigest(db, auditKey);
@@ -126,14 +131,25 @@ async function main(): Promise<void> {
       live?.notifyUsers(userIds, m);
       peers.forwardNotice(userIds, m);
     },
+    publish,
   };
   live = new LiveHub(liveAuth(deps, env.KEEL_CP_STALE_AFTER_SECONDS));
   ingest = new AgentIngest({
     db, pool, dbHealth, publish, staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, log: (e, f) => log(e, f),
+    incidentQuietMs: env.KEEL_CP_INCIDENT_QUIET_SECONDS * 1000,
     limits: { maxSkewMs: env.KEEL_CP_MAX_CLOCK_SKEW_SECONDS * 1000, messagesPerSecond: env.KEEL_CP_AGENT_MESSAGES_PER_SECOND, burstMessages: env.KEEL_CP_AGENT_BURST_MESSAGES },
     onOperationMessage: (id, m) => (runner as OperationRunner).onMessage(id.memberId, m),
     onPresence: (memberId, connected) => peers.presence(memberId, connected),
   });
+  const alerts = new AlertRunner({
+    db,
+    everyMs: env.KEEL_CP_ALERT_EVAL_SECONDS * 1000,
+    view: () => ({ now: new Date(), staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, presence }),
+    deliver: { key: alertKey, baseUrl: env.KEEL_CP_PUBLIC_URL ?? null },
+    log: (e, f, level) => log(e, f, level),
+    dbError: (e) => dbHealth.report(e),
+  });
+  alerts.start();
   bus = new PeerBus({
     databaseUrl: env.DATABASE_URL, pool, instanceId,
     onMessage: (from, m) => peers.onMessage(from, m),
@@ -210,6 +226,7 @@ async function main(): Promise<void> {
     setTimeout(() => process.exit(0), 5000).unref();
     clearInterval(retentionTimer);
     clearInterval(digestTimer);
+    alerts.stop();
     dbHealth.stop();
     peers.stop();
     void bus?.close();

@@ -13,6 +13,8 @@ export function describeAction(a: Action): string {
       return `startReplica(${a.leader ?? 'no leader'})`;
     case 'follow':
       return `follow(${a.leader})`;
+    case 'takeOverLock':
+      return `takeOverLock(from ${a.oldLeader})`;
     case 'syncSlots':
       return `syncSlots(+${a.create.join(',')} -${a.drop.join(',')})`;
     case 'syncStandbys':

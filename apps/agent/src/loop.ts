@@ -1,6 +1,7 @@
 import { decide } from '@keel/ha-core';
 import type { Action, Decision, LongActionKind, Observation } from '@keel/ha-core';
 import { describeAction } from './describe-action.ts';
+import { decisionEvents, type DecisionSeen } from './decision-events.ts';
 import { execute } from './executors/index.ts';
 import { FatalError } from './executors/role.ts';
 import { observe } from './observe.ts';
@@ -8,6 +9,7 @@ import { maintain } from './maintenance.ts';
 import { publish } from './publish.ts';
 import { adoptLocalConfig } from './adopt-local-config.ts';
 import type { LoopCommands, Runtime } from './runtime.ts';
+import { reportFenced } from './executors/report.ts';
 
 /**
  * The HA loop: observe -> decide -> execute -> publish, every loop_wait seconds or sooner when
@@ -20,6 +22,7 @@ export class HaLoop {
   private running: Promise<void> | null = null;
   private fenceTimer: NodeJS.Timeout | null = null;
   private fencing = false;
+  private seen: DecisionSeen = { leader: null, reason: null };
   /** The long action running in the background, if any (shutdown waits for it). */
   private longAction: Promise<void> | null = null;
   /** Called at the end of every iteration (the control-plane uplink); must not throw or wait. */
@@ -139,6 +142,7 @@ export class HaLoop {
     const decision = decide(obs);
     rt.lastDecision = decision;
     rt.lastLoopAt = Date.now();
+    this.report(obs, decision);
 
     let failure: { action: Action['type']; error: string } | null = null;
     for (const action of decision.actions) {
@@ -162,6 +166,7 @@ export class HaLoop {
     await publish(rt, obs, decision.actions.some((a) => a.type !== 'renewLock')).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not publish member state'));
     if (!failure) await maintain(rt).catch((e: Error) => rt.log.warn({ err: e.message }, 'maintenance failed'));
     rt.fence?.update();
+    rt.heartbeat?.update();
     rt.log.info(
       {
         verdict: decision.verdict,
@@ -178,6 +183,18 @@ export class HaLoop {
       rt.log.warn({ err: (e as Error).message }, 'uplink hook failed');
     }
     return failure !== null;
+  }
+
+  /** This decision's own events (leader key gone, decision changed), before its actions run. Never throws. */
+  private report(obs: Observation, decision: Decision): void {
+    try {
+      const { events, next } = decisionEvents(this.seen, obs, decision, decision.actions.map(describeAction));
+      this.seen = next;
+      if (next.leader !== null) this.rt.events.lastLeader = next.leader;
+      for (const e of events) this.rt.events.emit(e.event, e.summary, e.details as never, e.cause, Date.parse(e.at));
+    } catch (e) {
+      this.rt.log.warn({ err: (e as Error).message }, 'could not report the decision');
+    }
   }
 
   private runLong(kind: LongActionKind, fn: () => Promise<void>): Promise<void> {
@@ -247,10 +264,13 @@ export class HaLoop {
     this.fencing = true;
     try {
       if (rt.lastProbe?.running && rt.lastProbe.role === 'primary') {
+        const lostAt = Date.now();
+        const lastLsn = rt.lastProbe.lsn ?? null;
         rt.log.error({ lockAgeMs: age }, 'could not renew the leader lock in time: stopping PostgreSQL (fencing)');
         await rt.pg.stop('immediate', 30);
         rt.memory.formerPrimary = true;
         rt.memory.following = null;
+        reportFenced(rt, 'guard', lostAt, lastLsn);
       }
       rt.lastLockOkAt = null;
       rt.fence?.update();

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { EtcdDcs } from '@keel/dcs';
+import { EtcdDcs, ZooKeeperDcs, type Dcs } from '@keel/dcs';
 import { resolveSettings } from '@keel/ha-core';
 import { Postgres, type Credentials } from '@keel/postgres';
 import { ConfigError, loadConfig, type AgentConfig, type PgUser } from './config.ts';
@@ -8,7 +8,9 @@ import { startRestApi } from './http/server.ts';
 import { createLogger } from './log.ts';
 import { HaLoop } from './loop.ts';
 import { Fence } from './fence/index.ts';
+import { Heartbeat } from './heartbeat.ts';
 import { startUplink } from './uplink/index.ts';
+import { AgentEvents } from './agent-events.ts';
 import { Callbacks } from './callbacks.ts';
 import { reloadLocalConfig } from './ops/reload-config.ts';
 import { OperationRegistry } from './ops/registry.ts';
@@ -76,15 +78,23 @@ async function main(): Promise<void> {
   }
 
   const settings = resolveSettings(config.bootstrap?.dcs ?? null);
-  const dcs = new EtcdDcs({
-    hosts: { hosts: config.etcd3.hosts, protocol: config.etcd3.protocol },
-    namespace: config.namespace,
-    scope: config.scope,
-    callTimeoutMs: settings.retryTimeout * 1000,
-    username: config.etcd3.username,
-    password: config.etcd3.password,
-    ...(tls.etcd ? { tls: tls.etcd } : {}),
-  });
+  const etcd3 = config.etcd3;
+  let dcs: Dcs;
+  if (config.zookeeper) {
+    dcs = new ZooKeeperDcs({ hosts: config.zookeeper.hosts, namespace: config.namespace, scope: config.scope, callTimeoutMs: settings.retryTimeout * 1000 });
+  } else if (etcd3) {
+    dcs = new EtcdDcs({
+      hosts: { hosts: etcd3.hosts, protocol: etcd3.protocol },
+      namespace: config.namespace,
+      scope: config.scope,
+      callTimeoutMs: settings.retryTimeout * 1000,
+      username: etcd3.username,
+      password: etcd3.password,
+      ...(tls.etcd ? { tls: tls.etcd } : {}),
+    });
+  } else {
+    fail(`invalid configuration in ${arg}: no DCS section (etcd3 or zookeeper)`, 2);
+  }
   const pgc = config.postgresql;
   const pg = new Postgres({
     memberName: config.name,
@@ -125,6 +135,7 @@ async function main(): Promise<void> {
     stopping: false,
     configPath: arg,
     ops: new OperationRegistry(),
+    events: new AgentEvents(),
     callbacks: undefined as unknown as Callbacks,
     scheduledRestart: null,
     appliedParametersJson: null,
@@ -139,6 +150,7 @@ async function main(): Promise<void> {
   const fence = new Fence(rt);
   fence.start();
   rt.fence = fence;
+  rt.heartbeat = new Heartbeat(rt);
   const api = await startRestApi(rt, tls.rest).catch((e: Error) =>
     fail(`cannot listen on restapi.listen ${config.restapi.listen.host}:${config.restapi.listen.port}: ${e.message}`, 1),
   );
@@ -170,6 +182,7 @@ async function main(): Promise<void> {
     // Wait for an action in flight (a start, a clone ...) first: stopping PostgreSQL while a start
     // is still under way would leave a postmaster behind with no agent.
     const startBudgetMs = (Math.max(60, rt.settings.primaryStartTimeout) + 30) * 1000;
+    rt.heartbeat?.stop();
     if (!(await loop.stop(startBudgetMs))) log.error('the action in progress did not finish in time; shutting down anyway');
     if (paused) {
       // No automatic failover happens in pause, so nobody takes over from this primary: disarm the

@@ -1,6 +1,8 @@
+import net from 'node:net';
 import type { ClusterSnapshot } from '@keel/dcs';
-import type { ClusterMember, ClusterView, Observation, PeerView, PgView } from '@keel/ha-core';
-import type { TTags } from '@keel/protocol';
+import { factsOf, heartbeatStopped, watchesHeartbeat } from '@keel/ha-core';
+import type { ClusterMember, ClusterView, LeaseView, Observation, PeerView, PgView, TakeoverProbe } from '@keel/ha-core';
+import { syncStandbyList, type TTags } from '@keel/protocol';
 import { adoptConfigFromDcs } from './adopt-config.ts';
 import type { PeerClient } from './peers.ts';
 import type { Runtime } from './runtime.ts';
@@ -28,6 +30,9 @@ export function clusterView(snap: ClusterSnapshot): ClusterView {
     failoverRevision: snap.failover?.modRevision ?? null,
     hasConfig: snap.config !== null,
     sync: syncView(snap),
+    leaderRevision: snap.leader?.modRevision ?? null,
+    leaderLease: snap.leader?.lease ?? null,
+    syncRevision: snap.sync?.modRevision ?? null,
   };
 }
 
@@ -35,17 +40,20 @@ export function clusterView(snap: ClusterSnapshot): ClusterView {
 export function syncView(snap: ClusterSnapshot): ClusterView['sync'] {
   const v = snap.sync?.value;
   if (!v) return null;
-  const names = (v.sync_standby ?? '')
-    .split(',')
-    .map((n) => n.trim())
-    .filter((n) => n.length > 0);
-  return { leader: v.leader ?? null, syncStandby: names };
+  return { leader: v.leader ?? null, syncStandby: syncStandbyList(v) };
 }
 
 /** A member's /patroni answer as decide() and the ranking read it. */
 export function peerFromStatus(
   name: string,
-  body: { role?: string; state?: string; timeline?: number; tags?: TTags; xlog?: { location?: number; received_location?: number; replayed_location?: number } },
+  body: {
+    role?: string;
+    state?: string;
+    timeline?: number;
+    tags?: TTags;
+    replication_state?: string;
+    xlog?: { location?: number; received_location?: number; replayed_location?: number };
+  },
 ): PeerView {
   const x = body.xlog ?? {};
   const lsn = x.location ?? Math.max(x.received_location ?? 0, x.replayed_location ?? 0);
@@ -57,6 +65,7 @@ export function peerFromStatus(
     lsn: Number.isFinite(lsn) && lsn > 0 ? lsn : null,
     timeline: body.timeline ?? null,
     tags: body.tags ?? {},
+    streaming: body.replication_state === undefined ? null : body.replication_state === 'streaming',
   };
 }
 
@@ -108,7 +117,7 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
     else if (mem.requestSeen?.revision !== rev) mem.requestSeen = { revision: rev, at: now() };
   }
 
-  const obs: Observation = {
+  let obs: Observation = {
     now: now(),
     me: { name, tags: rt.config.tags ?? {}, watchdogProblem: watchdogProblem(rt.config) },
     settings: rt.settings,
@@ -117,9 +126,69 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
     peers,
     memory: structuredClone(mem),
   };
+  if (dcsResult.ok) {
+    const t = await takeoverProbe(rt, dcsResult.snap, obs);
+    if (t !== null) obs = { ...obs, takeover: t.probe, peers: t.peers };
+  }
   return deepFreeze(obs);
 }
 
+/**
+ * Synchronous mode's early takeover (ha-core takeover.ts): only when this member watches the leader's
+ * heartbeat and its last look (heartbeat.ts) saw it stopped, read the lease again and ask, in
+ * parallel and within ~1 s, whether the leader's PostgreSQL accepts TCP connections and what every
+ * other member's REST API says. Null otherwise (the usual case: nothing extra is done).
+ */
+async function takeoverProbe(rt: Runtime, snap: ClusterSnapshot, obs: Observation): Promise<{ probe: TakeoverProbe; peers: PeerView[] } | null> {
+  const leader = snap.leader;
+  const sample = rt.leaderLeaseSample;
+  if (!obs.dcs.ok || leader === null || sample == null || sample.lease !== leader.lease || !heartbeatStopped(sample.view)) return null;
+  if (!watchesHeartbeat(factsOf(obs, obs.dcs.cluster))) return null;
+  const timeout = Math.min(1000, rt.settings.retryTimeout * 500);
+  const member = snap.members.find((m) => m.name === leader.name);
+  const others = snap.members.filter((m) => m.name !== rt.config.name);
+  const [leaseTtl, pgDown, peers] = await Promise.all([
+    rt.dcs.leaseTimeToLive(leader.lease).catch((): LeaseView => ({ state: 'unknown' })),
+    member === undefined ? Promise.resolve(true) : pgUnreachable(member.value.conn_url, timeout),
+    obs.peers ?? Promise.all(others.map((m) => fetchPeer(rt.peers, m.name, m.value.api_url, timeout))),
+  ]);
+  return { probe: { leader: leader.name, lease: leader.lease, leaseTtl, pgUnreachable: pgDown }, peers: [...peers] };
+}
+
+/**
+ * The PostgreSQL at a conn_url does not answer: no TCP connection within `ms`, or no answer to an
+ * SSLRequest (8 bytes; the postmaster answers one byte, 'S' or 'N', before any authentication), so a
+ * half-open path (a partition that still accepts the connection) counts as unreachable too.
+ */
+function pgUnreachable(connUrl: string, ms: number): Promise<boolean> {
+  let host: string;
+  let port: number;
+  try {
+    const u = new URL(connUrl);
+    host = u.hostname.replace(/^\[|\]$/g, '');
+    port = Number(u.port || 5432);
+  } catch {
+    return Promise.resolve(true);
+  }
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (unreachable: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(unreachable);
+    };
+    const timer = setTimeout(() => done(true), ms);
+    socket.once('connect', () => {
+      const req = Buffer.alloc(8);
+      req.writeInt32BE(8, 0);
+      req.writeInt32BE(80877103, 4); // SSLRequest
+      socket.write(req);
+    });
+    socket.once('data', () => done(false));
+    socket.once('error', () => done(true));
+    socket.once('close', () => done(true));
+  });
+}
 async function readDcs(rt: Runtime): Promise<{ ok: true; snap: ClusterSnapshot } | { ok: false; error: string }> {
   try {
     return { ok: true, snap: await rt.dcs.readCluster() };

@@ -6,7 +6,8 @@
  * client certificate (ctl.certfile, else restapi.certfile) is presented, as Patroni does.
  */
 
-import { Agent, request } from 'undici';
+import http from 'node:http';
+import https from 'node:https';
 import { checkApiUrl, ZPeerStatus, type TPeerStatus } from '@keel/protocol';
 import type { ClientTls } from './tls.ts';
 
@@ -15,8 +16,19 @@ export type PeerAnswer = { ok: true; body: TPeerStatus } | { ok: false; reason: 
 /** Largest /patroni body read from a peer (a real one is a few kB). */
 const MAX_BODY_BYTES = 256 * 1024;
 
+/** An answer: its status and its body, read whole (at most MAX_BODY_BYTES). */
+interface Answer {
+  statusCode: number;
+  text: string;
+}
+
+/**
+ * On Node's own http/https (already loaded for the REST API and etcd): undici held ~3 MiB of an idle
+ * agent's memory for calls that only happen during a failover, a switchover or a restart.
+ */
 export class PeerClient {
-  private readonly dispatcher: Agent;
+  private readonly httpAgent: http.Agent;
+  private readonly httpsAgent: https.Agent;
   /** Bad api_url values already logged, so a bad key is reported once, not every tick. */
   private readonly reported = new Set<string>();
 
@@ -24,16 +36,42 @@ export class PeerClient {
     tls: ClientTls,
     private readonly warn: (fields: Record<string, unknown>, message: string) => void,
   ) {
-    this.dispatcher = new Agent({
-      connect: {
-        rejectUnauthorized: tls.rejectUnauthorized,
-        ...(tls.ca ? { ca: tls.ca } : {}),
-        ...(tls.cert ? { cert: tls.cert } : {}),
-        ...(tls.key ? { key: tls.key } : {}),
-        ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
-      },
-      connections: 4,
-      maxResponseSize: MAX_BODY_BYTES,
+    const pool = { keepAlive: true, maxSockets: 4, maxFreeSockets: 4 };
+    this.httpAgent = new http.Agent(pool);
+    this.httpsAgent = new https.Agent({
+      ...pool,
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.ca ? { ca: tls.ca } : {}),
+      ...(tls.cert ? { cert: tls.cert } : {}),
+      ...(tls.key ? { key: tls.key } : {}),
+      ...(tls.passphrase !== undefined ? { passphrase: tls.passphrase } : {}),
+    });
+  }
+
+  /** GET url, the whole answer within timeoutMs; rejects with an error that has a code. */
+  private get(url: URL, timeoutMs: number): Promise<Answer> {
+    return new Promise((resolve, reject) => {
+      const secure = url.protocol === 'https:';
+      const req = (secure ? https : http).get(url, { agent: secure ? this.httpsAgent : this.httpAgent }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_BODY_BYTES) req.destroy(Object.assign(new Error(`the answer is larger than ${MAX_BODY_BYTES} bytes`), { code: 'TOO_LARGE' }));
+          else chunks.push(c);
+        });
+        res.on('error', fail);
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ statusCode: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') });
+        });
+      });
+      const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'TIMEOUT' })), timeoutMs);
+      function fail(err: Error) {
+        clearTimeout(timer);
+        reject(err);
+      }
+      req.on('error', fail);
     });
   }
 
@@ -49,14 +87,8 @@ export class PeerClient {
       return { ok: false, reason: checked.reason };
     }
     try {
-      const res = await request(checked.url, {
-        method: 'GET',
-        dispatcher: this.dispatcher,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      const text = await res.body.text();
+      const res = await this.get(checked.url, timeoutMs);
+      const text = res.text;
       let json: unknown;
       try {
         json = JSON.parse(text);
@@ -75,7 +107,9 @@ export class PeerClient {
     }
   }
 
-  async close(): Promise<void> {
-    await this.dispatcher.close().catch(() => undefined);
+  close(): Promise<void> {
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+    return Promise.resolve();
   }
 }

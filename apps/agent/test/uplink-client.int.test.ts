@@ -1,3 +1,4 @@
+import { AgentEvents } from '../src/agent-events.ts';
 import net from 'node:net';
 import type { Observation } from '@keel/ha-core';
 import pino from 'pino';
@@ -364,6 +365,7 @@ describe('startUplink (the hook the HA loop calls)', () => {
       lastDecision: null,
       lastLoopAt: T0,
       dcsLastSeen: Math.floor(T0 / 1000),
+      events: new AgentEvents(),
     } as unknown as Runtime;
   }
 

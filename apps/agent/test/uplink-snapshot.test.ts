@@ -27,6 +27,23 @@ function input(over: Partial<SnapshotInput> = {}): SnapshotInput {
 }
 
 describe('buildSnapshot', () => {
+  it("carries the settings, DCS facts and fence state the control plane ranks every member with", () => {
+    const s = buildSnapshot(input({ settings: settings({ ttl: 20, loopWait: 5, maximumLagOnFailover: 2 * MB }), fence: { armed: true, leaseKnown: true } }));
+    expect(s.ha).toEqual({
+      ttl: 20,
+      loopWait: 5,
+      retryTimeout: settings().retryTimeout,
+      maximumLagOnFailover: 2 * MB,
+      checkTimeline: settings().checkTimeline,
+      synchronousMode: false,
+      optime: 100 * MB,
+      clusterTimeline: 2,
+      sync: null,
+      fence: { armed: true, leaseKnown: true },
+    });
+    expect(ZSnapshot.safeParse({ ...s, seq: 1 }).success).toBe(true);
+  });
+
   it('reports a streaming replica that is caught up, valid under the protocol schema', () => {
     const s = buildSnapshot(input());
     expect(ZSnapshot.safeParse({ ...s, seq: 1 }).success).toBe(true);

@@ -5,7 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { DcsError, EtcdDcs, displayHost, type ClusterSnapshot } from '@keel/dcs';
+import { DcsError, EtcdDcs, ZooKeeperDcs, displayHost, type ClusterSnapshot } from '@keel/dcs';
 import { apiEndpoint, checkApiUrl } from '@keel/protocol';
 import { Agent, request as httpRequest } from 'undici';
 import { CliError, failed, unreachable, usageError } from './errors.ts';
@@ -97,7 +97,7 @@ function readTlsFile(what: string, file: string): Buffer {
 }
 
 export class RealCtl implements Ctl {
-  private readonly dcs = new Map<string, EtcdDcs>();
+  private readonly dcs = new Map<string, EtcdDcs | ZooKeeperDcs>();
   private dispatcher: Agent | null = null;
 
   constructor(
@@ -113,11 +113,17 @@ export class RealCtl implements Ctl {
     return s;
   }
 
-  private etcd(scope: string): EtcdDcs {
+  private etcd(scope: string): EtcdDcs | ZooKeeperDcs {
     let d = this.dcs.get(scope);
     if (d) return d;
+    const zk = this.settings.zookeeperHosts;
+    if (zk) {
+      d = new ZooKeeperDcs({ hosts: zk, namespace: this.settings.namespace, scope, callTimeoutMs: this.settings.dcsTimeoutMs });
+      this.dcs.set(scope, d);
+      return d;
+    }
     const hosts = this.settings.etcdHosts;
-    if (!hosts) throw usageError('where is etcd? pass -c/--config-file (etcd3.hosts), -d/--dcs-url HOST:PORT, or set PATRONI_ETCD3_HOSTS');
+    if (!hosts) throw usageError('where is the DCS? pass -c/--config-file (etcd3.hosts or zookeeper.hosts), -d/--dcs-url HOST:PORT (zookeeper://HOST:PORT), or set PATRONI_ETCD3_HOSTS or PATRONI_ZOOKEEPER_HOSTS');
     const auth = this.settings.etcdAuth;
     const t = this.settings.etcdTls;
     const https = hosts.every((h) => h.startsWith('https://'));
@@ -147,10 +153,11 @@ export class RealCtl implements Ctl {
       return await d.readCluster();
     } catch (e) {
       const where = d.hosts.map(displayHost).join(',');
+      const store = d instanceof ZooKeeperDcs ? 'ZooKeeper' : 'etcd';
       if (e instanceof DcsError && (e.code === 'timeout' || e.code === 'unreachable')) {
-        throw unreachable(`cannot reach etcd at ${where} (deadline ${this.settings.dcsTimeoutMs / 1000} s exceeded)`);
+        throw unreachable(`cannot reach ${store} at ${where} (deadline ${this.settings.dcsTimeoutMs / 1000} s exceeded)`);
       }
-      throw unreachable(`etcd at ${where} failed: ${e instanceof Error ? e.message : String(e)}`);
+      throw unreachable(`${store} at ${where} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 

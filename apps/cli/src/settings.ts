@@ -2,17 +2,17 @@
  * Where is the cluster? keelctl answers like patronictl, from (highest first):
  *   1. flags: --scope, --namespace, -d/--dcs-url
  *   2. the environment: PATRONI_SCOPE, PATRONI_NAMESPACE, PATRONI_ETCD3_HOSTS (or _HOST, _URL, _PROTOCOL,
- *      _USERNAME, _PASSWORD), DCS_URL, PATRONI_RESTAPI_USERNAME / _PASSWORD
+ *      _USERNAME, _PASSWORD), PATRONI_ZOOKEEPER_HOSTS, DCS_URL, PATRONI_RESTAPI_USERNAME / _PASSWORD
  *   3. a YAML file: -c/--config-file, else $KEEL_CONFIG, else $PATRONICTL_CONFIG_FILE, else
  *      ~/.config/keel/keelctl.yaml or ~/.config/patroni/patronictl.yaml when one exists. The agent's own
- *      configuration works as it is (scope, namespace, etcd3, restapi.authentication); a `ctl:` section's
+ *      configuration works as it is (scope, namespace, etcd3 or zookeeper, restapi.authentication); a `ctl:` section's
  *      authentication wins over restapi's, as in Patroni.
  * Pure: the caller passes the environment and a file reader.
  */
 
 import os from 'node:os';
 import path from 'node:path';
-import { parseEtcdHosts } from '@keel/dcs';
+import { parseEtcdHosts, parseZooKeeperHosts } from '@keel/dcs';
 import { parseYaml } from './render/yaml.ts';
 import { usageError } from './errors.ts';
 
@@ -27,6 +27,8 @@ export interface CtlSettings {
   namespace: string;
   /** etcd URLs ("http://h:2379"); null when nothing says where etcd is. */
   etcdHosts: string[] | null;
+  /** ZooKeeper servers ("h:2181"); null unless the cluster lives in ZooKeeper (then etcdHosts is null). */
+  zookeeperHosts: string[] | null;
   etcdAuth: Credentials | null;
   /** Basic auth for the agents' mutating REST endpoints. */
   restAuth: Credentials | null;
@@ -98,19 +100,32 @@ export function parseHostList(value: string): string[] {
  * -d/--dcs-url: "etcd3://h:2379", "http://h:2379", "h:2379" or "h" (port 2379); several separated by
  * commas. Keel speaks etcd's v3 API only.
  */
-export function parseDcsUrl(url: string): string[] {
+/** -d/--dcs-url: etcd3://, etcd://, http(s):// or bare host:port entries are etcd; zookeeper://h:p entries are ZooKeeper. */
+export function parseDcsUrl(url: string): { etcd: string[] } | { zookeeper: string[] } {
   const entries = url.split(',').map((s) => s.trim()).filter(Boolean);
   if (entries.length === 0) throw usageError('--dcs-url is empty');
-  return entries.map((e) => {
+  if (/^zookeeper:\/\//i.test(entries[0]!)) {
+    // patronictl: zookeeper://h1:2181,h2:2181 (the scheme once, then more hosts)
+    return { zookeeper: zkHostsOrUsage(entries.map((e) => e.replace(/^zookeeper:\/\//i, '')), `--dcs-url ${url}`) };
+  }
+  return { etcd: entries.map((e) => {
     const m = /^([a-z][a-z0-9+.-]*):\/\//i.exec(e);
     const scheme = m?.[1]?.toLowerCase();
     const rest = m ? e.slice(m[0].length) : e;
     if (scheme && !['etcd', 'etcd3', 'http', 'https'].includes(scheme)) {
-      throw usageError(`--dcs-url ${e}: unsupported DCS ${JSON.stringify(scheme)} (Keel runs on etcd v3: etcd3://host:port)`);
+      throw usageError(`--dcs-url ${e}: unsupported DCS ${JSON.stringify(scheme)} (Keel runs on etcd v3 or ZooKeeper: etcd3://host:port, zookeeper://host:port)`);
     }
     const proto = scheme === 'https' ? 'https' : 'http';
     return hostsOrUsage([`${proto}://${rest}`], `--dcs-url ${e}`)[0]!;
-  });
+  }) };
+}
+
+function zkHostsOrUsage(input: string | string[], where: string): string[] {
+  try {
+    return parseZooKeeperHosts(input);
+  } catch (e) {
+    throw usageError(`${where}: ${(e as Error).message}`);
+  }
 }
 
 function hostsOrUsage(input: Parameters<typeof parseEtcdHosts>[0], where: string, protocol?: string): string[] {
@@ -129,6 +144,7 @@ interface FileSettings {
   scope?: string;
   namespace?: string;
   etcdHosts?: string[];
+  zookeeperHosts?: string[];
   etcdAuth?: Credentials | null;
   restAuth?: Credentials | null;
   etcdTls?: EtcdTlsFiles | null;
@@ -174,8 +190,15 @@ export function parseConfigText(text: string, file: string): FileSettings {
   if (scope) out.scope = scope;
   const ns = str(root.namespace);
   if (ns !== undefined) out.namespace = ns;
+  const sections = ['etcd', 'etcd3', 'zookeeper'].filter((k) => root[k] !== undefined && root[k] !== null);
+  if (sections.length > 1) throw usageError(`${file}: exactly one DCS section is allowed, found ${sections.join(', ')}`);
   const etcd3 = root.etcd3;
-  if (isObj(etcd3)) {
+  if (isObj(root.zookeeper)) {
+    const hosts = root.zookeeper.hosts;
+    if (hosts !== undefined && hosts !== null) {
+      out.zookeeperHosts = zkHostsOrUsage(Array.isArray(hosts) ? hosts.map(String) : String(hosts), `${file}: zookeeper.hosts`);
+    }
+  } else if (isObj(etcd3)) {
     const cfg = {
       ...(etcd3.hosts !== undefined ? { hosts: Array.isArray(etcd3.hosts) ? etcd3.hosts.map(String) : String(etcd3.hosts) } : {}),
       ...(etcd3.host !== undefined ? { host: String(etcd3.host) } : {}),
@@ -226,8 +249,18 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv, file
   if (env.PATRONI_ETCD3_HOSTS) etcdHosts = hostsOrUsage(parseHostList(env.PATRONI_ETCD3_HOSTS), 'PATRONI_ETCD3_HOSTS', envProto);
   else if (env.PATRONI_ETCD3_HOST) etcdHosts = hostsOrUsage(env.PATRONI_ETCD3_HOST, 'PATRONI_ETCD3_HOST', envProto);
   else if (env.PATRONI_ETCD3_URL) etcdHosts = hostsOrUsage({ url: env.PATRONI_ETCD3_URL }, 'PATRONI_ETCD3_URL', envProto);
+  let zookeeperHosts: string[] | null = file.zookeeperHosts ?? null;
+  if (etcdHosts !== file.etcdHosts && etcdHosts !== null) zookeeperHosts = null; // the environment names etcd
+  if (env.PATRONI_ZOOKEEPER_HOSTS) {
+    zookeeperHosts = zkHostsOrUsage(env.PATRONI_ZOOKEEPER_HOSTS, 'PATRONI_ZOOKEEPER_HOSTS');
+    etcdHosts = null;
+  }
   const dcsUrl = flags.dcsUrl ?? (env.DCS_URL || undefined);
-  if (dcsUrl) etcdHosts = parseDcsUrl(dcsUrl);
+  if (dcsUrl) {
+    const d = parseDcsUrl(dcsUrl);
+    etcdHosts = 'etcd' in d ? d.etcd : null;
+    zookeeperHosts = 'zookeeper' in d ? d.zookeeper : null;
+  }
 
   let etcdAuth = file.etcdAuth ?? null;
   if (env.PATRONI_ETCD3_USERNAME) etcdAuth = { username: env.PATRONI_ETCD3_USERNAME, password: env.PATRONI_ETCD3_PASSWORD ?? '' };
@@ -256,5 +289,5 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv, file
     if (!(s > 0) || !Number.isFinite(s)) throw usageError(`--dcs-timeout ${flags.dcsTimeout}: expected a number of seconds > 0`);
     dcsTimeoutMs = Math.round(s * 1000);
   }
-  return { scope, namespace, etcdHosts, etcdAuth, restAuth, etcdTls, restTls, configFile, dcsTimeoutMs };
+  return { scope, namespace, etcdHosts, zookeeperHosts, etcdAuth, restAuth, etcdTls, restTls, configFile, dcsTimeoutMs };
 }

@@ -114,6 +114,7 @@ export class FakeCtl implements Ctl {
       scope: opts.scope === undefined ? 'demo' : opts.scope,
       namespace: '/service/',
       etcdHosts: ['http://127.0.0.1:2379'],
+      zookeeperHosts: null,
       etcdAuth: null,
       restAuth: { username: 'u', password: 'p' },
       etcdTls: null,

@@ -105,10 +105,20 @@ describe('settings: finding the cluster', () => {
   });
 
   it('accepts the --dcs-url shapes patronictl users type', () => {
-    expect(parseDcsUrl('127.0.0.1:2379')).toEqual(['http://127.0.0.1:2379']);
-    expect(parseDcsUrl('etcd3://h1:2379,etcd://h2')).toEqual(['http://h1:2379', 'http://h2:2379']);
-    expect(parseDcsUrl('https://h:1')).toEqual(['https://h:1']);
+    expect(parseDcsUrl('127.0.0.1:2379')).toEqual({ etcd: ['http://127.0.0.1:2379'] });
+    expect(parseDcsUrl('etcd3://h1:2379,etcd://h2')).toEqual({ etcd: ['http://h1:2379', 'http://h2:2379'] });
+    expect(parseDcsUrl('https://h:1')).toEqual({ etcd: ['https://h:1'] });
+    expect(parseDcsUrl('zookeeper://z1:2181,z2')).toEqual({ zookeeper: ['z1:2181', 'z2:2181'] });
     expect(() => parseDcsUrl('consul://h:8500')).toThrow(/unsupported DCS "consul"/);
+  });
+
+  it("reads the agent's zookeeper section, PATRONI_ZOOKEEPER_HOSTS, and refuses two DCS sections", () => {
+    const f = files({ '/a.yml': 'scope: zk\nzookeeper:\n  hosts: [z1, "z2:2182"]\n' });
+    expect(resolveSettings({ configFile: '/a.yml' }, {}, f)).toMatchObject({ scope: 'zk', zookeeperHosts: ['z1:2181', 'z2:2182'], etcdHosts: null });
+    expect(resolveSettings({ configFile: '/a.yml' }, { PATRONI_ZOOKEEPER_HOSTS: 'e:1' }, f)).toMatchObject({ zookeeperHosts: ['e:1'], etcdHosts: null });
+    expect(resolveSettings({ configFile: '/a.yml' }, { PATRONI_ETCD3_HOSTS: 'e:2379' }, f)).toMatchObject({ zookeeperHosts: null, etcdHosts: ['http://e:2379'] });
+    expect(() => parseConfigText('etcd3:\n  hosts: e:2379\nzookeeper:\n  hosts: z\n', 'p.yml')).toThrow('p.yml: exactly one DCS section is allowed, found etcd3, zookeeper');
+    expect(() => parseConfigText('zookeeper:\n  hosts: "z:0"\n', 'p.yml')).toThrow(/^p\.yml: zookeeper\.hosts: .*bad port/);
   });
 
   it('reads PATRONI_ETCD3_HOSTS in any of the list spellings Patroni accepts', () => {

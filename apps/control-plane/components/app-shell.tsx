@@ -13,7 +13,7 @@ async function signOut(): Promise<void> {
   window.location.assign('/sign-in');
 }
 
-export function AppShell({ live, current, children }: { live: boolean; current: 'clusters' | 'admin' | 'operations' | 'audit' | 'api-tokens'; children: ReactNode }) {
+export function AppShell({ live, current, children }: { live: boolean; current: 'clusters' | 'admin' | 'operations' | 'incidents' | 'audit' | 'api-tokens' | 'alerts'; children: ReactNode }) {
   const trpc = useTRPC();
   const me = useQuery(trpc.auth.me.queryOptions());
   const status = useServerStatus(live);
@@ -31,6 +31,12 @@ export function AppShell({ live, current, children }: { live: boolean; current: 
             </Link>
             <Link href="/operations" aria-current={current === 'operations' ? 'page' : undefined}>
               Operations
+            </Link>
+            <Link href="/incidents" aria-current={current === 'incidents' ? 'page' : undefined}>
+              Incidents
+            </Link>
+            <Link href="/alerts" aria-current={current === 'alerts' ? 'page' : undefined}>
+              Alerts
             </Link>
             <Link href="/api-tokens" aria-current={current === 'api-tokens' ? 'page' : undefined}>
               API tokens

@@ -6,7 +6,7 @@ import { useId, useMemo, type ReactNode } from 'react';
 import { useTRPC } from '../lib/trpc.ts';
 import { AppShell } from './app-shell.tsx';
 import { StatusBadge } from './badges.tsx';
-import { FailoverReadiness } from './failover-readiness.tsx';
+import { FailoverReadiness, ReadinessPanel } from './failover-readiness.tsx';
 import { formatBytes, formatSeconds } from './format.ts';
 import { History, RecentEvents } from './history.tsx';
 import { LagChart } from './lag-chart.tsx';
@@ -94,6 +94,8 @@ export function ClusterView({ scope }: { scope: string }) {
               <span className="muted">{leader.name}, last loop:</span> {leader.lastDecision.reason}
             </p>
           ) : null}
+
+          {h.membersTotal > 1 ? <ReadinessPanel scope={scope} health={h} /> : null}
 
           <div className="grid-2">
             <section className="card" aria-labelledby="topology-title">

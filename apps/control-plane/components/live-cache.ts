@@ -72,7 +72,7 @@ export function applyToList(list: TClusterListItem[] | undefined, msg: TLiveMess
 
 /** Does the list know this cluster? (A message about an unknown one means: refetch.) */
 export function listKnows(list: TClusterListItem[] | undefined, msg: TLiveMessage): boolean {
-  if (!list || !('cluster' in msg) || msg.type === 'operation') return true;
+  if (!list || !('cluster' in msg) || msg.type === 'operation' || msg.type === 'incident') return true;
   const c = list.find((x) => x.scope === msg.cluster);
   if (!c) return false;
   return msg.type === 'event' || c.members.some((m) => m.name === (msg.type === 'member' ? msg.member.name : msg.member));

@@ -6,7 +6,19 @@
 import type { TMemberView } from './live-cache.ts';
 import { RoleBadge, StaleBadge } from './badges.tsx';
 import { formatAgo, formatBytes, formatLsn, formatSeconds, formatTime } from './format.ts';
-import { visibleTags } from './view-model.ts';
+import { archiveSummary, visibleTags } from './view-model.ts';
+
+/** The member's WAL archiving (primary, or archive_mode = always): last archived file and when, or the failure. */
+function Archive({ m, nowMs }: { m: TMemberView; nowMs: number }) {
+  const a = archiveSummary(m.archive);
+  if (a.status === 'unknown' || a.status === 'off') return <span className="muted">{a.status === 'off' ? 'off' : '–'}</span>;
+  return (
+    <>
+      <span className={`mono ${a.status === 'failing' ? 'bad' : ''}`}>{a.text}</span>
+      {a.lastArchivedAt ? <span className="sub">{formatAgo(a.lastArchivedAt, nowMs)}</span> : null}
+    </>
+  );
+}
 
 function Lag({ bytes, seconds }: { bytes: number | null | undefined; seconds: number | null | undefined }) {
   if (bytes === null || bytes === undefined) return <span className="sub">lag –</span>;
@@ -30,6 +42,7 @@ export function MemberTable({ members, sync, nowMs }: { members: TMemberView[]; 
             <th scope="col">TL</th>
             <th scope="col">Receive</th>
             <th scope="col">Replay</th>
+            <th scope="col">WAL archive</th>
             <th scope="col">Pending restart</th>
             <th scope="col">Tags</th>
             <th scope="col">Last seen</th>
@@ -81,6 +94,9 @@ export function MemberTable({ members, sync, nowMs }: { members: TMemberView[]; 
                   ) : (
                     <span className="muted">–</span>
                   )}
+                </td>
+                <td data-label="WAL archive">
+                  <Archive m={m} nowMs={nowMs} />
                 </td>
                 <td data-label="Pending restart">
                   {m.pendingRestart ? (

@@ -40,6 +40,10 @@ export function useLiveDashboard(scope?: string): { connected: boolean } {
         void qc.invalidateQueries({ queryKey: trpc.operations.pathKey() });
         return;
       }
+      if (m.type === 'incident') {
+        void qc.invalidateQueries({ queryKey: trpc.incidents.pathKey() });
+        return;
+      }
       if (m.type === 'notice') return;
       if (scope) qc.setQueryData(trpc.clusters.byScope.queryKey({ scope }), (old) => applyToDetail(old, m));
       const listKey = trpc.clusters.list.queryKey();

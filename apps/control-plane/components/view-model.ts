@@ -109,3 +109,29 @@ export function visibleTags(tags: TMemberView['tags']): string[] {
   }
   return out.sort();
 }
+
+// ------------------------------------------------------------------------------------- archive
+
+export interface TArchiveSummary {
+  /** ok: archiving and the last attempt succeeded; failing: the last attempt failed; off: archive_mode off. */
+  status: 'ok' | 'failing' | 'off' | 'idle' | 'unknown';
+  text: string;
+  /** ISO time of the last archived WAL file, when there is one. */
+  lastArchivedAt: string | null;
+}
+
+/**
+ * One line about a member's WAL archiving. Failing means the last failure is newer than the last
+ * success (PostgreSQL retries a failed segment and archives nothing after it meanwhile).
+ */
+export function archiveSummary(a: TMemberView['archive']): TArchiveSummary {
+  if (!a) return { status: 'unknown', text: 'no report', lastArchivedAt: null };
+  if (a.archiveMode === 'off') return { status: 'off', text: 'archive_mode off', lastArchivedAt: null };
+  const failedLast = a.lastFailedAt !== null && (a.lastArchivedAt === null || a.lastFailedAt > a.lastArchivedAt);
+  if (failedLast) {
+    return { status: 'failing', text: `failing at ${a.lastFailedWal ?? '?'} (${a.failedCount} failed)`, lastArchivedAt: a.lastArchivedAt };
+  }
+  if (a.lastArchivedWal === null) return { status: 'idle', text: 'nothing archived yet', lastArchivedAt: null };
+  const failed = a.failedCount > 0 ? `, ${a.failedCount} failed before` : '';
+  return { status: 'ok', text: `${a.lastArchivedWal} (${a.archivedCount} archived${failed})`, lastArchivedAt: a.lastArchivedAt };
+}

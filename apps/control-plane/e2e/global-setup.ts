@@ -55,7 +55,8 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     const cp = await startControlPlane({
       databaseUrl: db.databaseUrl,
       logPath: path.join(ARTIFACTS, 'control-plane.log'),
-      env: { KEEL_CP_STALE_AFTER_SECONDS: String(STALE_AFTER_SECONDS) },
+      // incidents end after 30 s of quiet here (120 s by default), so that each spec's failover is its own incident
+      env: { KEEL_CP_STALE_AFTER_SECONDS: String(STALE_AFTER_SECONDS), KEEL_CP_INCIDENT_QUIET_SECONDS: '30' },
     });
     stops.push({ what: `control plane (pid ${cp.pid})`, stop: () => cp.stop() });
     step(`control plane at ${cp.url} (pid ${cp.pid}, log ${cp.logPath})`, t0);

@@ -7,6 +7,7 @@ import type { DbHealthMonitor } from './db-health.ts';
 import type { TDb } from './db.ts';
 import type { TServerEnv } from './env.ts';
 import type { TActor } from './lib/actor.ts';
+import type { TLiveMessage } from './live/messages.ts';
 import type { TRole } from './lib/roles.ts';
 import type { TAgentPresence } from './services/list-clusters.ts';
 import { resolveActor } from './services/resolve-actor.ts';
@@ -31,6 +32,8 @@ export interface TAppDeps {
   notify?: (userIds: string[], message: string) => void;
   /** The audit digest key (KEEL_CP_AUDIT_KEY or derived). */
   auditKey: Buffer;
+  /** Tell the open pages something changed (live/hub.ts), e.g. an incident acknowledged. */
+  publish?: (m: TLiveMessage) => void;
 }
 
 export interface TCtxUser {

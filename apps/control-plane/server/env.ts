@@ -66,6 +66,8 @@ export const ZServerEnv = ZDbEnv.extend({
   KEEL_CP_MINUTE_RETENTION_DAYS: int(1, 3650).default(7),
   /** Agent events are kept this long. */
   KEEL_CP_EVENT_RETENTION_DAYS: int(1, 3650).default(90),
+  /** An incident ends after this long without a new event of its cluster (lib/incident-grouping.ts). */
+  KEEL_CP_INCIDENT_QUIET_SECONDS: int(5, 24 * 3600).default(120),
   /** Sign-in throttling: this many failures per e-mail and IP ... */
   KEEL_CP_SIGNIN_MAX_FAILURES: int(1, 1000).default(5),
   /** ... within this many minutes answer 429 until the window has passed. */
@@ -76,6 +78,17 @@ export const ZServerEnv = ZDbEnv.extend({
   KEEL_CP_AUDIT_DIGEST_SECONDS: int(5, 24 * 3600).default(300),
   /** Approvals expire after this many minutes (a cluster policy may shorten it). */
   KEEL_CP_APPROVAL_TTL_MINUTES: int(1, 7 * 24 * 60).default(60),
+  /**
+   * Encrypts alert channels' URLs, signing secrets and routing keys at rest (AES-256-GCM): 32 bytes as
+   * 64 hex digits or base64. Unset: derived from KEEL_CP_SECRET (HKDF, its own label). Changing it
+   * makes the stored channels unreadable: the server then refuses to start.
+   */
+  KEEL_CP_ALERT_KEY: z
+    .string()
+    .refine((v) => (/^[0-9a-f]{64}$/i.test(v) ? true : /^[A-Za-z0-9+/_-]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32), 'must be 32 bytes written as 64 hex digits or base64 (e.g. `openssl rand -base64 32`)')
+    .optional(),
+  /** Alert rules are evaluated (and due deliveries sent) this often. */
+  KEEL_CP_ALERT_EVAL_SECONDS: int(1, 3600).default(10),
   /** `off`: serve the API and WebSockets only, no pages (no `next build` needed). */
   KEEL_CP_NEXT: z.enum(['on', 'off']).default('on'),
 });

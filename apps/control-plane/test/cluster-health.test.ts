@@ -23,12 +23,13 @@ describe('cluster health at a glance', () => {
   it('a stale member and a nofailover replica: degraded, with reasons', () => {
     const h = summarizeCluster([
       member('pg0', { role: 'primary' }),
-      member('pg1', { failoverReadiness: { eligible: false, reasons: ['tagged nofailover'] } }),
+      member('pg1', { tags: { nofailover: true } }),
       member('pg2', {}, 120),
     ]);
     expect(h.status).toBe('degraded');
     expect(h.membersStale).toBe(1);
-    expect(h.failoverReadiness).toEqual({ ready: false, candidates: [], blocked: [{ member: 'pg1', reasons: ['tagged nofailover'] }, { member: 'pg2', reasons: ['not reporting (stale)'] }] });
+    expect(h.failoverReadiness).toMatchObject({ ready: false, candidates: [], blocked: [{ member: 'pg1', reasons: ['tagged nofailover'] }, { member: 'pg2' }] });
+    expect(h.failoverReadiness.blocked[1]?.reasons[0]).toMatch(/^unreachable \(no report since /);
   });
 
   it('no primary: no_leader; two primaries: split_brain', () => {

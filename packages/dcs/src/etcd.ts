@@ -1,19 +1,20 @@
-import { ExponentialBackoff, noop, type IBackoff } from 'cockatiel';
-import { HostHealth, HostSkipped } from './host-health.ts';
 import {
-  ClientClosedError,
-  Etcd3,
-  EtcdLeaseInvalidError,
-  GRPCCancelledError,
-  GRPCDeadlineExceededError,
-  GRPCUnavailableError,
-  castGrpcError,
-  isRecoverableError,
-  type IKeyValue,
-  type ILeaseKeepAliveResponse,
-  type IOptions,
-  type Watcher,
-} from 'etcd3';
+  b64,
+  EtcdConnectionError,
+  EtcdHttp,
+  EtcdRpcError,
+  GRPC_CANCELLED,
+  GRPC_NOT_FOUND,
+  GRPC_UNAVAILABLE,
+  isHostFailure,
+  isInvalidToken,
+  prefixEnd,
+  unb64,
+  type EtcdTls,
+  type JHeader,
+  type JKv,
+} from './etcd-http.ts';
+import { KeyWatch } from './etcd-watch.ts';
 import {
   dcsKeys,
   type DcsKeys,
@@ -23,6 +24,8 @@ import {
   type TMemberValue,
   type TStatus,
   type TSyncValue,
+  syncStandbyList,
+  ZSyncValue,
 } from '@keel/protocol';
 import { displayHost, parseEtcdHosts, type EtcdHostsConfig } from './hosts.ts';
 import { parseCluster, type RawKv } from './parse.ts';
@@ -31,8 +34,9 @@ import {
   type ClusterSnapshot,
   type Dcs,
   type LeaderEvent,
+  type LeaseTtl,
+  type TakeoverRequest,
   type WatchOptions,
-  type WatchStatus,
 } from './types.ts';
 
 export interface EtcdDcsOptions {
@@ -43,6 +47,7 @@ export interface EtcdDcsOptions {
   scope: string;
   /** Deadline of every call, in ms (default 5000). The agent sets it from retry_timeout. */
   callTimeoutMs?: number;
+  /** etcd authentication (user and password, exchanged for a token at /v3/auth/authenticate). */
   username?: string;
   password?: string;
   /**
@@ -50,116 +55,118 @@ export interface EtcdDcsOptions {
    * with (default: the system's CAs) and a client certificate with its key. Without it, https hosts are
    * still verified against the system's CAs; it is refused with http hosts (nothing would use it).
    */
-  tls?: { rootCertificate?: Buffer; certChain?: Buffer; privateKey?: Buffer };
+  tls?: EtcdTls;
   /**
-   * gRPC keepalive ping interval on connections with active streams (default 6000 ms; etcd's
-   * --grpc-keepalive-min-time is 5 s, pinging faster gets the connection closed). It is how a watch
-   * notices a dead connection that no unary call is using.
+   * A watch whose stream and host said nothing for this long probes its host (default 6000 ms): how a
+   * watch notices a dead connection that no other request is using.
    */
   keepaliveTimeMs?: number;
-  /** How long a keepalive ping may go unanswered before the connection is dropped (default 3000 ms). */
+  /** How long that probe may go unanswered before the watch reconnects (default 3000 ms). */
   keepaliveTimeoutMs?: number;
 }
 
 const DEFAULT_CALL_TIMEOUT_MS = 5000;
 
-/** The gRPC call options we set: an absolute deadline (ms since the epoch). */
+/** The deadline of one attempt (ms since the epoch). */
 interface CallOptions {
   deadline: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function toRaw(kv: IKeyValue): RawKv {
+function toRaw(kv: JKv): RawKv {
   return {
-    key: kv.key.toString('utf8'),
-    value: kv.value.toString('utf8'),
-    createRevision: Number(kv.create_revision),
-    modRevision: Number(kv.mod_revision),
-    lease: String(kv.lease ?? '0'),
+    key: unb64(kv.key),
+    value: unb64(kv.value),
+    createRevision: Number(kv.create_revision ?? 0),
+    modRevision: Number(kv.mod_revision ?? 0),
+    lease: kv.lease ?? '0',
   };
 }
 
 /** Errors worth another attempt inside the same deadline: the request did not get an answer. */
 function retryable(err: unknown): boolean {
-  return err instanceof GRPCUnavailableError || err instanceof GRPCCancelledError || err instanceof HostSkipped;
+  if (err instanceof EtcdConnectionError) return !err.timedOut;
+  if (err instanceof EtcdRpcError) return err.code === GRPC_UNAVAILABLE || err.code === GRPC_CANCELLED || isInvalidToken(err);
+  return false;
 }
+
+const isLeaseNotFound = (err: unknown) => err instanceof EtcdRpcError && err.code === GRPC_NOT_FOUND && /lease not found/.test(err.message);
 
 /** With several hosts, one attempt gets this share of the call timeout (Patroni splits it likewise). */
 const MIN_ATTEMPT_MS = 500;
 
+// The JSON shapes of the gateway's answers we read (64-bit integers are decimal strings; zero values are omitted).
+interface RangeRes {
+  header?: JHeader;
+  kvs?: JKv[];
+}
+interface TxnRes {
+  header?: JHeader;
+  succeeded?: boolean;
+  responses?: Array<{ response_range?: { kvs?: JKv[] } }>;
+}
+interface DeleteRes {
+  deleted?: string;
+}
+interface LeaseRes {
+  ID?: string;
+  TTL?: string;
+  error?: string;
+}
+
+// Transaction pieces (etcdserverpb.Compare / RequestOp as JSON).
+const cmpCreate = (key: string, rev: number) => ({ key: b64(key), target: 'CREATE', result: 'EQUAL', create_revision: String(rev) });
+const cmpMod = (key: string, rev: number) => ({ key: b64(key), target: 'MOD', result: 'EQUAL', mod_revision: String(rev) });
+const cmpValue = (key: string, value: string) => ({ key: b64(key), target: 'VALUE', result: 'EQUAL', value: b64(value) });
+const cmpRev = (key: string, rev: number) => (rev === 0 ? cmpCreate(key, 0) : cmpMod(key, rev));
+const opPut = (key: string, value: string, lease?: string) => ({ request_put: { key: b64(key), value: b64(value), ...(lease ? { lease } : {}) } });
+const opGet = (key: string) => ({ request_range: { key: b64(key) } });
+const opDelete = (key: string) => ({ request_delete_range: { key: b64(key) } });
+
 /**
- * The Dcs on etcd v3 (etcd3@1.1.2 over gRPC).
+ * The Dcs on etcd v3, over etcd's JSON gateway (EtcdHttp: Node's http/https, no gRPC).
  *
- * Deadlines and retries. The library's global retry policy is off (`faultHandling.global` is
- * cockatiel's no-op policy; its default, 3 attempts, would stretch a call past its deadline), and
- * its per-host circuit breaker (`faultHandling.host`; the default fails EVERY call for 5 s after 3
- * failures, even when etcd is back and even with a single host) is replaced by HostHealth, which
- * only steers calls away from a recently failed host while another looks fine. Instead:
- * - each method computes ONE absolute deadline (now + callTimeoutMs); every request it makes gets
- *   a gRPC `deadline` (per-call `.options()`), and a timer rejects the method at that instant in
- *   case something in the library waits outside a gRPC call (the auth token exchange, a stream
- *   that never opens). `defaultCallOptions` gives the library's own unary calls (auth) a deadline.
- * - within the deadline, a request that failed with UNAVAILABLE / CANCELLED (refused, reset,
- *   channel closed) is tried again after a short pause (50 ms doubling to 500 ms). With several
- *   hosts an attempt gets callTimeoutMs / hosts (at least 500 ms), so a blackholed host costs a
- *   share of the deadline and DEADLINE_EXCEEDED is retried on another host while time remains.
- *   Other errors fail at once. Nothing is retried past the deadline.
+ * Deadlines and retries: each method computes ONE absolute deadline (now + callTimeoutMs); every
+ * request it makes must answer by then, and a timer rejects the method at that instant whatever
+ * happens below. Within the deadline, a request that got no answer (refused, reset) or that etcd
+ * answered UNAVAILABLE / CANCELLED, or with an expired auth token (dropped and fetched again), is
+ * tried again after a short pause (50 ms doubling to 500 ms). With several hosts an attempt gets
+ * callTimeoutMs / hosts (at least 500 ms) and a host that failed is avoided for a while
+ * (HostHealth), so a blackholed host costs a share of the deadline and the next attempt goes to
+ * another host. Other errors fail at once. Nothing is retried past the deadline.
  *
- * The watch stream has no deadline; the library re-establishes it after errors with
- * `faultHandling.watchBackoff` (exponential, 100 ms up to 2 s) and replays missed events from the
- * last revision seen. gRPC keepalive pings (keepaliveTimeMs) make a blackholed connection fail so
- * that this happens even when no unary call is running.
+ * Watches (KeyWatch) have no deadline once established: they reconnect on their own and resume at
+ * the revision after the last one seen.
  */
 export class EtcdDcs implements Dcs {
   readonly keys: DcsKeys;
   readonly hosts: readonly string[];
-  private readonly client: Etcd3;
+  private readonly etcd: EtcdHttp;
   private timeoutMs: number;
   private lease: { id: string; ttl: number } | null = null;
   private leasePending: Promise<string> | null = null;
   private closed = false;
-  private readonly watches = new Set<LeaderWatch>();
-  private readonly health: HostHealth;
+  private readonly watches = new Set<KeyWatch>();
+  private readonly keepaliveTimeMs: number;
+  private readonly keepaliveTimeoutMs: number;
 
   constructor(opts: EtcdDcsOptions) {
     this.hosts = parseEtcdHosts(opts.hosts);
-    this.health = new HostHealth(this.hosts);
     this.keys = dcsKeys(opts.namespace ?? '/service/', opts.scope);
     this.timeoutMs = opts.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     if (!(this.timeoutMs > 0)) throw new Error(`callTimeoutMs must be > 0, got ${opts.callTimeoutMs}`);
-    const options: IOptions = {
-      hosts: [...this.hosts],
-      grpcOptions: {
-        'grpc.keepalive_time_ms': opts.keepaliveTimeMs ?? 6000,
-        'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? 3000,
-        'grpc.initial_reconnect_backoff_ms': 100,
-        'grpc.min_reconnect_backoff_ms': 100,
-        'grpc.max_reconnect_backoff_ms': 1000,
-        // Each Dcs gets its own connections, like separate agents would.
-        'grpc.use_local_subchannel_pool': 1,
-      },
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
-      faultHandling: {
-        global: noop,
-        host: (host) => this.health.policyFor(host),
-        // The library calls .next() on this value first (its own default is `new ExponentialBackoff()`),
-        // so it wants a backoff factory although its typings say IBackoff.
-        watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2000 }) as unknown as IBackoff<unknown>,
-      },
-    };
-    if (opts.username !== undefined) options.auth = { username: opts.username, password: opts.password ?? '' };
+    this.keepaliveTimeMs = opts.keepaliveTimeMs ?? 6000;
+    this.keepaliveTimeoutMs = opts.keepaliveTimeoutMs ?? 3000;
     if (opts.tls) {
       if (!this.hosts.every((h) => h.startsWith('https://'))) throw new Error('TLS settings for etcd need https hosts');
       if ((opts.tls.certChain === undefined) !== (opts.tls.privateKey === undefined)) throw new Error('an etcd client certificate needs its key (and the other way round)');
-      // grpc-js takes null for "the system's CAs"; the library's typing wants a Buffer.
-      options.credentials = {
-        rootCertificate: opts.tls.rootCertificate as Buffer,
-        ...(opts.tls.privateKey ? { privateKey: opts.tls.privateKey } : {}),
-        ...(opts.tls.certChain ? { certChain: opts.tls.certChain } : {}),
-      };
     }
-    this.client = new Etcd3(options);
+    this.etcd = new EtcdHttp({
+      hosts: this.hosts,
+      ...(opts.username !== undefined ? { username: opts.username, password: opts.password ?? '' } : {}),
+      ...(opts.tls ? { tls: opts.tls } : {}),
+    });
   }
 
   get leaseId(): string | null {
@@ -185,23 +192,19 @@ export class EtcdDcs implements Dcs {
 
   private toDcsError(op: string, ms: number, err: unknown): DcsError {
     if (err instanceof DcsError) return err;
-    if (err instanceof GRPCDeadlineExceededError) return this.timeoutError(op, ms, err);
-    if (err instanceof ClientClosedError || this.closed) return new DcsError('closed', op, `${op}: the DCS client is closed`, { cause: err });
-    if (err instanceof EtcdLeaseInvalidError) {
-      return new DcsError('lease', op, `${op}: the lease expired or was revoked (call ensureLease again)`, { cause: err });
-    }
+    if (this.closed) return new DcsError('closed', op, `${op}: the DCS client is closed`, { cause: err });
+    if (err instanceof EtcdConnectionError && err.timedOut) return this.timeoutError(op, ms, err);
+    if (isLeaseNotFound(err)) return new DcsError('lease', op, `${op}: the lease expired or was revoked (call ensureLease again)`, { cause: err });
     const msg = err instanceof Error ? err.message : String(err);
-    if (err instanceof HostSkipped || (err instanceof Error && isRecoverableError(err))) {
-      return new DcsError('unreachable', op, `etcd unreachable (${this.hostList()}): ${msg} in ${op}`, { cause: err });
-    }
+    if (isHostFailure(err)) return new DcsError('unreachable', op, `etcd unreachable (${this.hostList()}): ${msg} in ${op}`, { cause: err });
     return new DcsError('error', op, `etcd error in ${op}: ${msg}`, { cause: err });
   }
 
   /**
-   * Runs `fn` under one deadline: every request it makes gets `callOptions.deadline`, transient
+   * Runs `fn` under one deadline: every request it makes gets an attempt deadline, transient
    * failures are retried while time remains, and the returned promise settles by the deadline.
    */
-  private run<T>(op: string, fn: (callOptions: CallOptions) => Promise<T>): Promise<T> {
+  private run<T>(op: string, fn: (o: CallOptions) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new DcsError('closed', op, `${op}: the DCS client is closed`));
     const ms = this.timeoutMs;
     const deadline = Date.now() + ms;
@@ -214,13 +217,13 @@ export class EtcdDcs implements Dcs {
           return await fn({ deadline: attemptDeadline });
         } catch (err) {
           const pause = Math.min(50 * 2 ** attempt, 500);
-          // With several hosts, a deadline exceeded is the attempt's share running out: try another host.
-          const again = retryable(err) || (multiHost && err instanceof GRPCDeadlineExceededError);
+          // With several hosts, a timed-out attempt is its share running out: try another host.
+          const again = retryable(err) || (multiHost && err instanceof EtcdConnectionError && err.timedOut);
           if (!this.closed && again && Date.now() + pause + 100 < deadline) {
             await sleep(pause);
             continue;
           }
-          if (err instanceof EtcdLeaseInvalidError) this.lease = null;
+          if (isLeaseNotFound(err)) this.lease = null;
           throw this.toDcsError(op, ms, err);
         }
       }
@@ -233,6 +236,18 @@ export class EtcdDcs implements Dcs {
     return Promise.race([work, guard]).finally(() => clearTimeout(timer));
   }
 
+  private call<T>(path: string, body: unknown, o: CallOptions): Promise<T> {
+    return this.etcd.call<T>(path, body, o.deadline);
+  }
+
+  private txn(o: CallOptions, compare: unknown[], success: unknown[], failure: unknown[] = []): Promise<TxnRes> {
+    return this.call<TxnRes>('/v3/kv/txn', { compare, success, failure }, o);
+  }
+
+  private async get(o: CallOptions, key: string): Promise<JKv | undefined> {
+    return (await this.call<RangeRes>('/v3/kv/range', { key: b64(key) }, o)).kvs?.[0];
+  }
+
   private requireLease(op: string): { id: string; ttl: number } {
     if (!this.lease) throw new DcsError('lease', op, `${op}: no lease (call ensureLease first)`);
     return this.lease;
@@ -240,8 +255,9 @@ export class EtcdDcs implements Dcs {
 
   async readCluster(): Promise<ClusterSnapshot> {
     return this.run('readCluster', async (o) => {
-      const res = await this.client.getAll().prefix(this.keys.base).options(o).exec();
-      return parseCluster(this.keys, Number(res.header.revision), res.kvs.map(toRaw));
+      const base = this.keys.base;
+      const res = await this.call<RangeRes>('/v3/kv/range', { key: b64(base), range_end: prefixEnd(base) }, o);
+      return parseCluster(this.keys, Number(res.header?.revision ?? 0), (res.kvs ?? []).map(toRaw));
     });
   }
 
@@ -252,9 +268,10 @@ export class EtcdDcs implements Dcs {
     if (this.lease && this.lease.ttl === ttlSec) return Promise.resolve(this.lease.id);
     if (this.leasePending) return this.leasePending;
     const p = this.run('ensureLease', async (o) => {
-      const res = await this.client.leaseClient.leaseGrant({ TTL: ttlSec, ID: 0 }, o);
-      if (res.error) throw new Error(res.error);
-      this.lease = { id: String(res.ID), ttl: ttlSec };
+      const res = await this.call<LeaseRes>('/v3/lease/grant', { TTL: String(ttlSec), ID: '0' }, o);
+      if (res.error) throw new EtcdRpcError(2, res.error);
+      if (!res.ID) throw new EtcdRpcError(2, 'etcd granted a lease without an ID');
+      this.lease = { id: res.ID, ttl: ttlSec };
       return this.lease.id;
     }).finally(() => {
       this.leasePending = null;
@@ -263,24 +280,10 @@ export class EtcdDcs implements Dcs {
     return p;
   }
 
-  /** One keepalive round trip on its own stream; false when etcd says the lease is gone. */
+  /** One keepalive round trip; false when etcd says the lease is gone. */
   private async keepAliveOnce(o: CallOptions, id: string): Promise<boolean> {
-    const stream = await this.client.leaseClient.leaseKeepAlive(o);
-    let res: ILeaseKeepAliveResponse;
-    try {
-      res = await new Promise<ILeaseKeepAliveResponse>((resolve, reject) => {
-        stream.on('data', resolve);
-        stream.on('error', (err: Error) => reject(castGrpcError(err)));
-        stream.on('end', () => reject(new GRPCUnavailableError('the keepalive stream ended without an answer')));
-        stream.write({ ID: id });
-      });
-    } catch (err) {
-      stream.end();
-      stream.cancel();
-      throw err;
-    }
-    stream.end();
-    if (res.TTL === '0' || Number(res.TTL) <= 0) {
+    const res = await this.call<LeaseRes>('/v3/lease/keepalive', { ID: id }, o);
+    if (!(Number(res.TTL ?? 0) > 0)) {
       if (this.lease?.id === id) this.lease = null;
       return false;
     }
@@ -297,15 +300,10 @@ export class EtcdDcs implements Dcs {
     return this.run('acquireLeader', async (o) => {
       const { id } = this.requireLease('acquireLeader');
       const k = this.keys.leader;
-      const res = await this.client
-        .if(k, 'Create', '==', 0)
-        .then(this.client.put(k).value(name).lease(id))
-        .else(this.client.get(k))
-        .options(o)
-        .commit();
+      const res = await this.txn(o, [cmpCreate(k, 0)], [opPut(k, name, id)], [opGet(k)]);
       if (res.succeeded) return true;
-      const kv = res.responses[0]?.response_range?.kvs[0];
-      return kv !== undefined && kv.value.toString('utf8') === name && String(kv.lease) === id;
+      const kv = res.responses?.[0]?.response_range?.kvs?.[0];
+      return kv !== undefined && unb64(kv.value) === name && (kv.lease ?? '0') === id;
     });
   }
 
@@ -314,73 +312,67 @@ export class EtcdDcs implements Dcs {
       const { id } = this.requireLease('renewLeader');
       if (!(await this.keepAliveOnce(o, id))) return false;
       const k = this.keys.leader;
-      const kv = (await this.client.get(k).options(o).exec()).kvs[0];
-      if (!kv || kv.value.toString('utf8') !== name) return false;
-      if (String(kv.lease) === id) return true;
+      const kv = await this.get(o, k);
+      if (!kv || unb64(kv.value) !== name) return false;
+      if ((kv.lease ?? '0') === id) return true;
       // My name, another lease (ensureLease granted a new one): move the key onto my lease.
-      const res = await this.client
-        .if(k, 'Mod', '==', Number(kv.mod_revision))
-        .then(this.client.put(k).value(name).lease(id))
-        .options(o)
-        .commit();
-      return res.succeeded;
+      const res = await this.txn(o, [cmpMod(k, Number(kv.mod_revision ?? 0))], [opPut(k, name, id)]);
+      return res.succeeded === true;
     });
   }
 
   releaseLeader(name: string): Promise<boolean> {
     return this.run('releaseLeader', async (o) => {
       const k = this.keys.leader;
-      const res = await this.client.if(k, 'Value', '==', name).then(this.client.delete().key(k)).options(o).commit();
-      return res.succeeded;
+      return (await this.txn(o, [cmpValue(k, name)], [opDelete(k)])).succeeded === true;
     });
   }
 
   touchMember(name: string, value: TMemberValue): Promise<void> {
     return this.run('touchMember', async (o) => {
       const { id } = this.requireLease('touchMember');
-      await this.client.put(this.keys.member(name)).value(JSON.stringify(value)).lease(id).options(o).exec();
+      await this.call('/v3/kv/put', opPut(this.keys.member(name), JSON.stringify(value), id).request_put, o);
     });
   }
 
   deleteMember(name: string): Promise<void> {
     return this.run('deleteMember', async (o) => {
-      await this.client.delete().key(this.keys.member(name)).options(o).exec();
+      await this.call('/v3/kv/deleterange', { key: b64(this.keys.member(name)) }, o);
     });
   }
 
   claimInitialize(value: string): Promise<boolean> {
     return this.run('claimInitialize', async (o) => {
       const k = this.keys.initialize;
-      const res = await this.client.if(k, 'Create', '==', 0).then(this.client.put(k).value(value)).options(o).commit();
-      return res.succeeded;
+      return (await this.txn(o, [cmpCreate(k, 0)], [opPut(k, value)])).succeeded === true;
     });
   }
 
   setInitialize(value: string): Promise<void> {
     return this.run('setInitialize', async (o) => {
-      await this.client.put(this.keys.initialize).value(value).options(o).exec();
+      await this.call('/v3/kv/put', opPut(this.keys.initialize, value).request_put, o);
     });
   }
 
   deleteInitialize(): Promise<void> {
     return this.run('deleteInitialize', async (o) => {
-      await this.client.delete().key(this.keys.initialize).options(o).exec();
+      await this.call('/v3/kv/deleterange', { key: b64(this.keys.initialize) }, o);
     });
   }
 
+  /** Put; with expectedModRevision only if the key's mod revision is still that (0: only if absent). The new revision, or null on a conflict. */
+  private async putIf(o: CallOptions, key: string, value: string, expectedModRevision?: number): Promise<number | null> {
+    if (expectedModRevision === undefined) {
+      const res = await this.call<{ header?: JHeader }>('/v3/kv/put', opPut(key, value).request_put, o);
+      return Number(res.header?.revision ?? 0);
+    }
+    const res = await this.txn(o, [cmpRev(key, expectedModRevision)], [opPut(key, value)]);
+    // A transaction's header revision is the store revision it wrote: the key's new mod revision.
+    return res.succeeded ? Number(res.header?.revision ?? 0) : null;
+  }
+
   private casPut(op: string, key: string, value: string, expectedModRevision?: number): Promise<boolean> {
-    return this.run(op, async (o) => {
-      if (expectedModRevision === undefined) {
-        await this.client.put(key).value(value).options(o).exec();
-        return true;
-      }
-      const res = await this.client
-        .if(key, expectedModRevision === 0 ? 'Create' : 'Mod', '==', expectedModRevision)
-        .then(this.client.put(key).value(value))
-        .options(o)
-        .commit();
-      return res.succeeded;
-    });
+    return this.run(op, async (o) => (await this.putIf(o, key, value, expectedModRevision)) !== null);
   }
 
   setConfig(value: TDynamicConfig, expectedModRevision?: number): Promise<boolean> {
@@ -396,33 +388,58 @@ export class EtcdDcs implements Dcs {
   }
 
   setFailover(value: TFailoverValue, expectedModRevision?: number): Promise<number | null> {
-    const key = this.keys.failover;
-    const json = JSON.stringify(value);
-    return this.run('setFailover', async (o) => {
-      if (expectedModRevision === undefined) return Number((await this.client.put(key).value(json).options(o).exec()).header.revision);
-      const res = await this.client
-        .if(key, expectedModRevision === 0 ? 'Create' : 'Mod', '==', expectedModRevision)
-        .then(this.client.put(key).value(json))
-        .options(o)
-        .commit();
-      // A transaction's header revision is the store revision it wrote: the key's new mod revision.
-      return res.succeeded ? Number(res.header.revision) : null;
+    return this.run('setFailover', (o) => this.putIf(o, this.keys.failover, JSON.stringify(value), expectedModRevision));
+  }
+
+  setSync(value: TSyncValue, expectedModRevision?: number, whileLeader?: string): Promise<boolean> {
+    if (whileLeader === undefined) return this.casPut('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision);
+    return this.run('setSync', async (o) => {
+      const k = this.keys.sync;
+      const compare = [cmpValue(this.keys.leader, whileLeader), ...(expectedModRevision !== undefined ? [cmpRev(k, expectedModRevision)] : [])];
+      return (await this.txn(o, compare, [opPut(k, JSON.stringify(value))])).succeeded === true;
     });
   }
 
-  setSync(value: TSyncValue, expectedModRevision?: number): Promise<boolean> {
-    return this.casPut('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision);
+  leaseTimeToLive(lease: string): Promise<LeaseTtl> {
+    return this.run('leaseTimeToLive', async (o): Promise<LeaseTtl> => {
+      if (!/^[1-9][0-9]*$/.test(lease)) return { state: 'gone' };
+      const res = await this.call<{ TTL?: string; grantedTTL?: string }>('/v3/lease/timetolive', { ID: lease, keys: false }, o);
+      const ttl = Number(res.TTL ?? 0);
+      // etcd answers TTL -1 for a lease that expired, was revoked or never existed.
+      if (!(ttl >= 0)) return { state: 'gone' };
+      return { state: 'alive', ttl, grantedTtl: Number(res.grantedTTL ?? 0) };
+    });
+  }
+
+  takeOverLeader(req: TakeoverRequest): Promise<boolean> {
+    return this.run('takeOverLeader', async (o) => {
+      const { id } = this.requireLease('takeOverLeader');
+      // /sync's value at the mod revision compared below must list me: read it, then compare the
+      // revision in the transaction (a value is fixed by its mod revision).
+      const kv = await this.get(o, this.keys.sync);
+      if (!kv || Number(kv.mod_revision ?? 0) !== req.syncModRevision) return false;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(unb64(kv.value));
+      } catch {
+        return false;
+      }
+      const sync = ZSyncValue.safeParse(parsed);
+      if (!sync.success || !syncStandbyList(sync.data).includes(req.name)) return false;
+      const k = this.keys.leader;
+      const compare = [cmpValue(k, req.oldLeader), cmpMod(k, req.leaderModRevision), cmpMod(this.keys.sync, req.syncModRevision)];
+      return (await this.txn(o, compare, [opPut(k, req.name, id)])).succeeded === true;
+    });
   }
 
   deleteFailover(expectedModRevision?: number): Promise<boolean> {
     return this.run('deleteFailover', async (o) => {
       const k = this.keys.failover;
       if (expectedModRevision === undefined) {
-        const res = await this.client.delete().key(k).options(o).exec();
-        return Number(res.deleted) > 0;
+        const res = await this.call<DeleteRes>('/v3/kv/deleterange', { key: b64(k) }, o);
+        return Number(res.deleted ?? 0) > 0;
       }
-      const res = await this.client.if(k, 'Mod', '==', expectedModRevision).then(this.client.delete().key(k)).options(o).commit();
-      return res.succeeded;
+      return (await this.txn(o, [cmpMod(k, expectedModRevision)], [opDelete(k)])).succeeded === true;
     });
   }
 
@@ -436,130 +453,30 @@ export class EtcdDcs implements Dcs {
 
   private async watchKey(op: string, key: string, onEvent: (event: LeaderEvent) => void, options: WatchOptions): Promise<() => Promise<void>> {
     if (this.closed) throw new DcsError('closed', op, `${op}: the DCS client is closed`);
-    const w = new LeaderWatch(this.client, key, onEvent, options, () => this.timeoutMs);
+    const w = new KeyWatch(this.etcd, key, onEvent, options, {
+      timeoutMs: () => this.timeoutMs,
+      keepaliveTimeMs: this.keepaliveTimeMs,
+      keepaliveTimeoutMs: this.keepaliveTimeoutMs,
+    });
     this.watches.add(w);
     const ms = this.timeoutMs;
     const ok = await w.start(ms);
     if (!ok) {
       this.watches.delete(w);
-      void w.cancel(); // in the background: the caller hears about the failure at the deadline
+      w.cancel();
       throw this.timeoutError(op, ms);
     }
     return async () => {
       this.watches.delete(w);
-      await w.cancel();
+      w.cancel();
     };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const watches = [...this.watches];
+    for (const w of this.watches) w.cancel();
     this.watches.clear();
-    await Promise.all(watches.map((w) => w.cancel()));
-    this.client.close();
-  }
-}
-
-/**
- * One watch on the leader key, on top of the library's self-healing watch stream. It adds: a
- * bounded wait for the first connection, a restart when etcd cancels the watch (for instance when
- * the revision to resume from was compacted; the current value is then reported so nothing is
- * lost), isolation of the caller's callback, and a bounded cancel.
- */
-class LeaderWatch {
-  private watcher: Watcher | null = null;
-  private cancelled = false;
-  private restartTimer: NodeJS.Timeout | null = null;
-
-  constructor(
-    private readonly client: Etcd3,
-    private readonly key: string,
-    private readonly onEvent: (event: LeaderEvent) => void,
-    private readonly options: WatchOptions,
-    private readonly timeoutMs: () => number,
-  ) {}
-
-  /** Attaches the watch; resolves true once etcd confirmed it, false after `ms`. */
-  start(ms: number): Promise<boolean> {
-    const w = this.attach();
-    return new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), ms);
-      w.once('connected', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
-  }
-
-  private attach(startRevision?: string): Watcher {
-    const builder = this.client.watch().key(this.key);
-    if (startRevision !== undefined) builder.startRevision(startRevision);
-    const w = builder.watcher();
-    this.watcher = w;
-    w.on('put', (kv: IKeyValue) => this.emit({ type: 'put', value: kv.value.toString('utf8') }));
-    w.on('delete', () => this.emit({ type: 'delete', value: null }));
-    w.on('connected', () => this.status('connected'));
-    w.on('disconnected', (err: Error) => this.status('disconnected', err));
-    w.on('error', (err: Error) => this.onCancelledByServer(w, err));
-    return w;
-  }
-
-  private emit(event: LeaderEvent): void {
-    if (this.cancelled) return;
-    try {
-      this.onEvent(event);
-    } catch {
-      // the caller's bug must not break the watch stream
-    }
-  }
-
-  private status(s: WatchStatus, err?: Error): void {
-    if (this.cancelled || !this.options.onStatus) return;
-    try {
-      this.options.onStatus(s, err);
-    } catch {
-      // ignore
-    }
-  }
-
-  /** etcd cancelled the watch (it is gone from the stream): start a fresh one and resync. */
-  private onCancelledByServer(w: Watcher, err: Error): void {
-    if (this.cancelled || w !== this.watcher) return;
-    this.status('disconnected', err);
-    this.restartTimer = setTimeout(() => {
-      this.restartTimer = null;
-      if (this.cancelled) return;
-      const fresh = this.attach();
-      fresh.once('connected', () => {
-        void this.resync();
-      });
-    }, 200);
-  }
-
-  private async resync(): Promise<void> {
-    try {
-      const kv = (await this.client.get(this.key).options({ deadline: Date.now() + this.timeoutMs() }).exec()).kvs[0];
-      this.emit(kv ? { type: 'put', value: kv.value.toString('utf8') } : { type: 'delete', value: null });
-    } catch {
-      // the caller reads the cluster every tick anyway
-    }
-  }
-
-  async cancel(): Promise<void> {
-    if (this.cancelled) return;
-    this.cancelled = true;
-    if (this.restartTimer) clearTimeout(this.restartTimer);
-    const w = this.watcher;
-    this.watcher = null;
-    if (!w) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      w.cancel().catch(() => undefined),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, Math.min(this.timeoutMs(), 2000));
-      }),
-    ]);
-    clearTimeout(timer);
+    this.etcd.close();
   }
 }

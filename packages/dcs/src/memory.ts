@@ -7,9 +7,11 @@ import {
   type TMemberValue,
   type TStatus,
   type TSyncValue,
+  syncStandbyList,
+  ZSyncValue,
 } from '@keel/protocol';
 import { parseCluster, type RawKv } from './parse.ts';
-import { DcsError, type ClusterSnapshot, type Dcs, type LeaderEvent, type WatchOptions } from './types.ts';
+import { DcsError, type ClusterSnapshot, type Dcs, type LeaderEvent, type LeaseTtl, type TakeoverRequest, type WatchOptions } from './types.ts';
 
 /** Where MemoryStore reads the time. */
 export interface Clock {
@@ -110,6 +112,14 @@ export class MemoryStore {
     if (!lease) return false;
     lease.expiresAt = this.clock.now() + lease.ttlMs;
     return true;
+  }
+
+  /** Whole seconds left on a lease (etcd truncates likewise), with its TTL; null when it does not exist. */
+  timeToLive(id: string): { ttl: number; grantedTtl: number } | null {
+    this.expireLeases();
+    const lease = this.leases.get(id);
+    if (!lease) return null;
+    return { ttl: Math.max(0, Math.floor((lease.expiresAt - this.clock.now()) / 1000)), grantedTtl: lease.ttlMs / 1000 };
   }
 
   revoke(id: string): void {
@@ -365,8 +375,41 @@ export class MemoryDcs implements Dcs {
     });
   }
 
-  setSync(value: TSyncValue, expectedModRevision?: number): Promise<boolean> {
-    return this.casPut('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision);
+  setSync(value: TSyncValue, expectedModRevision?: number, whileLeader?: string): Promise<boolean> {
+    if (whileLeader === undefined) return this.casPut('setSync', this.keys.sync, JSON.stringify(value), expectedModRevision);
+    return this.op('setSync', () => {
+      if (this.store.get(this.keys.leader)?.value !== whileLeader) return false;
+      if (expectedModRevision !== undefined && (this.store.get(this.keys.sync)?.modRevision ?? 0) !== expectedModRevision) return false;
+      this.store.put(this.keys.sync, JSON.stringify(value));
+      return true;
+    });
+  }
+
+  leaseTimeToLive(lease: string): Promise<LeaseTtl> {
+    return this.op('leaseTimeToLive', (): LeaseTtl => {
+      const t = this.store.timeToLive(lease);
+      return t === null ? { state: 'gone' } : { state: 'alive', ...t };
+    });
+  }
+
+  takeOverLeader(req: TakeoverRequest): Promise<boolean> {
+    return this.op('takeOverLeader', () => {
+      const { id } = this.requireLease('takeOverLeader');
+      const leader = this.store.get(this.keys.leader);
+      if (!leader || leader.value !== req.oldLeader || leader.modRevision !== req.leaderModRevision) return false;
+      const sync = this.store.get(this.keys.sync);
+      if (!sync || sync.modRevision !== req.syncModRevision) return false;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(sync.value);
+      } catch {
+        return false;
+      }
+      const v = ZSyncValue.safeParse(parsed);
+      if (!v.success || !syncStandbyList(v.data).includes(req.name)) return false;
+      this.store.put(this.keys.leader, req.name, id);
+      return true;
+    });
   }
 
   deleteFailover(expectedModRevision?: number): Promise<boolean> {

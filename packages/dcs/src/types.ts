@@ -62,6 +62,29 @@ export interface ClusterSnapshot {
   unreadable?: Partial<Record<'config' | 'failover' | 'sync', number>>;
 }
 
+/**
+ * What the DCS says about another client's lease (the leader's heartbeat, see leaseTimeToLive):
+ * alive with its remaining and granted TTL in whole seconds; gone (expired or revoked); or unknown
+ * when this DCS cannot show another client's lease (e.g. ZooKeeper sessions): then nobody may take
+ * over before the key disappears.
+ */
+export type LeaseTtl = { state: 'alive'; ttl: number; grantedTtl: number } | { state: 'gone' } | { state: 'unknown' };
+
+/**
+ * The early takeover of synchronous mode (see takeOverLeader): everything the taker read in ONE
+ * snapshot and must still hold when it writes.
+ */
+export interface TakeoverRequest {
+  /** My member name: the new value of /leader, put on my lease. */
+  name: string;
+  /** The leader I take over from, as /leader named it ... */
+  oldLeader: string;
+  /** ... at this mod revision of /leader. */
+  leaderModRevision: number;
+  /** The mod revision of /sync I read; /sync must still be exactly that value, and list `name`. */
+  syncModRevision: number;
+}
+
 export interface LeaderEvent {
   type: 'put' | 'delete';
   /** The new value for a put; null for a delete (explicit, or the lease expired). */
@@ -180,8 +203,26 @@ export interface Dcs {
   setFailover(value: TFailoverValue, expectedModRevision?: number): Promise<number | null>;
   /** Delete /failover (only if mod_revision == expectedModRevision, when given). True when a key was deleted. */
   deleteFailover(expectedModRevision?: number): Promise<boolean>;
-  /** Same CAS rules as setConfig. */
-  setSync(value: TSyncValue, expectedModRevision?: number): Promise<boolean>;
+  /**
+   * Same CAS rules as setConfig. With `whileLeader`, also only while /leader holds that name (in the
+   * same transaction): the leader's /sync writes must fail once another member took the key over.
+   */
+  setSync(value: TSyncValue, expectedModRevision?: number, whileLeader?: string): Promise<boolean>;
+
+  /**
+   * The remaining TTL of any lease (etcd LeaseTimeToLive; read-only, no lease of mine needed). The
+   * leader keeps its lease near its full TTL with a keepalive every second in synchronous mode, so
+   * a remaining TTL well below the granted one means its heartbeat stopped.
+   */
+  leaseTimeToLive(lease: string): Promise<LeaseTtl>;
+
+  /**
+   * Synchronous mode's early takeover, ONE transaction: if /leader still names `oldLeader` at
+   * `leaderModRevision`, and /sync still has `syncModRevision` and its value lists `name` as a
+   * synchronous standby, put /leader = name on my lease. True when I now hold it; false (nothing
+   * written) when anything differs. Needs a lease. The decision to call it is ha-core's.
+   */
+  takeOverLeader(req: TakeoverRequest): Promise<boolean>;
 
   /**
    * Watches /leader and calls onEvent for every change: puts, deletes and lease-expiry deletes.

@@ -26,6 +26,8 @@ export interface ContractHarness {
   eventWaitMs: number;
   /** Pause between polls in loops that let time pass. */
   pollMs: number;
+  /** False when the DCS cannot show another client's lease (ZooKeeper): leaseTimeToLive answers "unknown". */
+  leaseTtlVisible?: boolean;
   cluster(): Promise<ContractCluster>;
 }
 
@@ -357,6 +359,104 @@ export function defineDcsContract(getHarness: () => ContractHarness): void {
       expect((await c.getRaw('status'))!.value).toBe('{"optime":67420024,"slots":{"b":67420024},"retain_slots":["a","b"]}');
       expect(await a.setSync({ leader: 'a', sync_standby: null }, snap.sync!.modRevision)).toBe(true);
       expect(await a.setSync({ leader: 'x' }, snap.sync!.modRevision)).toBe(false);
+    });
+  });
+
+  describe('early takeover (synchronous mode)', () => {
+    it('leaseTimeToLive shows a lease near its ttl while kept alive, below it when not, gone when expired', async () => {
+      const { c, h, agent } = await setup();
+      const a = agent();
+      const b = agent();
+      const T = 10;
+      const id = await a.ensureLease(T);
+      if (h.leaseTtlVisible === false) {
+        expect(await b.leaseTimeToLive(id)).toEqual({ state: 'unknown' });
+        return;
+      }
+      const fresh = await b.leaseTimeToLive(id);
+      expect(fresh).toMatchObject({ state: 'alive', grantedTtl: T });
+      expect(fresh.state === 'alive' && fresh.ttl).toBeGreaterThanOrEqual(T - 2);
+      await c.passTime(2000);
+      await waitFor(
+        async () => {
+          const t = await b.leaseTimeToLive(id);
+          return t.state === 'alive' && t.ttl <= T - 2;
+        },
+        { timeoutMs: h.expiryWaitMs, intervalMs: h.pollMs, message: 'the remaining ttl falls while nobody keeps the lease alive' },
+      );
+      expect(await a.keepAlive()).toBe(true);
+      const kept = await b.leaseTimeToLive(id);
+      expect(kept.state === 'alive' && kept.ttl).toBeGreaterThanOrEqual(T - 1);
+      expect(await b.leaseTimeToLive('12345')).toEqual({ state: 'gone' });
+      expect(await b.leaseTimeToLive('not-a-lease')).toEqual({ state: 'gone' });
+      const short = await b.ensureLease(h.ttl);
+      await c.passTime(h.ttl * 1000 + 1000);
+      await waitFor(async () => (await a.leaseTimeToLive(short)).state === 'gone', {
+        timeoutMs: h.expiryWaitMs,
+        intervalMs: h.pollMs,
+        message: 'an expired lease is gone',
+      });
+    });
+
+    it('takeOverLeader replaces the leader key only if leader and /sync are unchanged and /sync lists me', async () => {
+      const { h, agent } = await setup();
+      const a = agent();
+      const b = agent();
+      const cc = agent();
+      await a.ensureLease(h.ttl);
+      await b.ensureLease(h.ttl);
+      await cc.ensureLease(h.ttl);
+      expect(await a.acquireLeader('a')).toBe(true);
+      expect(await a.setSync({ leader: 'a', sync_standby: 'b' }, 0, 'a')).toBe(true);
+      const snap = await b.readCluster();
+      const req = { name: 'b', oldLeader: 'a', leaderModRevision: snap.leader!.modRevision, syncModRevision: snap.sync!.modRevision };
+      // c is not listed in /sync: refused, nothing written.
+      expect(await cc.takeOverLeader({ ...req, name: 'c' })).toBe(false);
+      // Stale revisions or another old leader: refused.
+      expect(await b.takeOverLeader({ ...req, leaderModRevision: req.leaderModRevision - 1 })).toBe(false);
+      expect(await b.takeOverLeader({ ...req, syncModRevision: req.syncModRevision + 100 })).toBe(false);
+      expect(await b.takeOverLeader({ ...req, oldLeader: 'x' })).toBe(false);
+      // The leader's renewals do not change the key's mod revision: still possible after one.
+      expect(await a.renewLeader('a')).toBe(true);
+      expect((await b.readCluster()).leader).toMatchObject({ name: 'a', lease: a.leaseId });
+      expect(await b.takeOverLeader(req)).toBe(true);
+      expect((await b.readCluster()).leader).toMatchObject({ name: 'b', lease: b.leaseId });
+      // The old leader has lost the lock: renewals and its conditional /sync writes fail.
+      expect(await a.renewLeader('a')).toBe(false);
+      expect(await a.setSync({ leader: 'a', sync_standby: null }, req.syncModRevision, 'a')).toBe(false);
+      expect((await b.readCluster()).sync?.value).toEqual({ leader: 'a', sync_standby: 'b' });
+      // A second takeover with the same (now stale) reading fails.
+      expect(await b.takeOverLeader(req)).toBe(false);
+    });
+
+    it('takeOverLeader fails when /sync changed after the reading, even back to a value listing me', async () => {
+      const { h, agent } = await setup();
+      const a = agent();
+      const b = agent();
+      await a.ensureLease(h.ttl);
+      await b.ensureLease(h.ttl);
+      expect(await a.acquireLeader('a')).toBe(true);
+      expect(await a.setSync({ leader: 'a', sync_standby: 'b' }, 0, 'a')).toBe(true);
+      const snap = await b.readCluster();
+      expect(await a.setSync({ leader: 'a', sync_standby: 'b' }, snap.sync!.modRevision, 'a')).toBe(true);
+      expect(
+        await b.takeOverLeader({ name: 'b', oldLeader: 'a', leaderModRevision: snap.leader!.modRevision, syncModRevision: snap.sync!.modRevision }),
+      ).toBe(false);
+      expect((await b.readCluster()).leader?.name).toBe('a');
+    });
+
+    it('setSync with whileLeader writes only while that member holds the leader key', async () => {
+      const { agent } = await setup();
+      const a = agent();
+      await a.ensureLease(30);
+      expect(await a.setSync({ leader: 'a', sync_standby: 'b' }, 0, 'a')).toBe(false); // no leader key
+      expect(await a.acquireLeader('a')).toBe(true);
+      expect(await a.setSync({ leader: 'a', sync_standby: 'b' }, 0, 'b')).toBe(false);
+      expect(await a.setSync({ leader: 'a', sync_standby: 'b' }, 0, 'a')).toBe(true);
+      const rev = (await a.readCluster()).sync!.modRevision;
+      expect(await a.setSync({ leader: 'a', sync_standby: null }, rev + 1, 'a')).toBe(false);
+      expect(await a.setSync({ leader: 'a', sync_standby: null }, rev, 'a')).toBe(true);
+      expect((await a.readCluster()).sync?.value).toEqual({ leader: 'a', sync_standby: null });
     });
   });
 

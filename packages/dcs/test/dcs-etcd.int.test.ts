@@ -1,18 +1,21 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Etcd3 } from 'etcd3';
 import { dcsKeys } from '@keel/protocol';
 import { freePort, startEtcd, TcpProxy, waitFor, type EtcdHandle } from '@keel/testkit';
 import { DcsError, EtcdDcs, type LeaderEvent, type WatchStatus } from '../src/index.ts';
+import { b64, EtcdHttp, unb64, type JKv } from '../src/etcd-http.ts';
 import { defineDcsContract } from './contract.ts';
 
+const execFileP = promisify(execFile);
 let etcd: EtcdHandle;
-let raw: Etcd3;
+let raw: EtcdHttp;
 let seq = 0;
 const scopeName = (prefix: string) => `${prefix}-${process.pid}-${++seq}`;
 
 beforeAll(async () => {
   etcd = await startEtcd();
-  raw = new Etcd3({ hosts: etcd.endpoint });
+  raw = new EtcdHttp({ hosts: [etcd.endpoint] });
 });
 
 afterAll(async () => {
@@ -32,11 +35,11 @@ describe('EtcdDcs contract (real etcd)', () => {
       return {
         agent: () => new EtcdDcs({ hosts: [etcd.hostPort], scope, callTimeoutMs: 4000 }),
         putRaw: async (k, v) => {
-          await raw.put(keys.base + k).value(v);
+          await raw.call('/v3/kv/put', { key: b64(keys.base + k), value: b64(v) }, Date.now() + 5000);
         },
         getRaw: async (k) => {
-          const kv = (await raw.get(keys.base + k).exec()).kvs[0];
-          return kv ? { value: kv.value.toString(), lease: String(kv.lease) } : null;
+          const kv = (await raw.call<{ kvs?: JKv[] }>('/v3/kv/range', { key: b64(keys.base + k) }, Date.now() + 5000)).kvs?.[0];
+          return kv ? { value: unb64(kv.value), lease: kv.lease ?? '0' } : null;
         },
         passTime: async () => undefined, // real time passes while the tests poll
         now: () => Date.now(),
@@ -265,5 +268,55 @@ describe('EtcdDcs under network faults', () => {
     await own.restart();
     await waitFor(() => events.length >= 4, { timeoutMs: 15_000, message: "c's key expires (no keepalives) and the watch reports it" });
     expect(events[3]).toEqual({ type: 'delete', value: null });
+  });
+});
+
+describe('EtcdDcs with etcd authentication (user and password)', () => {
+  let own: EtcdHandle;
+  const opened: EtcdDcs[] = [];
+  const dcs = (password: string, scope = 'auth') => {
+    const d = new EtcdDcs({ hosts: [own.hostPort], scope, callTimeoutMs: 3000, username: 'keel', password });
+    opened.push(d);
+    return d;
+  };
+
+  beforeAll(async () => {
+    // simple tokens that expire after 2 s without use, so the client must authenticate again
+    own = await startEtcd({ extraArgs: ['--auth-token', 'simple', '--auth-token-ttl', '2'] });
+    const ctl = (...args: string[]) => execFileP('etcdctl', ['--endpoints', own.endpoint, ...args]);
+    await ctl('user', 'add', 'root:rootpw');
+    await ctl('user', 'add', 'keel:s3cret');
+    await ctl('role', 'add', 'keel');
+    await ctl('role', 'grant-permission', 'keel', '--prefix=true', 'readwrite', '/service/auth/');
+    await ctl('user', 'grant-role', 'keel', 'keel');
+    await ctl('auth', 'enable');
+  });
+
+  afterAll(async () => {
+    await Promise.all(opened.map((d) => d.close()));
+    await own?.stop();
+  });
+
+  it('works with the right password, again after the token expired; a wrong password or a foreign scope is a clear error', async () => {
+    const a = dcs('s3cret');
+    const events: LeaderEvent[] = [];
+    const cancel = await a.watchLeader((e) => events.push(e));
+    await a.ensureLease(10);
+    expect(await a.acquireLeader('a')).toBe(true);
+    await waitFor(() => events.length >= 1, { timeoutMs: 5000, message: 'the watch (authenticated) sees the put' });
+    expect(events[0]).toEqual({ type: 'put', value: 'a' });
+
+    await new Promise((r) => setTimeout(r, 3500)); // the token expires unused
+    expect(await a.renewLeader('a')).toBe(true);
+    expect((await a.readCluster()).leader?.name).toBe('a');
+    await cancel();
+
+    const { err } = await failing(() => dcs('wrong').readCluster());
+    expect(err.code).toBe('error');
+    expect(err.message).toBe('etcd error in readCluster: etcdserver: authentication failed, invalid user ID or password');
+
+    const { err: denied } = await failing(() => dcs('s3cret', 'other').setStatus({ optime: 1 }));
+    expect(denied.code).toBe('error');
+    expect(denied.message).toBe('etcd error in setStatus: etcdserver: permission denied');
   });
 });

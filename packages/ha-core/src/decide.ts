@@ -6,6 +6,7 @@ import { actionInFlight } from './steps/in-flight.ts';
 import { holdingLock } from './steps/leader.ts';
 import { leaderless } from './steps/leaderless.ts';
 import { notRunning } from './steps/stopped.ts';
+import { syncTakeover } from './takeover.ts';
 import type { Decision, Observation } from './types.ts';
 
 /**
@@ -23,6 +24,7 @@ export function decide(obs: Observation): Decision {
     emptyDataDir(f) ?? // F
     notRunning(f) ?? // G
     holdingLock(f) ?? // H
+    syncTakeover(f, () => followingLeader(f)) ?? // H'' (synchronous mode, before the lease expires)
     followingLeader(f) ?? // I
     leaderless(f) // J
   );

@@ -14,6 +14,8 @@ export const act = {
   reinitialize: (from: string): Action => Object.freeze({ type: 'reinitialize', from }),
   rewind: (from: string): Action => Object.freeze({ type: 'rewind', from }),
   acquireLock: (): Action => Object.freeze({ type: 'acquireLock' }),
+  takeOverLock: (oldLeader: string, leaderRevision: number, syncRevision: number): Action =>
+    Object.freeze({ type: 'takeOverLock', oldLeader, leaderRevision, syncRevision }),
   renewLock: (): Action => Object.freeze({ type: 'renewLock' }),
   releaseLock: (): Action => Object.freeze({ type: 'releaseLock' }),
   promote: (): Action => Object.freeze({ type: 'promote' }),

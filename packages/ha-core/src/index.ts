@@ -20,6 +20,8 @@ export {
 export type { DynamicNumberKey } from './settings.ts';
 export { isSyncStandby, mayRaceInSyncMode, pickSyncStandbys, standbyNamesFor, syncActive, SYNC_MISMATCH, STRICT_PLACEHOLDER } from './sync.ts';
 export type { Timing } from './settings.ts';
+export { HEARTBEAT_INTERVAL_MS, HEARTBEAT_STALL_SECONDS, heartbeatStopped, watchesHeartbeat } from './takeover.ts';
+export { factsOf } from './facts.ts';
 export { promotionBlocker, failoverPriority } from './tags.ts';
 export { formatBytes } from './format.ts';
 export * from './types.ts';

@@ -60,6 +60,11 @@ export interface ClusterView {
    * while it led. null: no key (or an unreadable one).
    */
   sync: SyncView | null;
+  /** /leader's mod revision and the lease it is on (absent: unknown): the early takeover compares them. */
+  leaderRevision?: number | null;
+  leaderLease?: string | null;
+  /** /sync's mod revision (absent: unknown). */
+  syncRevision?: number | null;
 }
 
 export interface SyncView {
@@ -130,6 +135,28 @@ export interface PeerView {
   lsn: number | null;
   timeline: number | null;
   tags: TTags;
+  /**
+   * A replica's WAL receiver streams (Patroni's `replication_state: streaming`); absent or null:
+   * unknown (an older member, or not a replica).
+   */
+  streaming?: boolean | null;
+}
+
+/** The leader's lease as the DCS shows it: its heartbeat (see takeover.ts). */
+export type LeaseView = { state: 'alive'; ttl: number; grantedTtl: number } | { state: 'gone' } | { state: 'unknown' };
+
+/**
+ * Synchronous mode's early takeover: what a synchronous standby gathered about the leader, only when
+ * its heartbeat looked stopped (see takeover.ts). Absent or null otherwise.
+ */
+export interface TakeoverProbe {
+  /** The leader it is about, and the lease its key was on. */
+  leader: string;
+  lease: string;
+  /** The lease's remaining TTL, read fresh for this observation. */
+  leaseTtl: LeaseView;
+  /** A TCP connection to the leader's PostgreSQL (its conn_url) was refused or timed out. */
+  pgUnreachable: boolean;
 }
 
 export type LongActionKind = 'bootstrap' | 'clone' | 'reinitialize' | 'rewind' | 'startPrimary' | 'startReplica' | 'restart';
@@ -168,6 +195,8 @@ export interface Observation {
   /** null when not gathered (see PeerView: the cluster has a leader and no failover key, or the DCS is unreachable). */
   peers: readonly PeerView[] | null;
   memory: AgentMemory;
+  /** Synchronous mode: the leader's heartbeat looked stopped to me, a synchronous standby (else absent). */
+  takeover?: TakeoverProbe | null;
 }
 
 export type DemoteMode =
@@ -195,6 +224,11 @@ export type Action =
   | { type: 'reinitialize'; from: string }
   | { type: 'rewind'; from: string }
   | { type: 'acquireLock' }
+  /**
+   * Synchronous mode's early takeover (Dcs.takeOverLeader): one transaction that puts me in /leader
+   * only if it still names `oldLeader` at `leaderRevision` and /sync is still at `syncRevision`.
+   */
+  | { type: 'takeOverLock'; oldLeader: string; leaderRevision: number; syncRevision: number }
   | { type: 'renewLock' }
   | { type: 'releaseLock' }
   | { type: 'promote' }
@@ -251,6 +285,7 @@ export const VERDICTS = [
   'watchdog_unusable',
   'not_healthiest',
   'race_for_lock',
+  'sync_takeover',
   'switchover_scheduled',
   'switchover_demote',
   'waiting_for_candidate',

@@ -10,6 +10,7 @@ import type {
   Observation,
   PeerView,
   PgView,
+  TakeoverProbe,
 } from '../src/types.ts';
 
 export const SYSID = '7390000000000000001';
@@ -61,6 +62,7 @@ interface Draft {
   /** undefined: the default (gathered [] when the cluster has no leader or a failover key, else null). */
   peers: readonly PeerView[] | null | undefined;
   memory: AgentMemory;
+  takeover?: TakeoverProbe | null;
 }
 
 /**
@@ -158,6 +160,14 @@ export class ObservationBuilder {
   withReplication(...rows: Array<[string, string]>) {
     return this.withPgPatch({ replication: rows.map(([name, syncState]) => ({ name, state: 'streaming', syncState, flushLsn: LSN })) });
   }
+  /** /leader's mod revision and lease, /sync's mod revision (the early takeover compares them). */
+  withRevisions(r: { leader?: number; lease?: string; sync?: number }) {
+    return this.withCluster({ leaderRevision: r.leader ?? 100, leaderLease: r.lease ?? '7587', syncRevision: r.sync ?? 101 });
+  }
+  /** What a synchronous standby gathered when the leader's heartbeat looked stopped. */
+  withTakeover(probe: TakeoverProbe | null) {
+    return this.with({ takeover: probe });
+  }
   withoutConfig() {
     return this.withCluster({ hasConfig: false });
   }
@@ -225,6 +235,7 @@ export class ObservationBuilder {
       pg: d.pg,
       peers,
       memory: d.memory,
+      ...(d.takeover !== undefined ? { takeover: d.takeover } : {}),
     });
   }
 }

@@ -4,7 +4,7 @@ import { decide } from '../src/decide.ts';
 import { failoverRequest, isPending } from '../src/failover.ts';
 import { rankCandidates } from '../src/rank.ts';
 import { VERDICTS } from '../src/types.ts';
-import type { Action, ActionType, ControlState, Decision, Observation, PeerView } from '../src/types.ts';
+import type { Action, ActionType, ControlState, Decision, Observation, PeerView, TakeoverProbe } from '../src/types.ts';
 import type { ObservationBuilder } from './builders.ts';
 import { LSN, NOW, SYSID, aPeer, anObservation } from './builders.ts';
 
@@ -263,11 +263,54 @@ function* syncCombinations(): Generator<Case> {
                 }
 }
 
+/**
+ * Synchronous mode's early takeover: what a synchronous standby gathered when the leader's heartbeat
+ * looked stopped, over who leads, /sync, the mode, my PostgreSQL, the peers and pause.
+ */
+const tProbes: Dim<TakeoverProbe | null> = [
+  ['no probe', null],
+  ['b dead', { leader: 'b', lease: '7587', leaseTtl: { state: 'alive', ttl: 20, grantedTtl: 30 }, pgUnreachable: true }],
+  ['b lease gone', { leader: 'b', lease: '7587', leaseTtl: { state: 'gone' }, pgUnreachable: true }],
+  ['b heartbeats', { leader: 'b', lease: '7587', leaseTtl: { state: 'alive', ttl: 29, grantedTtl: 30 }, pgUnreachable: true }],
+  ['b heartbeat unknown', { leader: 'b', lease: '7587', leaseTtl: { state: 'unknown' }, pgUnreachable: true }],
+  ['b pg answers', { leader: 'b', lease: '7587', leaseTtl: { state: 'gone' }, pgUnreachable: false }],
+];
+const tPg: Dim<Step> = [
+  ['replica not streaming', (b) => b.asReplica({ streaming: false })],
+  ['streaming replica', (b) => b.asReplica()],
+  ['running primary', (b) => b.asPrimary()],
+  ['stopped', (b) => b.stopped('shut down in recovery')],
+];
+const tPeers: Dim<PeerView[] | null> = [
+  ['peers not gathered', null],
+  ['b and c dead', [aPeer('b', { reachable: false }), aPeer('c', { reachable: false })]],
+  ['c streams', [aPeer('b', { reachable: false }), aPeer('c', { streaming: true })]],
+  ['b answers', [aPeer('b', { role: 'primary' }), aPeer('c', { streaming: false })]],
+];
+
+function* takeoverCombinations(): Generator<Case> {
+  for (const [l1, withLock] of sLeader)
+    for (const [l2, withSync] of sSync)
+      for (const [l3, withMode] of sMode)
+        for (const [l4, withPg] of tPg)
+          for (const [l5, probe] of tProbes)
+            for (const [l6, answers] of tPeers)
+              for (const [l7, p] of pause) {
+                let b = withMode(withSync(withPg(withLock(anObservation()))));
+                b = b.withRevisions({}).withTakeover(probe).withSettings({ pause: p });
+                b = answers === null ? b.withoutPeers() : b.withPeers(...answers);
+                const obs = b.build();
+                const label = [l1, l2, l3, l4, l5, l6, l7].join(' / ');
+                yield { label, obs, d: decide(obs) };
+              }
+}
+
 const baseCases = [...combinations()];
 const failoverCases = [...failoverCombinations()];
 const syncCases = [...syncCombinations()];
 const lifecycleCases = [...lifecycleCombinations()];
-const cases = [...baseCases, ...failoverCases, ...syncCases, ...lifecycleCases];
+const takeoverCases = [...takeoverCombinations()];
+const cases = [...baseCases, ...failoverCases, ...syncCases, ...lifecycleCases, ...takeoverCases];
 
 const types = (d: Decision): ActionType[] => d.actions.map((a: Action) => a.type);
 const has = (d: Decision, t: ActionType): boolean => types(d).includes(t);
@@ -297,6 +340,7 @@ describe('decide() invariants over every combination of the discrete inputs', ()
     expect(lifecycleCases.length).toBe(2 * 4 * 3 * 2 * 5 * 2 * 2 * 3 * 2);
     expect(failoverCases.length).toBe(5 * 8 * 2 * 2 * 12 * 3 * 3 * 6);
     expect(syncCases.length).toBe(3 * 6 * 3 * 4 * 4 * 5 * 2 * 2);
+    expect(takeoverCases.length).toBe(3 * 6 * 3 * 4 * 6 * 4 * 2);
   });
 
   it('reaches the verdicts these inputs can reach, so the rules below are not vacuous', () => {
@@ -304,13 +348,13 @@ describe('decide() invariants over every combination of the discrete inputs', ()
     expect(VERDICTS.filter((v) => !reached.has(v))).toEqual([]);
   });
 
-  it('never promotes unless the same decision acquires the lock first or the member already holds it', () => {
+  it('never promotes unless the same decision acquires (or takes over) the lock first or the member already holds it', () => {
     expect(
       violations(({ obs, d }) => {
         const t = types(d);
         const p = t.indexOf('promote');
         if (p < 0) return true;
-        const a = t.indexOf('acquireLock');
+        const a = Math.max(t.indexOf('acquireLock'), t.indexOf('takeOverLock'));
         return (a >= 0 && a < p) || leaderOf(obs) === obs.me.name;
       }),
     ).toEqual([]);
@@ -368,7 +412,7 @@ describe('decide() invariants over every combination of the discrete inputs', ()
         return Object.isFrozen(obs) && JSON.stringify(again) === JSON.stringify(d) && JSON.stringify(obs) === before;
       }),
     ).toEqual([]);
-  }, 30_000); // ~190k decisions decided again and serialized three times: seconds, more on a busy machine
+  }, 120_000); // ~190k decisions decided again and serialized three times: seconds, far more on a busy machine
 
   it('never clones again while the backoff after a failed clone runs (1 s doubling per failure)', () => {
     expect(
@@ -500,6 +544,33 @@ describe('decide() invariants over every combination of the discrete inputs', ()
         const req = activeRequest(obs);
         if (req !== null && req.leader === null && req.candidate === obs.me.name) return true;
         return sync.leader === obs.me.name || sync.syncStandby.includes(obs.me.name);
+      }),
+    ).toEqual([]);
+  });
+
+  it('the early takeover: only a replica listed in /sync, in synchronous mode, not paused, from the leader /sync names, after its heartbeat stopped, not streaming', () => {
+    expect(
+      violations(({ obs, d }) => {
+        const t = d.actions.find((a) => a.type === 'takeOverLock');
+        if (t === undefined || t.type !== 'takeOverLock') return d.verdict !== 'sync_takeover';
+        if (!obs.dcs.ok) return false;
+        const { cluster } = obs.dcs;
+        const probe = obs.takeover ?? null;
+        const stopped = probe !== null && (probe.leaseTtl.state === 'gone' || (probe.leaseTtl.state === 'alive' && probe.leaseTtl.grantedTtl - probe.leaseTtl.ttl > 2));
+        return (
+          obs.settings.synchronousMode &&
+          !obs.settings.pause &&
+          cluster.leader === t.oldLeader &&
+          t.oldLeader !== obs.me.name &&
+          cluster.sync?.leader === t.oldLeader &&
+          cluster.sync.syncStandby.includes(obs.me.name) &&
+          obs.pg.running &&
+          obs.pg.role === 'replica' &&
+          !obs.pg.streaming &&
+          stopped &&
+          probe.pgUnreachable &&
+          types(d).join(',').startsWith('takeOverLock,promote')
+        );
       }),
     ).toEqual([]);
   });

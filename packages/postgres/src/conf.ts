@@ -154,6 +154,8 @@ export interface PostgresqlConfInput {
   /** Include initdb's settings file first (when it exists). */
   includeBase: boolean;
   standby: StandbyConfig | null;
+  /** Recovery settings (restore_command, recovery_target_* ...), written after the parameters so they win. */
+  recovery?: Gucs;
   replication: Credentials;
   pgpassPath: string;
   memberName: string;
@@ -223,6 +225,11 @@ export function renderPostgresqlConf(input: PostgresqlConfInput): string {
     if (MANAGED_GUCS.has(lower) || seen.has(lower)) continue;
     seen.add(lower);
     put(name, params[name]!);
+  }
+  const recovery = Object.keys(input.recovery ?? {}).filter((n) => !MANAGED_GUCS.has(n.toLowerCase())).sort();
+  if (recovery.length > 0) {
+    lines.push('', '# recovery');
+    for (const name of recovery) put(name, input.recovery![name]!);
   }
   if (input.standby) {
     lines.push('', '# standby');

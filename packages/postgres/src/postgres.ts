@@ -6,8 +6,7 @@ import { constants as fsc } from 'node:fs';
 import { access, chmod, chown, lstat, mkdir, mkdtemp, open, readFile, readdir, readlink, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import pg from 'pg';
-import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { parseLsn } from '@keel/protocol';
 import {
   BASE_CONF_NAME,
@@ -27,6 +26,7 @@ import {
   timelineOfWalFile,
 } from './conf.ts';
 import { run, type RunResult } from './exec.ts';
+import { pg } from './load-pg.ts';
 import { isPostgresProcessAlive, killPostmasterTree, pollUntil } from './process.ts';
 import { passwordVerifier } from './secrets.ts';
 import type {
@@ -82,7 +82,13 @@ SELECT
          LEFT JOIN LATERAL (SELECT fs.setting FROM pg_catalog.pg_file_settings fs
                              WHERE fs.name = s.name ORDER BY fs.seqno DESC LIMIT 1) f ON true
         WHERE s.pending_restart) x
-      WHERE old_value IS DISTINCT FROM new_value ORDER BY name) p) AS pending_restart`;
+      WHERE old_value IS DISTINCT FROM new_value ORDER BY name) p) AS pending_restart,
+  (SELECT pg_catalog.row_to_json(a) FROM (
+     SELECT pg_catalog.current_setting('archive_mode') AS archive_mode, archived_count, last_archived_wal,
+            pg_catalog.to_char(last_archived_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_archived_time,
+            failed_count, last_failed_wal,
+            pg_catalog.to_char(last_failed_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_failed_time
+       FROM pg_catalog.pg_stat_archiver) a) AS archiver`;
 
 interface ProbeRow {
   in_recovery: boolean;
@@ -101,6 +107,15 @@ interface ProbeRow {
   replication: Array<Record<string, string | number | null>>;
   slots: Array<{ slot_name: string; active: boolean; restart_lsn: string | null }>;
   pending_restart: PendingRestart[];
+  archiver: {
+    archive_mode: string;
+    archived_count: number;
+    last_archived_wal: string | null;
+    last_archived_time: string | null;
+    failed_count: number;
+    last_failed_wal: string | null;
+    last_failed_time: string | null;
+  } | null;
 }
 
 const lsnOrNull = (v: string | null | undefined): number | null => (v ? parseLsn(v) : null);
@@ -141,6 +156,7 @@ function emptyProbe(): Probe {
     sysid: null,
     pendingRestart: [],
     synchronousStandbyNames: null,
+    archiver: null,
   };
 }
 
@@ -174,9 +190,9 @@ export class Postgres {
   private readonly logFn: ((message: string) => void) | undefined;
   private parameters: Gucs;
   private pgHba: string[];
-  private pool: pg.Pool | null = null;
+  private pool: Pool | null = null;
   /** The REST API's own connection (probe({ channel: 'api' })), so health checks never queue behind the HA loop. */
-  private apiPool: pg.Pool | null = null;
+  private apiPool: Pool | null = null;
 
   constructor(opts: PostgresOptions) {
     if (!opts.binDir) throw new Error('binDir is required');
@@ -396,6 +412,7 @@ export class Postgres {
       parameters: this.parameters,
       includeBase: await exists(basePath),
       standby: opts.standby,
+      ...(opts.recovery ? { recovery: opts.recovery } : {}),
       replication: this.replication,
       pgpassPath: this.pgpassPath,
       memberName: this.memberName,
@@ -405,7 +422,8 @@ export class Postgres {
     await this.writeOwned(join(this.dataDir, 'pg_hba.conf'), renderPgHba(this.pgHba), 0o600);
     const signal = join(this.dataDir, 'standby.signal');
     if (opts.standby) await this.writeOwned(signal, '', 0o600);
-    else await unlink(signal).catch((e) => (errnoCode(e) === 'ENOENT' ? undefined : Promise.reject(e)));
+    else if (!opts.keepSignals) await unlink(signal).catch((e) => (errnoCode(e) === 'ENOENT' ? undefined : Promise.reject(e)));
+    if (opts.recoverySignal && !opts.standby) await this.writeOwned(join(this.dataDir, 'recovery.signal'), '', 0o600);
     await this.writePgpass(opts.standby?.primaryConninfo ?? null, 'replication');
     this.say(`wrote postgresql.conf and pg_hba.conf (${opts.standby ? 'standby' : 'primary'})`);
   }
@@ -581,7 +599,7 @@ export class Postgres {
 
   // ---------------------------------------------------------------- SQL
 
-  private getPool(channel: 'loop' | 'api' = 'loop'): pg.Pool {
+  private getPool(channel: 'loop' | 'api' = 'loop'): Pool {
     if (channel === 'api') {
       this.apiPool ??= this.newPool(1);
       return this.apiPool;
@@ -590,7 +608,7 @@ export class Postgres {
     return this.pool;
   }
 
-  private newPool(max: number): pg.Pool {
+  private newPool(max: number): Pool {
     const pool = new pg.Pool({
       host: this.socketDir ?? this.localTcpHost(),
       port: this.port,
@@ -618,7 +636,7 @@ export class Postgres {
 
   /** Close the pool; waits at most waitMs for queries in flight (they fail when the server stops anyway). */
   private async closePool(waitMs = 1000): Promise<void> {
-    const pools = [this.pool, this.apiPool].filter((p): p is pg.Pool => p !== null);
+    const pools = [this.pool, this.apiPool].filter((p): p is Pool => p !== null);
     this.pool = null;
     this.apiPool = null;
     if (pools.length === 0) return;
@@ -672,6 +690,18 @@ export class Postgres {
       out.replayedTimestamp = patroniTime(row.replay_ts);
       out.replayPaused = row.replay_paused;
       out.synchronousStandbyNames = row.synchronous_standby_names ?? null;
+      const a = row.archiver;
+      out.archiver = a
+        ? {
+            archiveMode: a.archive_mode,
+            archivedCount: Number(a.archived_count),
+            lastArchivedWal: a.last_archived_wal,
+            lastArchivedAt: a.last_archived_time,
+            failedCount: Number(a.failed_count),
+            lastFailedWal: a.last_failed_wal,
+            lastFailedAt: a.last_failed_time,
+          }
+        : null;
       const wr = row.wal_receiver;
       out.walReceiverStatus = wr?.status ?? null;
       out.streaming = wr?.status === 'streaming';
@@ -799,6 +829,56 @@ export class Postgres {
   }
 
   // ---------------------------------------------------------------- replicas
+
+  /**
+   * Wait until PostgreSQL, started in archive recovery (a custom bootstrap to a recovery target with
+   * recovery_target_action = promote), has left recovery. False when it is still in recovery at the deadline.
+   */
+  async waitForRecoveryEnd(timeoutMs: number): Promise<boolean> {
+    return pollUntil(async () => {
+      const rows = await this.query<{ r: boolean }>('SELECT pg_catalog.pg_is_in_recovery() AS r').catch(() => null);
+      return rows?.[0]?.r === false;
+    }, timeoutMs, 500);
+  }
+
+  /** Create the data directory (0700, owned by the PostgreSQL user) if it is missing. */
+  async ensureDataDir(): Promise<void> {
+    await this.ensureDir(this.dataDir, 0o700);
+  }
+
+  /** Remove recovery.signal and standby.signal (a custom bootstrap without keep_existing_recovery_conf). */
+  async removeRecoverySignals(): Promise<void> {
+    for (const f of ['recovery.signal', 'standby.signal']) {
+      await unlink(join(this.dataDir, f)).catch((e) => (errnoCode(e) === 'ENOENT' ? undefined : Promise.reject(e)));
+    }
+  }
+
+  /**
+   * For a command that connects to `source` as the replication role (a replica creation method): the
+   * passfile written for that server, the environment pointing at it, and the connection string
+   * (dbname, user, host, port, the role's libpq parameters; never the password).
+   */
+  async replicationSource(source: HostPort): Promise<{ connstring: string; env: Record<string, string> }> {
+    await this.writePgpass(source, 'replication');
+    const connstring = buildConninfo([
+      ['dbname', 'postgres'],
+      ['user', this.replication.username],
+      ['host', source.host],
+      ['port', source.port],
+      ...roleParams(this.replication.params),
+    ]);
+    return { connstring, env: { PGPASSFILE: this.pgpassPath } };
+  }
+
+  /**
+   * Run a command from the local configuration (a replica creation or bootstrap method) as the
+   * PostgreSQL OS user, without a shell, in the tools' cleaned environment plus `env`.
+   */
+  async runCommand(argv: readonly string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+    const [file, ...args] = argv;
+    if (!file) throw new Error('runCommand: empty command');
+    return run(file, args, { ...opts, keepLocale: true, ...(this.runAs ? { runAs: this.runAs } : {}) });
+  }
 
   /**
    * pg_basebackup from host:port as the replication user (passfile) into the empty data

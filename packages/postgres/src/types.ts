@@ -155,8 +155,22 @@ export interface Probe {
   pendingRestart: PendingRestart[];
   /** current_setting('synchronous_standby_names') (null when not running). */
   synchronousStandbyNames: string | null;
+  /** pg_stat_archiver with archive_mode (null when not running): the archive's health on this member. */
+  archiver: ArchiverStatus | null;
   /** Why the probe could not connect or query (never contains secrets). */
   error?: string;
+}
+
+/** pg_stat_archiver since the last stats reset; times ISO 8601 UTC. */
+export interface ArchiverStatus {
+  /** off, on or always. */
+  archiveMode: string;
+  archivedCount: number;
+  lastArchivedWal: string | null;
+  lastArchivedAt: string | null;
+  failedCount: number;
+  lastFailedWal: string | null;
+  lastFailedAt: string | null;
 }
 
 export interface TimelineHistoryEntry {
@@ -180,6 +194,12 @@ export interface WriteConfigOptions {
   parameters?: Gucs;
   /** Replace the stored pg_hba lines before writing. */
   pgHba?: string[];
+  /** Recovery settings (postgresql.recovery_conf, a custom bootstrap's recovery_conf). */
+  recovery?: Gucs;
+  /** Write recovery.signal (archive recovery, e.g. to a point in time) when not a standby. */
+  recoverySignal?: boolean;
+  /** Leave standby.signal and recovery.signal as they are (a restore tool wrote them). */
+  keepSignals?: boolean;
 }
 
 export type InitdbOption = string | Record<string, string>;

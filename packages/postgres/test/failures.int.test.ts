@@ -75,6 +75,16 @@ describe('postgres failure paths', () => {
     const again = await c.probe(); // a new connection, password authentication over TCP
     expect(again.error).toBeUndefined();
     expect(again.role).toBe('primary');
+    // pg_stat_archiver in the same round trip (archive_mode is off here)
+    expect(again.archiver).toEqual({
+      archiveMode: 'off',
+      archivedCount: 0,
+      lastArchivedWal: null,
+      lastArchivedAt: null,
+      failedCount: 0,
+      lastFailedWal: null,
+      lastFailedAt: null,
+    });
   });
 
   it('fails to start with a bad setting and shows the server log tail', async () => {

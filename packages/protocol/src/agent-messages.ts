@@ -161,6 +161,45 @@ export const ZLag = z.object({
 });
 export type TLag = z.infer<typeof ZLag>;
 
+/**
+ * WAL archiving as the member's PostgreSQL reports it (pg_stat_archiver since its last stats reset,
+ * plus archive_mode). Reported by every running member; what matters is the primary's (and a
+ * replica's with archive_mode = always).
+ */
+export const ZArchiveStatus = z.object({
+  archiveMode: z.enum(['off', 'on', 'always']),
+  archivedCount: z.number().int().nonnegative(),
+  lastArchivedWal: z.string().max(64).nullable(),
+  lastArchivedAt: ZAt.nullable(),
+  failedCount: z.number().int().nonnegative(),
+  lastFailedWal: z.string().max(64).nullable(),
+  lastFailedAt: ZAt.nullable(),
+});
+export type TArchiveStatus = z.infer<typeof ZArchiveStatus>;
+
+/**
+ * What the control plane needs to rank every member the way the agents would and to estimate the
+ * failover time (Keel addition; absent from older agents): the settings in force, the DCS facts the
+ * ranking reads, and this member's fence. Only the leader's `fence` matters (the fast path on agent death).
+ */
+export const ZHaContext = z.object({
+  ttl: z.number().positive().max(1e9),
+  loopWait: z.number().positive().max(1e9),
+  retryTimeout: z.number().positive().max(1e9),
+  maximumLagOnFailover: ZBytes,
+  checkTimeline: z.boolean(),
+  synchronousMode: z.boolean(),
+  /** /status.optime as last read from the DCS. */
+  optime: ZLsn.nullable(),
+  /** The cluster's timeline from /history (ha-core clusterTimeline); null: no history yet. */
+  clusterTimeline: z.number().int().positive().nullable(),
+  /** The /sync key: the last leader and its synchronous standbys; null: no key. */
+  sync: z.object({ leader: ZName.nullable(), syncStandby: z.array(ZName).max(1000) }).nullable(),
+  /** This member's fencing process: armed (primary holding the lock) and whether it knows the lease to revoke on agent death. null: no fence. */
+  fence: z.object({ armed: z.boolean(), leaseKnown: z.boolean() }).nullable(),
+});
+export type THaContext = z.infer<typeof ZHaContext>;
+
 /** Optional on sequenced messages: when present, must be the hello's (the server refuses others). */
 const ZSender = {
   cluster: ZName.optional(),
@@ -206,6 +245,9 @@ export const ZSnapshot = z.object({
     })
     .nullable(),
   paused: z.boolean(),
+  /** null while PostgreSQL is not running; absent from agents before it existed. */
+  archive: ZArchiveStatus.nullable().optional(),
+  ha: ZHaContext.optional(),
 });
 export type TSnapshot = z.infer<typeof ZSnapshot>;
 
@@ -220,6 +262,17 @@ export const AGENT_EVENT_TYPES = [
   'lag_above_threshold',
   'lag_back',
   'pending_restart',
+  // the HA loop's own account (issue 12): what it decided and did, as it happened
+  'decision_changed',
+  'lock_acquired',
+  'lock_lost',
+  'leader_key_gone',
+  'promoted',
+  'demoted',
+  'fenced',
+  'rewind_started',
+  'rewind_done',
+  'reclone',
 ] as const;
 export type TAgentEventType = (typeof AGENT_EVENT_TYPES)[number];
 
@@ -243,7 +296,73 @@ const eventDetails = {
   lag_above_threshold: z.object({ lagBytes: ZBytes, thresholdBytes: ZBytes }),
   lag_back: z.object({ lagBytes: ZBytes, thresholdBytes: ZBytes }),
   pending_restart: z.object({ reasons: ZWirePendingRestartReason }),
+  /** The loop's decision sentence changed (compared with digits ignored, so countdowns do not count). */
+  decision_changed: z.object({
+    verdict: z.string().min(1).max(64),
+    reason: z.string().max(4096),
+    actions: z.array(z.string().max(256)).max(64),
+    previousReason: z.string().max(4096).nullable(),
+  }),
+  /** I took the leader lock (acquire transaction succeeded). */
+  lock_acquired: z.object({ ttlSeconds: z.number().nonnegative() }),
+  /** A renewal found the leader lock no longer mine, or could not reach the DCS while holding it. */
+  lock_lost: z.object({ error: z.string().max(4096), lastRenewedAt: ZAt.nullable() }),
+  /** The leader key of another member disappeared (its lease expired or was revoked, or it released it). */
+  leader_key_gone: z.object({ previousLeader: ZName }),
+  /**
+   * PostgreSQL here was promoted. `lsn`: my WAL position when I promoted; `leaderLsn`: the best known
+   * position of the previous leader (/status optime, its member key), `behindBytes` the difference
+   * (null: unknown).
+   */
+  promoted: z.object({
+    previousLeader: ZName.nullable(),
+    timeline: z.number().int().nullable(),
+    lsn: ZLsn.nullable(),
+    leaderLsn: ZLsn.nullable(),
+    behindBytes: ZBytes.nullable(),
+  }),
+  /** PostgreSQL here stopped being a primary (mode: graceful, immediate, immediate-nolock, offline). */
+  demoted: z.object({ mode: z.string().max(32), lastLsn: ZLsn.nullable() }),
+  /**
+   * The old primary stopped taking writes because its lease was (about to be) lost. The proof: the
+   * lease was last renewed at `leaseRenewedAt` (so it expires at `leaseExpiresAt`), the agent judged it
+   * lost at `lostAt`, and the postmaster was confirmed stopped at `stoppedAt` (`stopMs` after lostAt,
+   * before leaseExpiresAt when `beforeExpiry`). `lastLsn`: the last WAL position this primary reported
+   * (its last commit/flush as far as the agent saw), null when unknown.
+   */
+  fenced: z.object({
+    by: z.enum(['guard', 'lock_lost', 'dcs_unreachable']),
+    leaseRenewedAt: ZAt.nullable(),
+    leaseExpiresAt: ZAt.nullable(),
+    lostAt: ZAt,
+    stoppedAt: ZAt,
+    stopMs: z.number().nonnegative(),
+    beforeExpiry: z.boolean().nullable(),
+    lastLsn: ZLsn.nullable(),
+  }),
+  rewind_started: z.object({ from: ZName }),
+  /** `ok` false: pg_rewind failed (error says why; a re-clone usually follows). */
+  rewind_done: z.object({ from: ZName, ok: z.boolean(), rewound: z.boolean().nullable(), seconds: z.number().nonnegative(), error: z.string().max(4096).nullable() }),
+  /** A clone or reinitialize from another member: started, done or failed. */
+  reclone: z.object({
+    kind: z.enum(['clone', 'reinitialize']),
+    from: ZName,
+    phase: z.enum(['started', 'done', 'failed']),
+    seconds: z.number().nonnegative().nullable(),
+    error: z.string().max(4096).nullable(),
+  }),
 } satisfies Record<TAgentEventType, z.ZodType>;
+
+/**
+ * What caused an event, as far as the agent knows: the HA loop decision it acted on (verdict and
+ * sentence) and/or the control-plane operation it was running (the command's operation id).
+ */
+export const ZEventCause = z.object({
+  verdict: z.string().min(1).max(64).optional(),
+  decision: z.string().max(4096).optional(),
+  operationId: ZOperationId.optional(),
+});
+export type TEventCause = z.infer<typeof ZEventCause>;
 
 function eventOf<K extends TAgentEventType>(event: K) {
   return z.object({
@@ -255,6 +374,7 @@ function eventOf<K extends TAgentEventType>(event: K) {
     /** One human sentence for the incident timeline, e.g. "pg1 promoted to primary (failover from pg0)". */
     summary: z.string().max(1024),
     details: eventDetails[event],
+    cause: ZEventCause.optional(),
   });
 }
 
@@ -269,6 +389,16 @@ export const ZAgentEvent = z.discriminatedUnion('event', [
   eventOf('lag_above_threshold'),
   eventOf('lag_back'),
   eventOf('pending_restart'),
+  eventOf('decision_changed'),
+  eventOf('lock_acquired'),
+  eventOf('lock_lost'),
+  eventOf('leader_key_gone'),
+  eventOf('promoted'),
+  eventOf('demoted'),
+  eventOf('fenced'),
+  eventOf('rewind_started'),
+  eventOf('rewind_done'),
+  eventOf('reclone'),
 ]);
 export type TAgentEvent = z.infer<typeof ZAgentEvent>;
 /** The details object of one event type. */

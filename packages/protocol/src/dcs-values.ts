@@ -122,3 +122,11 @@ export const ZSyncValue = z
   .object({ leader: z.string().nullable().optional(), sync_standby: z.string().nullable().optional(), quorum: z.number().optional() })
   .catchall(z.unknown());
 export type TSyncValue = z.infer<typeof ZSyncValue>;
+
+/** The synchronous standbys a /sync value lists: sync_standby is comma-joined names (Patroni), or null. */
+export function syncStandbyList(v: TSyncValue | null | undefined): string[] {
+  return (v?.sync_standby ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n.length > 0);
+}

@@ -68,6 +68,8 @@ export interface TNodeStatus {
   };
   /** synchronous_mode: this replica is listed as a synchronous standby in /sync. */
   sync_standby?: boolean;
+  /** A replica's WAL receiver: 'streaming' or 'stopped' (Patroni 3.0.4+ shows it here too). */
+  replication_state?: string;
   timeline?: number;
   replication?: Array<Record<string, unknown>>;
   cluster_unlocked?: boolean;

@@ -27,6 +27,8 @@ export const ZPeerStatus = z
       .catchall(z.unknown())
       .optional(),
     timeline: z.number().int().positive().optional(),
+    /** A replica's WAL receiver ('streaming' or not): a member still streaming from the leader says it lives. */
+    replication_state: z.string().max(64).optional(),
     tags: ZTags.optional(),
     pending_restart_reason: ZPendingRestartReason.optional(),
     keel: z

@@ -58,6 +58,16 @@ const EVENTS: TAgentEvent[] = [
   { type: 'event', seq: 8, at: AT, event: 'lag_above_threshold', summary: 's', details: { lagBytes: 2_000_000, thresholdBytes: 1_048_576 } },
   { type: 'event', seq: 9, at: AT, event: 'lag_back', summary: 's', details: { lagBytes: 0, thresholdBytes: 1_048_576 } },
   { type: 'event', seq: 10, at: AT, event: 'pending_restart', summary: 's', details: { reasons: { shared_buffers: { old_value: '128MB', new_value: '256MB' } } } },
+  { type: 'event', seq: 11, at: AT, event: 'decision_changed', summary: 's', details: { verdict: 'leader_renew', reason: 'no action. I am (pg0), the leader with the lock', actions: ['renewLock'], previousReason: null }, cause: { verdict: 'leader_renew' } },
+  { type: 'event', seq: 12, at: AT, event: 'lock_acquired', summary: 's', details: { ttlSeconds: 30 } },
+  { type: 'event', seq: 13, at: AT, event: 'lock_lost', summary: 's', details: { error: 'the leader lock is no longer mine', lastRenewedAt: AT } },
+  { type: 'event', seq: 14, at: AT, event: 'leader_key_gone', summary: 's', details: { previousLeader: 'pg0' } },
+  { type: 'event', seq: 15, at: AT, event: 'promoted', summary: 's', details: { previousLeader: 'pg0', timeline: 2, lsn: 100, leaderLsn: 100, behindBytes: 0 }, cause: { verdict: 'race_won', decision: 'promoted self to leader by acquiring session lock', operationId: 'op-1' } },
+  { type: 'event', seq: 16, at: AT, event: 'demoted', summary: 's', details: { mode: 'immediate-nolock', lastLsn: null } },
+  { type: 'event', seq: 17, at: AT, event: 'fenced', summary: 's', details: { by: 'guard', leaseRenewedAt: AT, leaseExpiresAt: AT, lostAt: AT, stoppedAt: AT, stopMs: 120, beforeExpiry: true, lastLsn: 4096 } },
+  { type: 'event', seq: 18, at: AT, event: 'rewind_started', summary: 's', details: { from: 'pg1' } },
+  { type: 'event', seq: 19, at: AT, event: 'rewind_done', summary: 's', details: { from: 'pg1', ok: true, rewound: true, seconds: 3.2, error: null } },
+  { type: 'event', seq: 20, at: AT, event: 'reclone', summary: 's', details: { kind: 'reinitialize', from: 'pg1', phase: 'done', seconds: 10, error: null } },
 ];
 
 function agentError(raw: unknown): string {
@@ -132,6 +142,12 @@ describe('agent -> server messages', () => {
 
   it('has an example for every event type', () => {
     expect(EVENTS.map((e) => e.event).sort()).toEqual([...AGENT_EVENT_TYPES].sort());
+  });
+
+  it('refuses a fenced event without its proof, and a cause with a bad operation id', () => {
+    const fenced = EVENTS.find((e) => e.event === 'fenced')!;
+    expect(agentError({ ...fenced, details: { ...fenced.details, stoppedAt: undefined } })).toMatch(/details\.stoppedAt/);
+    expect(agentError({ ...fenced, cause: { operationId: 'no spaces allowed' } })).toMatch(/cause\.operationId/);
   });
 
   it('refuses an event of an unknown type and one whose details do not match its type', () => {

@@ -9,6 +9,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import YAML from 'yaml';
 import { TestCa, type CertFiles } from './certs.ts';
 import { startEtcd, type EtcdHandle } from './etcd.ts';
+import { startZooKeeper, type ZooKeeperHandle } from './zookeeper.ts';
 import { freePorts } from './ports.ts';
 import { TcpProxy } from './proxy.ts';
 import { childrenRunning, isAlive } from './processes.ts';
@@ -47,6 +48,11 @@ export interface ClusterOptions {
   maximumLagOnFailover?: number;
   primaryStartTimeout?: number;
   useRewind?: boolean;
+  /**
+   * The DCS the agents use: etcd (default) or a standalone ZooKeeper (`zookeeper:` in their YAML;
+   * then `cluster.etcd` is not set and `cluster.zookeeper` is).
+   */
+  dcs?: 'etcd' | 'zookeeper';
   /** Put a TcpProxy between each agent and etcd (for partition tests). */
   etcdProxies?: boolean;
   /** Per-member tags, by index. */
@@ -259,6 +265,8 @@ export class Member {
 export class TestCluster {
   readonly members: Member[] = [];
   etcd!: EtcdHandle;
+  /** The ZooKeeper, when started with `dcs: 'zookeeper'`. */
+  zookeeper: ZooKeeperHandle | null = null;
   readonly credentials: Credentials;
   readonly osUser: OsUser | null;
   /** Certificates, when started with `tls`. */
@@ -330,10 +338,16 @@ export class TestCluster {
     fs.chmodSync(this.dir, 0o755);
     if (o.tls) this.tls = await this.makeTls();
     const t = this.tls;
-    this.etcd = await startEtcd({
-      dataDir: path.join(this.dir, 'etcd'),
-      ...(t ? { tls: { ca: t.ca.caCert, cert: t.etcd.cert, key: t.etcd.key, client: t.client } } : {}),
-    });
+    if (o.dcs === 'zookeeper') {
+      if (t) throw new Error('TestCluster: TLS is not available with ZooKeeper');
+      this.zookeeper = await startZooKeeper();
+    } else {
+      this.etcd = await startEtcd({
+        dataDir: path.join(this.dir, 'etcd'),
+        ...(t ? { tls: { ca: t.ca.caCert, cert: t.etcd.cert, key: t.etcd.key, client: t.client } } : {}),
+      });
+    }
+    const dcsHostPort = this.zookeeper?.hostPort ?? this.etcd.hostPort;
     const ports = await freePorts(n * 2);
     for (let i = 0; i < n; i++) {
       const name = `node${i + 1}`;
@@ -343,9 +357,9 @@ export class TestCluster {
       const pgPort = ports[i * 2]!;
       const restPort = ports[i * 2 + 1]!;
       const m = new Member(name, dir, path.join(dir, 'keel.yml'), path.join(dir, 'agent.log'), dataDir, pgPort, restPort, this);
-      let etcdHost = this.etcd.hostPort;
+      let etcdHost = dcsHostPort;
       if (o.etcdProxies) {
-        m.proxy = new TcpProxy(this.etcd.hostPort);
+        m.proxy = new TcpProxy(dcsHostPort);
         etcdHost = `127.0.0.1:${await m.proxy.start()}`;
       }
       const config = this.agentConfig(m, etcdHost, o.tags?.[i]);
@@ -372,7 +386,7 @@ export class TestCluster {
         connect_address: `127.0.0.1:${m.restPort}`,
         authentication: c.restapi,
       },
-      etcd3: { hosts: etcdHost },
+      ...(this.zookeeper ? { zookeeper: { hosts: [etcdHost] } } : { etcd3: { hosts: etcdHost } }),
       bootstrap: {
         dcs: {
           ttl: this.ttl,
@@ -509,6 +523,7 @@ export class TestCluster {
       await m.proxy?.stop().catch(() => undefined);
     }
     await this.etcd?.stop().catch(() => undefined);
+    await this.zookeeper?.stop().catch(() => undefined);
     await this.dispatcher?.close().catch(() => undefined);
     if (!this.options.keepData && !this.options.baseDir) fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 });
   }

@@ -12,3 +12,5 @@ export * from './faults/checkers.ts';
 export * from './faults/writers.ts';
 export * from './faults/scenarios.ts';
 export * from './faults/runner.ts';
+export * from './pgbackrest.ts';
+export * from './zookeeper.ts';

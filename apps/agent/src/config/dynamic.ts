@@ -270,7 +270,7 @@ function checkDynamicPostgresql(p: Problems, raw: Obj, path: string, ctx: Dynami
     special[k] = (kp) => p.error(kp, `runs commands or names files; Keel takes it only from the local YAML (postgresql.${k}), never from the DCS`);
   }
   special['create_replica_methods'] = (kp, v) => {
-    if (!isBasebackupOnly(v)) p.error(kp, notImplemented('replica creation methods other than basebackup', 'replicas would be cloned with pg_basebackup instead'));
+    if (!isBasebackupOnly(v)) p.error(kp, 'chooses commands to run; Keel takes it only from the local YAML (postgresql.create_replica_methods and its method sections), never from the DCS');
   };
   special['recovery_conf'] = (kp, v) => {
     if (!isObj(v)) return p.error(kp, `expected a mapping${got(kp, v)}`);

@@ -40,6 +40,7 @@ const ENV_OVERRIDES: ReadonlyArray<readonly [env: string, path: readonly string[
   ['PATRONI_ETCD3_CACERT', ['etcd3', 'cacert']],
   ['PATRONI_ETCD3_CERT', ['etcd3', 'cert']],
   ['PATRONI_ETCD3_KEY', ['etcd3', 'key']],
+  ['PATRONI_ZOOKEEPER_HOSTS', ['zookeeper', 'hosts'], 'list'],
   ['PATRONI_POSTGRESQL_LISTEN', ['postgresql', 'listen']],
   ['PATRONI_POSTGRESQL_CONNECT_ADDRESS', ['postgresql', 'connect_address']],
   ['PATRONI_POSTGRESQL_DATA_DIR', ['postgresql', 'data_dir']],

@@ -14,7 +14,9 @@ export interface AgentConfig {
   namespace: string;
   name: string;
   restapi: RestApiConfig;
-  etcd3: Etcd3Config;
+  /** Exactly one of etcd3 and zookeeper is set (the validator guarantees it). */
+  etcd3?: Etcd3Config;
+  zookeeper?: ZooKeeperConfig;
   bootstrap: BootstrapConfig;
   postgresql: PostgresqlConfig;
   /** Member tags as written (custom tags included); published in the member key. */
@@ -68,6 +70,12 @@ export interface CtlConfig {
   keyfile_password?: string;
 }
 
+/** Patroni's `zookeeper:` section (plain TCP; TLS and ACLs are refused at start-up). */
+export interface ZooKeeperConfig {
+  /** "host:port" entries (port 2181 when missing), from a list or a comma separated string. */
+  hosts: string[];
+}
+
 export interface Etcd3Config {
   /** Endpoints as "host:port" (IPv6 in brackets), from hosts, host or url. */
   hosts: string[];
@@ -95,6 +103,42 @@ export interface BootstrapConfig {
   initdb_args: string[];
   /** Extra pg_hba lines appended after initdb (Patroni's legacy bootstrap.pg_hba). */
   pg_hba: string[];
+  /** bootstrap.method when it is not initdb: a custom bootstrap command (local YAML only). */
+  method?: BootstrapMethod;
+}
+
+/** A scalar GUC value as written in the YAML. */
+export type GucScalar = string | number | boolean;
+
+/**
+ * A command Keel runs for a replica creation or custom bootstrap method, read only from the local YAML.
+ * It is run without a shell: `argv` is `command` split as Python's shlex.split does (Patroni).
+ */
+export interface CommandMethod {
+  name: string;
+  argv: string[];
+  /** The method's other keys, passed as --name=value in YAML order (values as Python prints them). */
+  options: Array<[string, string]>;
+  /** no_params: Keel's own --scope/--datadir/... are not passed. */
+  noParams: boolean;
+}
+
+export interface ReplicaCommandMethod extends CommandMethod {
+  kind: 'command';
+  /** keep_data: the data directory is not emptied before the command runs. */
+  keepData: boolean;
+  /** no_leader (no_master): the method also works with no member to clone from. */
+  noLeader: boolean;
+}
+
+/** postgresql.create_replica_methods, in order; `basebackup` is Keel's pg_basebackup. */
+export type ReplicaMethod = { kind: 'basebackup'; name: 'basebackup' } | ReplicaCommandMethod;
+
+export interface BootstrapMethod extends CommandMethod {
+  /** keep_existing_recovery_conf: recovery.signal/standby.signal and the settings the command wrote are kept. */
+  keepExistingRecoveryConf: boolean;
+  /** recovery_conf: recovery settings (restore_command, recovery_target_*) for the first start. */
+  recoveryConf: Record<string, GucScalar> | null;
 }
 
 /** A PostgreSQL role Keel connects as, plus libpq parameters (sslmode, sslcert, ...) passed through. */
@@ -143,6 +187,14 @@ export interface PostgresqlConfig {
   use_pg_rewind?: boolean;
   remove_data_directory_on_rewind_failure: boolean;
   remove_data_directory_on_diverged_timelines: boolean;
+  /** create_replica_methods with their sections; [basebackup] when not set. */
+  create_replica_methods: ReplicaMethod[];
+  /**
+   * recovery_conf: recovery settings for a replica (restore_command, archive_cleanup_command,
+   * recovery_min_apply_delay ...), written with standby.signal. recovery_target* and
+   * primary_conninfo/primary_slot_name are Keel's (dropped with a warning, as Patroni drops them).
+   */
+  recovery_conf: Record<string, GucScalar>;
   /**
    * Keel's own key: parameters that run commands, load code or name files (archive_command,
    * shared_preload_libraries, log_directory...) which this member accepts from the DCS /config.

@@ -7,7 +7,8 @@
 import path from 'node:path';
 import { parsePatroniBool, type TTags } from '@keel/protocol';
 import { formatHostPort, localHostFor, parseHostsPort, WILDCARD_HOSTS, type HostPort } from './address.ts';
-import { checkDynamicConfig, isBasebackupOnly, readParameters, type DynamicContext } from './dynamic.ts';
+import { checkDynamicConfig, readParameters, type DynamicContext } from './dynamic.ts';
+import { listedReplicaMethods, readBootstrapMethod, readRecoveryConf, readReplicaMethods } from './methods.ts';
 import { privilegedKind } from './parameters.ts';
 import {
   AUTH_PARAMETERS,
@@ -19,13 +20,14 @@ import {
 } from './patroni-keys.ts';
 import { got, join, show, type Problems } from './problems.ts';
 import { readCtl, readEtcdTls, readRestApiSecurity, RESTAPI_TLS_KEYS } from './tls.ts';
-import { bool, checkKeys, int, isObj, NOT_IMPLEMENTED, section, str, strList, type Obj } from './read.ts';
+import { bool, checkKeys, int, isObj, section, str, strList, type Obj } from './read.ts';
 import type {
   AgentConfig,
   BootstrapConfig,
   CallbacksConfig,
   ControlPlaneConfig,
   Etcd3Config,
+  ZooKeeperConfig,
   LogConfig,
   LogLevel,
   PgUser,
@@ -36,6 +38,7 @@ import type {
 
 export const DEFAULT_NAMESPACE = '/service/';
 export const DEFAULT_ETCD_PORT = 2379;
+export const DEFAULT_ZOOKEEPER_PORT = 2181;
 /** Patroni's reserved member name (synchronous_mode_strict placeholder). */
 const RESERVED_NAME = '__patroni_strict_sync_replica_placeholder__';
 
@@ -63,6 +66,7 @@ const TOP_KEYS = [
   'name',
   'restapi',
   'etcd3',
+  'zookeeper',
   'bootstrap',
   'postgresql',
   'tags',
@@ -100,8 +104,8 @@ export function buildAgentConfig(p: Problems, root: unknown): AgentConfig {
     namespace: ns === undefined ? DEFAULT_NAMESPACE : normalizeNamespace(ns),
     name: name ?? '',
     restapi: readRestApi(p, r),
-    etcd3: readEtcd3(p, r),
-    bootstrap: readBootstrap(p, r, { allowFromDcs }),
+    ...readDcs(p, r),
+      bootstrap: readBootstrap(p, r, { allowFromDcs }),
     postgresql: readPostgresql(p, r, name ?? '', allowFromDcs),
     tags: readTags(p, r),
     log: readLog(p, r),
@@ -188,18 +192,73 @@ function readRestApi(p: Problems, r: Obj): RestApiConfig {
 
 const ETCD_KEEL_KEYS = ['hosts', 'host', 'url', 'port', 'protocol', 'username', 'password', 'cacert', 'cert', 'key'] as const;
 
+/** The DCS sections Patroni reads; Keel runs on etcd3 or zookeeper and needs exactly one of them. */
+const DCS_SECTIONS = ['etcd', 'etcd3', 'zookeeper'] as const;
+
+/** Exactly one of etcd / etcd3 / zookeeper (etcd, the v2 API, is refused on its own key). */
+function readDcs(p: Problems, r: Obj): { etcd3?: Etcd3Config; zookeeper?: ZooKeeperConfig } {
+  const given = DCS_SECTIONS.filter((k) => r[k] !== undefined && r[k] !== null);
+  if (given.length > 1) {
+    p.error(given.join(', '), `exactly one DCS section is allowed, found ${given.length}: keep one of ${given.join(' or ')}`);
+    return {};
+  }
+  if (given.length === 0) {
+    if (Object.hasOwn(r, 'etcd')) return {}; // `etcd:` is reported on its own key
+    const other = ['consul', 'exhibitor', 'kubernetes', 'raft'].filter((k) => Object.hasOwn(r, k));
+    p.error(
+      'etcd3',
+      `required (or zookeeper): Keel keeps the cluster state in etcd (v3 API) or ZooKeeper${other.length ? `; ${other.join(', ')} is not supported` : ''}`,
+    );
+    return {};
+  }
+  if (given[0] === 'zookeeper') return { zookeeper: readZooKeeper(p, r) };
+  if (given[0] === 'etcd3') return { etcd3: readEtcd3(p, r) };
+  return {};
+}
+
+const ZOOKEEPER_KEEL_KEYS = ['hosts'] as const;
+/** Patroni's zookeeper keys Keel cannot honour: security settings, so a start-up error rather than a warning. */
+const ZOOKEEPER_REFUSED: Record<string, string> = {
+  use_ssl: 'TLS to ZooKeeper is not implemented: Keel would talk to it in plain text; remove use_ssl or use etcd3 with https',
+  cacert: 'TLS to ZooKeeper is not implemented',
+  cert: 'TLS to ZooKeeper is not implemented',
+  key: 'TLS to ZooKeeper is not implemented',
+  key_password: 'TLS to ZooKeeper is not implemented',
+  verify: 'TLS to ZooKeeper is not implemented',
+  set_acls: 'znode ACLs are not implemented: Keel would create world-writable znodes',
+  auth_data: 'ZooKeeper authentication is not implemented',
+};
+
+function readZooKeeper(p: Problems, r: Obj): ZooKeeperConfig {
+  const out: ZooKeeperConfig = { hosts: [] };
+  const s = section(p, r, '', 'zookeeper');
+  if (!s) return out;
+  const special = Object.fromEntries(Object.entries(ZOOKEEPER_REFUSED).map(([k, why]) => [k, (kp: string) => p.error(kp, why)]));
+  checkKeys(p, s, 'zookeeper', ZOOKEEPER_KEEL_KEYS, PATRONI_KEYS['zookeeper'], { special });
+  if (s['hosts'] === undefined || s['hosts'] === null) {
+    p.error('zookeeper.hosts', 'required: the ZooKeeper servers as a list or a comma separated string of host:port');
+    return out;
+  }
+  const list = strList(p, s, 'zookeeper', 'hosts', { allowCommaString: true }) ?? [];
+  if (list.length === 0) p.error('zookeeper.hosts', 'must list at least one host:port');
+  list.forEach((h, i) => {
+    const kp = list.length > 1 ? `zookeeper.hosts[${i}]` : 'zookeeper.hosts';
+    if (h.includes('://') || h.includes('/')) {
+      p.error(kp, `expected host:port (no scheme, no chroot path; use namespace)${got(kp, h)}`);
+      return;
+    }
+    const parsed = parseHostsPort(h, { defaultPort: DEFAULT_ZOOKEEPER_PORT });
+    if (!parsed.ok) p.error(kp, `${parsed.reason}${got(kp, h)}`);
+    else out.hosts.push(formatHostPort(parsed.value.hosts[0]!, parsed.value.port));
+  });
+  out.hosts = [...new Set(out.hosts)];
+  return out;
+}
+
 function readEtcd3(p: Problems, r: Obj): Etcd3Config {
   const out: Etcd3Config = { hosts: [], protocol: 'http' };
   const s = section(p, r, '', 'etcd3');
-  if (!s) {
-    if (r['etcd3'] === undefined || r['etcd3'] === null) {
-      if (!Object.hasOwn(r, 'etcd')) {
-        const other = ['consul', 'zookeeper', 'exhibitor', 'kubernetes', 'raft'].filter((k) => Object.hasOwn(r, k));
-        p.error('etcd3', `required: Keel keeps the cluster state in etcd (v3 API)${other.length ? `; ${other.join(', ')} is not supported` : ''}`);
-      }
-    }
-    return out;
-  }
+  if (!s) return out;
   checkKeys(p, s, 'etcd3', ETCD_KEEL_KEYS, PATRONI_KEYS['etcd3']);
   const port = int(p, s, 'etcd3', 'port', { min: 1, max: 65535 }) ?? DEFAULT_ETCD_PORT;
   const protocolText = str(p, s, 'etcd3', 'protocol');
@@ -282,19 +341,15 @@ function unquote(s: string): string {
 function readBootstrap(p: Problems, r: Obj, ctx: DynamicContext): BootstrapConfig {
   const s = section(p, r, '', 'bootstrap') ?? {};
   const method = typeof s['method'] === 'string' ? s['method'] : undefined;
-  checkKeys(p, s, 'bootstrap', ['dcs', 'initdb', 'pg_hba'], PATRONI_KEYS['bootstrap'], {
+  checkKeys(p, s, 'bootstrap', ['dcs', 'initdb', 'pg_hba', 'method', ...(method && method !== 'initdb' ? [method] : [])], PATRONI_KEYS['bootstrap'], {
     special: {
       users: (kp) => p.warn(kp, 'deprecated in Patroni (removed in 4.0) and not implemented by Keel; ignored'),
-      method: (kp, v) => {
-        if (v !== 'initdb' && v !== null)
-          p.error(kp, `Keel does not implement bootstrap methods other than initdb yet; remove it (Keel would initdb an empty cluster instead)${got(kp, v)}`);
-      },
     },
-    extraKnown: (key) => (key === method ? `custom bootstrap method section: ${NOT_IMPLEMENTED}` : undefined),
   });
   const dcs = checkDynamicConfig(p, s['dcs'], 'bootstrap.dcs', ctx);
   const { list, args } = readInitdb(p, s['initdb']);
-  return { dcs, initdb: list, initdb_args: args, pg_hba: strList(p, s, 'bootstrap', 'pg_hba') ?? [] };
+  const custom = readBootstrapMethod(p, s);
+  return { dcs, initdb: list, initdb_args: args, pg_hba: strList(p, s, 'bootstrap', 'pg_hba') ?? [], ...(custom ? { method: custom } : {}) };
 }
 
 function readInitdb(p: Problems, v: unknown): { list: Array<string | Record<string, string>>; args: string[] } {
@@ -353,6 +408,8 @@ const PG_KEEL_KEYS = [
   'remove_data_directory_on_rewind_failure',
   'remove_data_directory_on_diverged_timelines',
   'allow_from_dcs',
+  'create_replica_methods',
+  'recovery_conf',
 ] as const;
 
 /**
@@ -388,17 +445,11 @@ function absolutePath(p: Problems, obj: Obj, sectionPath: string, key: string, r
 
 function readPostgresql(p: Problems, r: Obj, name: string, allowFromDcs: string[]): PostgresqlConfig {
   const s = section(p, r, '', 'postgresql') ?? {};
-  const methods = Array.isArray(s['create_replica_methods']) ? s['create_replica_methods'].filter((m): m is string => typeof m === 'string') : [];
-  checkKeys(p, s, 'postgresql', PG_KEEL_KEYS, PATRONI_KEYS['postgresql'], {
+  checkKeys(p, s, 'postgresql', [...PG_KEEL_KEYS, ...listedReplicaMethods(s)], PATRONI_KEYS['postgresql'], {
     special: {
       use_slots: (kp) =>
         p.warn(kp, 'only the dynamic configuration (bootstrap.dcs.postgresql.use_slots) sets this; ignored here (as in Patroni)'),
-      create_replica_methods: (kp, v) => {
-        if (!isBasebackupOnly(v))
-          p.error(kp, 'Keel does not implement replica creation methods other than basebackup yet; remove it (replicas would be cloned with pg_basebackup instead)');
-      },
     },
-    extraKnown: (key) => (methods.includes(key) ? `replica method section: ${NOT_IMPLEMENTED}` : undefined),
   });
 
   const listen = hostPort(p, s, 'postgresql', 'listen', { multipleHosts: true, allowWildcard: true });
@@ -428,6 +479,8 @@ function readPostgresql(p: Problems, r: Obj, name: string, allowFromDcs: string[
     remove_data_directory_on_rewind_failure: bool(p, s, 'postgresql', 'remove_data_directory_on_rewind_failure') ?? false,
     remove_data_directory_on_diverged_timelines: bool(p, s, 'postgresql', 'remove_data_directory_on_diverged_timelines') ?? false,
     allow_from_dcs: allowFromDcs,
+    create_replica_methods: readReplicaMethods(p, s),
+    recovery_conf: readRecoveryConf(p, s),
   };
   if (binDir !== undefined) out.bin_dir = binDir;
   const hba = strList(p, s, 'postgresql', 'pg_hba');

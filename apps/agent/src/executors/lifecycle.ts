@@ -1,7 +1,10 @@
 import type { Observation } from '@keel/ha-core';
 import { connOf, writePgConfig } from '../pgconfig.ts';
+import { createReplica } from '../create-replica.ts';
+import { customBootstrap } from '../custom-bootstrap.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
+import { reported } from './report.ts';
 
 function leaderOf(obs: Observation): string | null {
   return obs.dcs.ok ? obs.dcs.cluster.leader : null;
@@ -16,12 +19,17 @@ const bootstrap: Executor<'bootstrap'> = async (rt) => {
   rt.runLong('bootstrap', async () => {
     const { pg, dcs, config } = rt;
     try {
-      await pg.initdb(config.bootstrap?.initdb ?? []);
-      await writePgConfig(rt, null);
-      await pg.start({ timeoutSec: startTimeout(rt), wait: true });
+      const custom = config.bootstrap?.method;
+      if (custom) {
+        await customBootstrap(rt, custom, startTimeout(rt));
+      } else {
+        await pg.initdb(config.bootstrap?.initdb ?? []);
+        await writePgConfig(rt, null);
+        await pg.start({ timeoutSec: startTimeout(rt), wait: true });
+      }
       await pg.createRoles();
       const cd = await pg.controlData();
-      if (!cd) throw new Error('pg_controldata gave nothing after initdb');
+      if (!cd) throw new Error(`pg_controldata gave nothing after ${custom ? custom.name : 'initdb'}`);
       await dcs.ensureLease(rt.settings.ttl);
       if (!(await dcs.acquireLeader(config.name))) throw new Error('could not take the leader lock after initdb');
       rt.lastLockOkAt = Date.now();
@@ -41,10 +49,10 @@ const bootstrap: Executor<'bootstrap'> = async (rt) => {
   });
 };
 
-async function cloneAndStart(rt: Runtime, from: string, obs: Observation): Promise<void> {
+async function cloneAndStart(rt: Runtime, from: string, obs: Observation, step?: (message: string) => void): Promise<void> {
   const src = connOf(obs, from);
-  rt.log.info({ from, host: src.host, port: src.port }, 'taking a base backup');
-  await rt.pg.basebackup(src);
+  rt.log.info({ from, host: src.host, port: src.port }, 'creating a replica');
+  await createReplica(rt, { ...src, name: from }, step);
   const leader = leaderOf(obs) ?? from;
   await writePgConfig(rt, { upstream: leader });
   await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
@@ -54,7 +62,7 @@ async function cloneAndStart(rt: Runtime, from: string, obs: Observation): Promi
 }
 
 const clone: Executor<'clone'> = async (rt, a, obs) => {
-  rt.runLong('clone', () => cloneAndStart(rt, a.from, obs));
+  rt.runLong('clone', () => reported(rt, 'clone', a.from, () => cloneAndStart(rt, a.from, obs)));
 };
 
 /**
@@ -69,12 +77,11 @@ export async function reinitializeFrom(rt: Runtime, from: string, obs: Observati
   }
   step('removing the data directory');
   await rt.pg.removeDataDir();
-  step(`taking a base backup from ${from}`);
-  await cloneAndStart(rt, from, obs);
+  await cloneAndStart(rt, from, obs, step);
 }
 
 const reinitialize: Executor<'reinitialize'> = async (rt, a, obs) => {
-  rt.runLong('reinitialize', (w) => reinitializeFrom(w, a.from, obs));
+  rt.runLong('reinitialize', (w) => reported(w, 'reinitialize', a.from, () => reinitializeFrom(w, a.from, obs)));
 };
 
 /** pg_rewind from the leader (it runs crash recovery first if needed), then follow it. */
@@ -82,7 +89,7 @@ const rewind: Executor<'rewind'> = async (rt, a, obs) => {
   rt.runLong('rewind', async () => {
     if (await rt.pg.isRunning()) await rt.pg.stop('fast', 60);
     const src = connOf(obs, a.from);
-    const r = await rt.pg.rewind(src);
+    const r = await reported(rt, 'rewind', a.from, () => rt.pg.rewind(src));
     rt.log.info({ from: a.from, rewound: r.rewound }, r.rewound ? 'rewound from the leader' : 'no rewind required');
     await writePgConfig(rt, { upstream: a.from });
     await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });

@@ -2,6 +2,7 @@ import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
 import { ActionFailed } from './index.ts';
 import { recordFailoverOutcome } from '../failover-outcomes.ts';
+import { reportLockAcquired, reportLockLost } from './report.ts';
 
 /**
  * Record a successful acquisition or renewal. The time is when the call STARTED: the lease was
@@ -9,6 +10,7 @@ import { recordFailoverOutcome } from '../failover-outcomes.ts';
  */
 function lockOk(rt: Runtime, startedAt: number): void {
   rt.lastLockOkAt = startedAt;
+  rt.events.leaseRenewedAt = startedAt;
 }
 
 const acquireLock: Executor<'acquireLock'> = async (rt) => {
@@ -16,21 +18,44 @@ const acquireLock: Executor<'acquireLock'> = async (rt) => {
   await rt.dcs.ensureLease(rt.settings.ttl);
   if (!(await rt.dcs.acquireLeader(rt.config.name))) throw new ActionFailed('another member acquired the leader lock first');
   lockOk(rt, started);
+  reportLockAcquired(rt);
+};
+
+/** Synchronous mode's early takeover: one transaction (Dcs.takeOverLeader); decide() judged the rest. */
+const takeOverLock: Executor<'takeOverLock'> = async (rt, a) => {
+  const started = Date.now();
+  await rt.dcs.ensureLease(rt.settings.ttl);
+  const ok = await rt.dcs.takeOverLeader({
+    name: rt.config.name,
+    oldLeader: a.oldLeader,
+    leaderModRevision: a.leaderRevision,
+    syncModRevision: a.syncRevision,
+  });
+  if (!ok) throw new ActionFailed(`the leader key or /sync changed: not taking over from (${a.oldLeader})`);
+  lockOk(rt, started);
+  rt.log.warn({ from: a.oldLeader }, 'took the leader key over before its lease expired (synchronous mode)');
 };
 
 const renewLock: Executor<'renewLock'> = async (rt) => {
   const started = Date.now();
-  await rt.dcs.ensureLease(rt.settings.ttl);
-  if (!(await rt.dcs.renewLeader(rt.config.name))) {
-    rt.lastLockOkAt = null;
-    throw new ActionFailed('the leader lock is no longer mine');
+  try {
+    await rt.dcs.ensureLease(rt.settings.ttl);
+    if (!(await rt.dcs.renewLeader(rt.config.name))) {
+      rt.lastLockOkAt = null;
+      throw new ActionFailed('the leader lock is no longer mine');
+    }
+  } catch (e) {
+    reportLockLost(rt, (e as Error).message);
+    throw e;
   }
   lockOk(rt, started);
+  reportLockAcquired(rt); // the first renewal of a lock taken by bootstrap, or by an earlier run of this agent
 };
 
 const releaseLock: Executor<'releaseLock'> = async (rt) => {
   await rt.dcs.releaseLeader(rt.config.name);
   rt.lastLockOkAt = null;
+  reportLockLost(rt, 'released');
 };
 
 const claimInitialize: Executor<'claimInitialize'> = async (rt, a) => {
@@ -52,4 +77,4 @@ const clearFailover: Executor<'clearFailover'> = async (rt, a) => {
   if (deleted && a.outcome !== null && a.revision !== null) recordFailoverOutcome(rt, a.revision, a.outcome);
 };
 
-export const lockExecutors = { acquireLock, renewLock, releaseLock, claimInitialize, seedConfig, clearFailover };
+export const lockExecutors = { acquireLock, takeOverLock, renewLock, releaseLock, claimInitialize, seedConfig, clearFailover };

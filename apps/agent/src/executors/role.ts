@@ -3,6 +3,8 @@ import { writePgConfig } from '../pgconfig.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
 import { applyPrimarySyncConfig, claimSyncForPromotion } from '../sync-state.ts';
+import type { Observation } from '@keel/ha-core';
+import { reportDemoted, reportFenced, reportLockLost, reportPromoted } from './report.ts';
 
 /** A fatal condition: the agent stops (without touching PostgreSQL). */
 export class FatalError extends Error {}
@@ -30,6 +32,7 @@ const promote: Executor<'promote'> = async (rt, _a, obs) => {
   if (sync) await claimSyncForPromotion(rt, obs.settings.synchronousModeStrict);
   // promote() checkpoints at once, so a rewinding former primary sees the new timeline in our pg_control.
   await rt.pg.promote({ timeoutSec: 60 });
+  reportPromoted(rt, obs, await rt.pg.probe().then((p) => p.timeline, () => null));
   if (sync) await applyPrimarySyncConfig(rt).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not apply synchronous_standby_names after promotion'));
   rt.memory.following = null;
   rt.memory.formerPrimary = true;
@@ -60,6 +63,8 @@ async function demoteGraceful(rt: Runtime, candidate: string | null): Promise<vo
   rt.lastLockOkAt = null;
   rt.memory.formerPrimary = true;
   rt.memory.following = null;
+  reportLockLost(rt, 'released for a switchover');
+  reportDemoted(rt, 'graceful', cd?.checkpointLsn ?? null);
   rt.log.info({ candidate, shutdownCheckpoint: cd?.checkpointLsn, ms: Date.now() - started }, 'switchover: stopped and released the leader lock');
   rt.callbacks.fire('on_role_change', 'replica');
 }
@@ -71,7 +76,8 @@ async function demoteGraceful(rt: Runtime, candidate: string | null): Promise<vo
  * which pg.stop turns it into an immediate one; the guard and keel-fence stay armed meanwhile. The
  * start runs in the background (the loop goes on); the lock is left alone (it cannot be reached).
  */
-async function demoteOffline(rt: Runtime): Promise<void> {
+async function demoteOffline(rt: Runtime, obs: Observation): Promise<void> {
+  const lostAt = Date.now();
   const margin = Math.max(1000, Math.min((rt.settings.retryTimeout * 1000) / 2, (rt.settings.ttl * 1000) / 4));
   const leftMs = rt.lastLockOkAt === null ? 0 : rt.lastLockOkAt + rt.settings.ttl * 1000 - margin - Date.now();
   await rt.pg.stop(leftMs >= 2000 ? 'fast' : 'immediate', Math.max(1, Math.floor(leftMs / 1000)));
@@ -80,6 +86,8 @@ async function demoteOffline(rt: Runtime): Promise<void> {
   rt.memory.following = null;
   rt.lastLockOkAt = null; // no longer a primary: nothing left to fence
   rt.fence?.update();
+  if (obs.pg.running && obs.pg.role === 'primary') reportFenced(rt, 'dcs_unreachable', lostAt, obs.pg.lsn);
+  reportDemoted(rt, 'offline', obs.pg.lsn);
   rt.log.warn('demoted: the DCS is not accessible; starting again as a read-only standby');
   rt.callbacks.fire('on_role_change', 'replica');
   rt.runLong('startReplica', async () => {
@@ -88,10 +96,12 @@ async function demoteOffline(rt: Runtime): Promise<void> {
   });
 }
 
-const demote: Executor<'demote'> = async (rt, a) => {
+const demote: Executor<'demote'> = async (rt, a, obs) => {
   if (a.mode === 'graceful') return demoteGraceful(rt, a.candidate);
-  if (a.mode === 'offline') return demoteOffline(rt);
+  if (a.mode === 'offline') return demoteOffline(rt, obs);
   const mode = 'immediate';
+  const lostAt = Date.now();
+  const wasPrimary = obs.pg.running && obs.pg.role === 'primary';
   await rt.pg.stop(mode, 60);
   rt.syncStandbyNames = null;
   rt.memory.formerPrimary = true;
@@ -100,6 +110,8 @@ const demote: Executor<'demote'> = async (rt, a) => {
     await rt.dcs.releaseLeader(rt.config.name).catch(() => undefined);
     rt.lastLockOkAt = null;
   }
+  if (wasPrimary && a.mode === 'immediate-nolock') reportFenced(rt, 'lock_lost', lostAt, obs.pg.lsn);
+  reportDemoted(rt, a.mode, obs.pg.lsn);
   rt.log.warn({ mode: a.mode }, 'demoted: PostgreSQL stopped');
   rt.callbacks.fire('on_role_change', 'replica');
 };

@@ -21,7 +21,7 @@ export class Fence {
 
   start(): void {
     // Detached, in its own process group: a signal to the agent's group does not reach it.
-    this.child = spawn('bash', [SCRIPT], { stdio: ['pipe', 'ignore', 'inherit'], detached: true, env: etcdctlEnv(this.rt.config.etcd3) });
+    this.child = spawn('bash', [SCRIPT], { stdio: ['pipe', 'ignore', 'inherit'], detached: true, env: fenceEnv(this.rt.config.etcd3) });
     this.child.on('error', (e) => this.rt.log.error({ err: e.message }, 'fence process could not start'));
     this.child.on('exit', (code, signal) => {
       if (!this.rt.stopping) this.rt.log.error({ code, signal }, 'fence process exited; starting a new one');
@@ -41,7 +41,9 @@ export class Fence {
     if (primary && rt.lastLockOkAt !== null) {
       // The lease holding the leader key, before the deadline it goes with: a fence that sees the
       // agent die revokes it once PostgreSQL is confirmed stopped (keel-fence.sh).
-      const lease = rt.dcs.leaseId;
+      // On ZooKeeper there is nothing bash can revoke (the lease is a session): the fence stops
+      // PostgreSQL and the leader znode goes when the dead agent's session expires (ttl).
+      const lease = rt.config.etcd3 ? rt.dcs.leaseId : null;
       if (lease !== this.sentLease) this.sendLease(lease);
       // Later than the agent's own guard, still before the lease can expire (lastLockOkAt is taken
       // when the renewal started, before the keepalive reached etcd).
@@ -57,6 +59,11 @@ export class Fence {
     if (!this.child) return;
     this.send({ op: 'disarm' });
     this.child.stdin?.end();
+  }
+
+  /** For the control plane's readiness view: armed now, and a lease id it could revoke on the agent's death. */
+  state(): { armed: boolean; leaseKnown: boolean } {
+    return { armed: this.child !== null && this.armedDeadline !== null, leaseKnown: this.sentLease !== null && /^[0-9]+$/.test(this.sentLease) && this.sentLease !== '0' };
   }
 
   get pid(): number | null {
@@ -90,6 +97,13 @@ export class Fence {
  * the same access as the agent. The environment of a process is readable only by its own user, like
  * the agent's configuration file that holds the password.
  */
+function fenceEnv(e: Etcd3Config | undefined): NodeJS.ProcessEnv {
+  if (e) return etcdctlEnv(e);
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCDCTL_')) env[k] = v;
+  return env;
+}
+
 export function etcdctlEnv(e: Etcd3Config, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(base)) if (!k.startsWith('ETCDCTL_')) env[k] = v;

@@ -12,7 +12,8 @@ function immutableChanges(a: AgentConfig, b: AgentConfig): string[] {
     ['postgresql.data_dir', a.postgresql.data_dir, b.postgresql.data_dir],
     ['postgresql.listen', a.postgresql.listen, b.postgresql.listen],
     ['restapi.listen', a.restapi.listen, b.restapi.listen],
-    ['etcd3.hosts', a.etcd3.hosts, b.etcd3.hosts],
+    ['etcd3.hosts', a.etcd3?.hosts, b.etcd3?.hosts],
+    ['zookeeper.hosts', a.zookeeper?.hosts, b.zookeeper?.hosts],
   ];
   return pairs.filter(([, x, y]) => JSON.stringify(x) !== JSON.stringify(y)).map(([k]) => k);
 }

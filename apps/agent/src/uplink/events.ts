@@ -1,9 +1,10 @@
 import type { Decision, Observation } from '@keel/ha-core';
-import type { TAgentEvent, TPendingRestartReason } from '@keel/protocol';
+import type { TPendingRestartReason } from '@keel/protocol';
 import type { TSnapshotBody } from './snapshot.ts';
 
-/** An event before the buffer numbers it. */
-export type TEventBody = TAgentEvent extends infer E ? (E extends TAgentEvent ? Omit<E, 'seq'> : never) : never;
+import type { TEventBody } from '../agent-events.ts';
+
+export type { TEventBody };
 
 type Role = TSnapshotBody['role'];
 

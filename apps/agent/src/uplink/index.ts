@@ -57,6 +57,8 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
     ...opts.client,
   });
   client.start();
+  // What the loop and its executors report (lock, promotion, fencing, rewind...) goes through the same buffer.
+  rt.events.attach((e) => client.enqueue(e));
 
   let tracked: Tracked | null = null;
   let positions: LeaderPosition[] = [];
@@ -76,8 +78,10 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
           decision,
           cluster: rt.lastCluster,
           settings: rt.settings,
+          fence: rt.fence?.state?.() ?? null,
           leaderPositions: positions,
           actions: decision.actions.map(describeAction),
+          archiver: rt.lastProbe?.archiver ?? null,
         });
         const thresholdBytes = opts.lagThresholdBytes ?? rt.settings.maximumLagOnFailover;
         const next = track(tracked, { me: rt.config.name, now, snapshot, obs, decision, thresholdBytes });

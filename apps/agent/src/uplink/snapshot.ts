@@ -1,7 +1,8 @@
 import type { ClusterSnapshot } from '@keel/dcs';
-import { rankCandidates } from '@keel/ha-core';
+import { clusterTimeline, rankCandidates } from '@keel/ha-core';
 import type { Decision, HaSettings, Observation } from '@keel/ha-core';
-import { normaliseRole, type TClusterMemberSummary, type TFailoverReadiness, type TLag, type TNodeStatus, type TSnapshot } from '@keel/protocol';
+import type { ArchiverStatus } from '@keel/postgres';
+import { normaliseRole, ZArchiveStatus, type TArchiveStatus, type TClusterMemberSummary, type TFailoverReadiness, type THaContext, type TLag, type TNodeStatus, type TSnapshot } from '@keel/protocol';
 
 /** A snapshot before the buffer numbers it. */
 export type TSnapshotBody = Omit<TSnapshot, 'seq'>;
@@ -25,10 +26,21 @@ export interface SnapshotInput {
   decision: Decision | null;
   /** The last successful DCS read (stale when obs.dcs.ok is false). */
   cluster: ClusterSnapshot | null;
-  settings: Pick<HaSettings, 'maximumLagOnFailover' | 'checkTimeline' | 'pause'>;
+  settings: Pick<HaSettings, 'maximumLagOnFailover' | 'checkTimeline' | 'pause'> & Partial<HaSettings>;
+  /** The fencing process's state after this tick (null: none). */
+  fence?: { armed: boolean; leaseKnown: boolean } | null;
   leaderPositions: readonly LeaderPosition[];
   /** Short descriptions of the decision's actions (the loop's describe()). */
   actions: readonly string[];
+  /** pg_stat_archiver from the last probe (null: not running). */
+  archiver?: ArchiverStatus | null;
+}
+
+/** The probe's pg_stat_archiver as the protocol carries it; null when not running or not parseable. */
+export function archiveStatus(a: ArchiverStatus | null | undefined): TArchiveStatus | null {
+  if (!a) return null;
+  const parsed = ZArchiveStatus.safeParse(a);
+  return parsed.success ? parsed.data : null;
 }
 
 /** The member's own WAL position: Patroni's xlog location (primary: written; replica: max(received, replayed)). */
@@ -113,6 +125,28 @@ export function failoverReadiness(input: Pick<SnapshotInput, 'me' | 'status' | '
   return { eligible: reasons.length === 0, reasons };
 }
 
+/**
+ * The settings and DCS facts the control plane ranks all members with (the same rankCandidates
+ * inputs the agents use), or undefined when the settings are incomplete (a test's partial settings).
+ */
+export function haContext(input: Pick<SnapshotInput, 'obs' | 'settings' | 'fence'>): THaContext | undefined {
+  const { settings: s, obs } = input;
+  if (s.ttl === undefined || s.loopWait === undefined || s.retryTimeout === undefined) return undefined;
+  const cluster = obs.dcs.ok ? obs.dcs.cluster : null;
+  return {
+    ttl: s.ttl,
+    loopWait: s.loopWait,
+    retryTimeout: s.retryTimeout,
+    maximumLagOnFailover: s.maximumLagOnFailover,
+    checkTimeline: s.checkTimeline,
+    synchronousMode: s.synchronousMode ?? false,
+    optime: cluster?.optime ?? null,
+    clusterTimeline: cluster ? clusterTimeline(cluster.history) : null,
+    sync: cluster?.sync ? { leader: cluster.sync.leader, syncStandby: [...cluster.sync.syncStandby] } : null,
+    fence: input.fence ?? null,
+  };
+}
+
 export function membersSummary(cluster: ClusterSnapshot | null): TClusterMemberSummary[] {
   if (!cluster) return [];
   return cluster.members.map((m) => ({
@@ -132,6 +166,7 @@ export function buildSnapshot(input: SnapshotInput): TSnapshotBody {
   const running = status.state === 'running';
   const x = status.xlog;
   const primary = running && status.role === 'primary';
+  const ha = haContext(input);
   return {
     type: 'snapshot',
     at: new Date(input.now).toISOString(),
@@ -153,5 +188,7 @@ export function buildSnapshot(input: SnapshotInput): TSnapshotBody {
     members: membersSummary(cluster),
     lastDecision: decision ? { verdict: decision.verdict, reason: decision.reason, actions: [...input.actions] } : null,
     paused: input.settings.pause,
+    archive: running ? archiveStatus(input.archiver) : null,
+    ...(ha === undefined ? {} : { ha }),
   };
 }

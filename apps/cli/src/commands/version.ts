@@ -18,7 +18,7 @@ export async function version(ctl: Ctl, args: readonly string[]): Promise<void> 
   ctl.io.out(`keelctl version ${KEELCTL_VERSION}`);
   const { cluster, rest: names } = splitClusterArg(args, ctl.settings.scope);
   const scope = cluster ?? ctl.settings.scope;
-  if (!scope || !ctl.settings.etcdHosts) return;
+  if (!scope || (!ctl.settings.etcdHosts && !ctl.settings.zookeeperHosts)) return;
   ctl.io.out('');
   const snap = await ctl.readCluster(scope);
   for (const m of membersWithRole(snap, 'any')) {

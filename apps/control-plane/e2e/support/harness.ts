@@ -4,6 +4,7 @@
  * (member.kill9Node(): the agent and its postmaster) without owning the processes itself.
  *   GET  /primary          -> { name: string | null }
  *   POST /kill9/<member>   -> { killedAt }   (after both processes are gone)
+ *   POST /start/<member>   -> { started }    (starts its agent again unless it runs)
  *   POST /db/pause         -> {}   the control plane's own PostgreSQL stops (pg_ctl stop -m fast)
  *   POST /db/resume        -> {}   ... and starts again
  * Every request needs `authorization: Bearer <token>`.
@@ -38,6 +39,13 @@ export async function startHarness(cluster: TestCluster, db: ControlPlaneDb): Pr
         if (req.method === 'POST' && kill) {
           await cluster.member(kill[1]!).kill9Node();
           return reply(200, { killedAt: new Date().toISOString() });
+        }
+        const start = /^\/start\/([\w.-]+)$/.exec(url.pathname);
+        if (req.method === 'POST' && start) {
+          const m = cluster.member(start[1]!);
+          const running = m.agent !== null && m.agent.exitCode === null && m.agent.signalCode === null;
+          if (!running) m.start();
+          return reply(200, { started: !running });
         }
         if (req.method === 'POST' && url.pathname === '/db/pause') {
           await db.pause();
@@ -77,6 +85,7 @@ export function harnessClient(h: { url: string; token: string }) {
   return {
     primary: () => call<{ name: string | null }>('GET', '/primary').then((r) => r.name),
     kill9Node: (member: string) => call<{ killedAt: string }>('POST', `/kill9/${encodeURIComponent(member)}`),
+    startNode: (member: string) => call<{ started: boolean }>('POST', `/start/${encodeURIComponent(member)}`),
     pauseControlPlaneDb: () => call<object>('POST', '/db/pause'),
     resumeControlPlaneDb: () => call<object>('POST', '/db/resume'),
   };

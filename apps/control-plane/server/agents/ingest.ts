@@ -16,6 +16,8 @@ import { appendAudit } from '../services/append-audit.ts';
 import { authenticateAgent } from '../services/authenticate-agent.ts';
 import type { TJsonValue } from '../services/get-cluster.ts';
 import type { TAgentPresence } from '../services/list-clusters.ts';
+import { QUIET_MS } from '../lib/incident-grouping.ts';
+import { groupEvent } from '../services/group-event.ts';
 import { storeEvent, storeSnapshots } from '../services/store-agent-message.ts';
 import { AgentConnection, type TAgentIdentity, type TConnectionHost, type TConnectionLimits } from './connection.ts';
 import { SnapshotBatcher, type TBatchEntry } from './snapshot-batcher.ts';
@@ -31,6 +33,8 @@ export interface TIngestOptions {
   helloTimeoutMs?: number;
   /** Clock skew, rate limit (KEEL_CP_MAX_CLOCK_SKEW_SECONDS, KEEL_CP_AGENT_*). */
   limits: TConnectionLimits;
+  /** KEEL_CP_INCIDENT_QUIET_SECONDS in ms (default lib/incident-grouping.ts QUIET_MS). */
+  incidentQuietMs?: number;
   /** Operation progress and results (the operation runner records them). */
   onOperationMessage?: (id: TAgentIdentity, m: TOperationProgress | TOperationResult) => Promise<void>;
   /** An agent connected here or left (instances/peers.ts tells the other instances). */
@@ -201,6 +205,19 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     const stored = await storeEvent(this.opts.pool, id.memberId, e);
     this.opts.dbHealth.reportOk();
     if (!stored) return false;
+    // Grouping into incidents: the event is stored either way; a failure here leaves it ungrouped (logged).
+    const grouped = await groupEvent(this.opts.pool, stored.clusterId, stored.id, {
+      member: id.member,
+      type: e.event,
+      at: Date.parse(e.at),
+      receivedAt: stored.receivedAt.getTime(),
+      summary: e.summary,
+      details: e.details,
+      cause: e.cause,
+    }, this.opts.incidentQuietMs ?? QUIET_MS).catch((err: unknown) => {
+      this.opts.log('incident_grouping_failed', { cluster: id.cluster, event: e.event, error: err instanceof Error ? err.message : String(err) });
+      return null;
+    });
     this.opts.publish({
       type: 'event',
       cluster: id.cluster,
@@ -216,6 +233,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
         details: e.details as TJsonValue,
       },
     });
+    if (grouped) this.opts.publish({ type: 'incident', cluster: id.cluster, id: grouped.incidentId, status: grouped.status, opened: grouped.opened });
     return true;
   }
 

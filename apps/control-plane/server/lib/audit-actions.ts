@@ -26,6 +26,13 @@ export const AUDIT_ACTIONS = [
   'operation.succeed',
   'operation.fail',
   'operation.review',
+  'incident.acknowledge',
+  'incident.annotate',
+  'incident.resolve',
+  'alert_channel.create',
+  'alert_channel.update',
+  'alert_channel.delete',
+  'alert_rule.update',
 ] as const;
 export const ZAuditAction = z.enum(AUDIT_ACTIONS);
 export type TAuditAction = z.infer<typeof ZAuditAction>;

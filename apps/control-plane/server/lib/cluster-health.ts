@@ -1,4 +1,5 @@
 /** Health at a glance for the clusters list: computed from the member views, pure. */
+import { computeReadiness, type TReadiness } from './failover-readiness.ts';
 import type { TMemberView } from './member-view.ts';
 
 export type TClusterStatus = 'healthy' | 'degraded' | 'no_leader' | 'split_brain' | 'unknown';
@@ -15,8 +16,10 @@ export interface TClusterHealth {
   worstLag: { member: string; bytes: number | null; seconds: number | null } | null;
   pendingRestarts: number;
   paused: boolean;
-  /** Is there an eligible failover candidate right now? */
+  /** Is there an eligible failover candidate right now? (From `readiness`: eligible members, best first.) */
   failoverReadiness: { ready: boolean; candidates: string[]; blocked: Array<{ member: string; reasons: string[] }> };
+  /** Who would be promoted if the leader died now, why not the others, RTO/RPO (failover-readiness.ts). */
+  readiness: TReadiness;
   /** One human sentence, e.g. "pg1 leads; 3/3 up; failover ready (pg0, pg2)". */
   summary: string;
 }
@@ -47,18 +50,9 @@ export function summarizeCluster(members: readonly TMemberView[]): TClusterHealt
     if (worse) worstLag = { member: m.name, ...lag };
   }
 
-  const candidates: string[] = [];
-  const blocked: Array<{ member: string; reasons: string[] }> = [];
-  for (const m of members) {
-    if (m.name === leader) continue;
-    if (m.stale) {
-      blocked.push({ member: m.name, reasons: ['not reporting (stale)'] });
-    } else if (m.failoverReadiness?.eligible) {
-      candidates.push(m.name);
-    } else {
-      blocked.push({ member: m.name, reasons: m.failoverReadiness?.reasons.length ? m.failoverReadiness.reasons : ['not eligible'] });
-    }
-  }
+  const readiness = computeReadiness(members);
+  const candidates = readiness.candidate === null ? [] : readiness.members.filter((m) => m.eligible).map((m) => m.name);
+  const blocked = readiness.members.filter((m) => !m.eligible).map((m) => ({ member: m.name, reasons: m.reasons })).sort((a, b) => a.member.localeCompare(b.member));
 
   const status: TClusterStatus =
     fresh.length === 0
@@ -94,6 +88,7 @@ export function summarizeCluster(members: readonly TMemberView[]): TClusterHealt
     pendingRestarts,
     paused,
     failoverReadiness: { ready: candidates.length > 0, candidates, blocked },
+    readiness,
     summary: parts.join('; '),
   };
 }

@@ -30,11 +30,15 @@ export interface TMemberView {
   /** Epoch seconds. */
   dcsLastSeen: number | null;
   failoverReadiness: TSnapshot['failoverReadiness'] | null;
+  /** The settings, DCS facts and fence state this member reported (absent from older agents). */
+  ha: NonNullable<TSnapshot['ha']> | null;
   /** The leader this member last read from the DCS. */
   leaderSeen: string | null;
   /** The cluster as this member last read it from the DCS (upstreams, sync standbys, ...). */
   dcsMembers: TSnapshot['members'];
   paused: boolean;
+  /** WAL archiving as the member's PostgreSQL reports it (pg_stat_archiver); null: unknown or not running. */
+  archive: NonNullable<TSnapshot['archive']> | null;
   lastDecision: TSnapshot['lastDecision'];
   /** The agent's time of the last snapshot (ISO). */
   snapshotAt: string | null;
@@ -75,9 +79,11 @@ export function memberViewOf(row: Omit<TMemberRow, 'snapshot'>, s: TSnapshot | n
     dcsOk: s?.dcsOk ?? null,
     dcsLastSeen: s?.dcsLastSeen ?? null,
     failoverReadiness: s?.failoverReadiness ?? null,
+    ha: s?.ha ?? null,
     leaderSeen: s?.leader ?? null,
     dcsMembers: s?.members ?? [],
     paused: s?.paused ?? false,
+    archive: s?.archive ?? null,
     lastDecision: s?.lastDecision ?? null,
     snapshotAt: s?.at ?? null,
     lastSeenAt: row.lastSeenAt?.toISOString() ?? null,

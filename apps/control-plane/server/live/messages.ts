@@ -21,6 +21,8 @@ export type TLiveMessage =
   | { type: 'stale'; cluster: string; member: string; lastSeenAt: string | null }
   /** An operation was requested, approved, started, progressed or ended (refetch it). */
   | { type: 'operation'; cluster: string; id: string; status: string }
+  /** An incident was opened, grew, or was acknowledged, annotated or resolved (refetch it). */
+  | { type: 'incident'; cluster: string; id: string; status: string; opened: boolean }
   /** A notice for this user (e.g. an approver skipped by a break-glass operation). */
   | { type: 'notice'; message: string; at: string }
   /** The control plane's own database became unreachable, or came back. */

@@ -1,5 +1,6 @@
 /** The root router. The dashboard imports only `type AppRouter`; tests and scripts use createCaller. */
 import { createCallerFactory, router } from '../trpc.ts';
+import { alertsRouter } from './alerts.ts';
 import { auditRouter } from './audit.ts';
 import { authRouter } from './auth.ts';
 import { clustersRouter } from './clusters.ts';
@@ -10,6 +11,7 @@ import { usersRouter } from './users.ts';
 import { operationsRouter } from './operations.ts';
 import { apiTokensRouter } from './api-tokens.ts';
 import { policiesRouter } from './policies.ts';
+import { incidentsRouter } from './incidents.ts';
 
 export const appRouter = router({
   health: healthRouter,
@@ -22,6 +24,8 @@ export const appRouter = router({
   operations: operationsRouter,
   apiTokens: apiTokensRouter,
   policies: policiesRouter,
+  incidents: incidentsRouter,
+  alerts: alertsRouter,
 });
 
 export type AppRouter = typeof appRouter;

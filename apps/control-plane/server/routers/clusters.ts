@@ -2,6 +2,7 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { getCluster } from '../services/get-cluster.ts';
 import { listClusters } from '../services/list-clusters.ts';
+import { whatIfFailover } from '../services/what-if-failover.ts';
 import type { TContext } from '../context.ts';
 import { authedProcedure, router } from '../trpc.ts';
 
@@ -19,4 +20,9 @@ export const clustersRouter = router({
       if (!c) throw new TRPCError({ code: 'NOT_FOUND', message: `There is no cluster "${input.scope}".` });
       return c;
     }),
+
+  /** What-if: member `dies` dies now. Who is promoted (or would be if the leader died next) and what it costs. */
+  whatIf: authedProcedure
+    .input(z.object({ scope: z.string().min(1).max(256), dies: z.string().min(1).max(256) }))
+    .query(({ ctx, input }) => whatIfFailover(ctx.db, input.scope, input.dies, viewOptions(ctx))),
 });

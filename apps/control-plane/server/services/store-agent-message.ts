@@ -74,17 +74,28 @@ ON CONFLICT (member_id, bucket) DO UPDATE SET
 )
 SELECT id::text AS id FROM m`;
 
-// $1 member id, $2 seq, $3 type, $4 at, $5 summary, $6 details json
+// $1 member id, $2 seq, $3 type, $4 at, $5 summary, $6 details json, $7 cause json, $8 the cause's operation id (uuid or null)
+// The operation: the one the agent named, else the cluster's operation running when the event arrived.
 const STORE_EVENT = `
 WITH m AS (
   UPDATE members SET last_seq = $2::bigint
    WHERE id = $1::uuid AND last_seq < $2::bigint
   RETURNING id, cluster_id
 )
-INSERT INTO events (cluster_id, member_id, seq, type, at, summary, details)
-SELECT cluster_id, id, $2::bigint, $3::text, $4::timestamptz, $5::text, $6::jsonb FROM m
+INSERT INTO events (cluster_id, member_id, seq, type, at, summary, details, cause, operation_id)
+SELECT cluster_id, id, $2::bigint, $3::text, $4::timestamptz, $5::text, $6::jsonb, $7::jsonb,
+  coalesce($8::uuid, (SELECT o.id FROM operations o WHERE o.cluster_id = m.cluster_id AND o.status = 'running' ORDER BY o.started_at DESC NULLS LAST LIMIT 1))
+FROM m
 ON CONFLICT (member_id, seq) DO NOTHING
-RETURNING id, received_at`;
+RETURNING id, cluster_id, received_at, operation_id`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The control-plane operation id in an agent's cause: an operation id, or `<id>:<step>` for a step of one. */
+export function causeOperationId(e: Pick<TAgentEvent, 'cause'>): string | null {
+  const id = e.cause?.operationId?.split(':')[0];
+  return id && UUID.test(id) ? id.toLowerCase() : null;
+}
 
 /**
  * Store snapshots (of many members, several per member allowed) in one statement; returns the ids
@@ -111,12 +122,12 @@ export async function storeSnapshots(sql: pg.Pool, entries: ReadonlyArray<{ memb
 }
 
 /** The new event's id when stored, null when it was a duplicate. */
-export async function storeEvent(sql: pg.Pool, memberId: string, e: TAgentEvent): Promise<{ id: bigint; receivedAt: Date } | null> {
-  const r = await sql.query<{ id: string; received_at: Date }>({
+export async function storeEvent(sql: pg.Pool, memberId: string, e: TAgentEvent): Promise<{ id: bigint; clusterId: string; receivedAt: Date; operationId: string | null } | null> {
+  const r = await sql.query<{ id: string; cluster_id: string; received_at: Date; operation_id: string | null }>({
     name: 'keel_store_event',
     text: STORE_EVENT,
-    values: [memberId, String(e.seq), e.event, e.at, e.summary, JSON.stringify(e.details)],
+    values: [memberId, String(e.seq), e.event, e.at, e.summary, JSON.stringify(e.details), e.cause ? JSON.stringify(e.cause) : null, causeOperationId(e)],
   });
   const row = r.rows[0];
-  return row ? { id: BigInt(row.id), receivedAt: new Date(row.received_at) } : null;
+  return row ? { id: BigInt(row.id), clusterId: row.cluster_id, receivedAt: new Date(row.received_at), operationId: row.operation_id } : null;
 }
