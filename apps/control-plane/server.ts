@@ -24,6 +24,10 @@ import { digestKey } from './server/lib/audit-hash.ts';
 import { checkDatabaseRole } from './server/services/check-database-role.ts';
 import { OperationRunner } from './server/services/operation-runner.ts';
 import { signAuditDigest } from './server/services/sign-audit-digest.ts';
+import { PeerBus } from './server/instances/peer-bus.ts';
+import { Peers } from './server/instances/peers.ts';
+import type { TLiveMessage } from './server/live/messages.ts';
+import { randomUUID } from 'node:crypto';
 import { AlertRunner } from './server/services/alert-runner.ts';
 import { alertKeyOf, checkAlertKey } from './server/services/manage-alerts.ts';
 
@@ -31,6 +35,8 @@ import { alertKeyOf, checkAlertKey } from './server/services/manage-alerts.ts';
 const HERE_FILE_DIR = path.dirname(fileURLToPath(import.meta.url));
 const HERE = path.basename(HERE_FILE_DIR) === 'dist' ? path.dirname(HERE_FILE_DIR) : HERE_FILE_DIR;
 const RETENTION_EVERY_MS = 10 * 60_000;
+/** Wait this long after joining the peer bus before failing operations left running (peers answer within it). */
+const RECOVER_AFTER_MS = 2_000;
 
 async function startNext(dev: boolean, hostname: string, port: number): Promise<{ handle: TNextHandler; upgrade: TNextUpgrade | null }> {
   const { default: next } = await import('next');
@@ -73,30 +79,67 @@ async function main(): Promise<void> {
 
   let ingest: AgentIngest | null = null;
   let live: LiveHub | null = null;
-  const presence = {
-    isConnected: (id: string) => ingest?.isConnected(id) ?? false,
-    disconnectToken: (tokenId: string, reason: string) => ingest?.disconnectToken(tokenId, reason) ?? 0,
+  // Other instances against the same database (server/instances/): presence, commands, live updates.
+  const instanceId = randomUUID();
+  let bus: PeerBus | null = null;
+  let runner: OperationRunner | null = null;
+  const peers = new Peers(instanceId, {
+    send: (m) => bus?.send(m),
+    local: {
+      connectedMembers: () => ingest?.connectedMembers() ?? [],
+      isConnected: (id) => ingest?.isConnected(id) ?? false,
+      sendCommand: (id, command) => ingest?.sendCommand(id, command) ?? false,
+      disconnectToken: (tokenId, reason) => ingest?.disconnectToken(tokenId, reason) ?? 0,
+      movedAway: (id) => ingest?.movedAway(id),
+    },
+    live: {
+      publish: (m) => live?.publish(m),
+      notifyUsers: (userIds, m) => live?.notifyUsers(userIds, m),
+      disconnectUser: (userId, reason) => live?.disconnectUser(userId, reason) ?? 0,
+    },
+    runner: {
+      runningOperations: () => runner?.runningOperations() ?? [],
+      claimResult: (memberId, m) => runner?.claimResult(memberId, m) ?? false,
+      undeliverable: (commandId, memberId) => runner?.undeliverable(commandId, memberId),
+      failOrphaned: async (ids, reason) => runner?.failOrphaned(ids, reason),
+    },
+    log: (e, f) => log(e, f),
+  });
+  /** To this instance's browsers and, through the peers, to every other instance's. */
+  const publish = (m: TLiveMessage) => {
+    live?.publish(m);
+    peers.forwardLive(m);
   };
-  const runner = new OperationRunner({
+  const presence = {
+    isConnected: (id: string) => peers.isConnected(id),
+    disconnectToken: (tokenId: string, reason: string) => peers.disconnectToken(tokenId, reason),
+  };
+  runner = new OperationRunner({
     db,
     presence,
-    send: (memberId, command) => ingest?.sendCommand(memberId, command) ?? false,
-    changed: (op) => live?.publish({ type: 'operation', cluster: op.cluster, id: op.id, status: op.status }),
+    send: (memberId, command) => peers.sendCommand(memberId, command),
+    changed: (op) => publish({ type: 'operation', cluster: op.cluster, id: op.id, status: op.status }),
     finished: () => void digest(),
+    unclaimed: (memberId, m) => peers.forwardResult(memberId, m),
     log: (e, f) => log(e, f),
   });
   const deps: TAppDeps = {
     db, env, auth, dbHealth, presence, runner, auditKey,
-    live: { disconnectUser: (userId, reason) => live?.disconnectUser(userId, reason) ?? 0 },
-    notify: (userIds, message) => live?.notifyUsers(userIds, { type: 'notice', message, at: new Date().toISOString() }),
-    publish: (m) => live?.publish(m),
+    live: { disconnectUser: (userId, reason) => peers.disconnectUser(userId, reason) },
+    notify: (userIds, message) => {
+      const m = { type: 'notice' as const, message, at: new Date().toISOString() };
+      live?.notifyUsers(userIds, m);
+      peers.forwardNotice(userIds, m);
+    },
+    publish,
   };
   live = new LiveHub(liveAuth(deps, env.KEEL_CP_STALE_AFTER_SECONDS));
   ingest = new AgentIngest({
-    db, pool, dbHealth, publish: (m) => live?.publish(m), staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, log: (e, f) => log(e, f),
+    db, pool, dbHealth, publish, staleAfterSeconds: env.KEEL_CP_STALE_AFTER_SECONDS, log: (e, f) => log(e, f),
     incidentQuietMs: env.KEEL_CP_INCIDENT_QUIET_SECONDS * 1000,
     limits: { maxSkewMs: env.KEEL_CP_MAX_CLOCK_SKEW_SECONDS * 1000, messagesPerSecond: env.KEEL_CP_AGENT_MESSAGES_PER_SECOND, burstMessages: env.KEEL_CP_AGENT_BURST_MESSAGES },
-    onOperationMessage: (id, m) => runner.onMessage(id.memberId, m),
+    onOperationMessage: (id, m) => (runner as OperationRunner).onMessage(id.memberId, m),
+    onPresence: (memberId, connected) => peers.presence(memberId, connected),
   });
   const alerts = new AlertRunner({
     db,
@@ -107,8 +150,24 @@ async function main(): Promise<void> {
     dbError: (e) => dbHealth.report(e),
   });
   alerts.start();
-  const recovered = await runner.recover();
-  if (recovered > 0) log('operations_failed_at_start', { count: recovered }, 'warn');
+  bus = new PeerBus({
+    databaseUrl: env.DATABASE_URL, pool, instanceId,
+    onMessage: (from, m) => peers.onMessage(from, m),
+    onListening: () => peers.start(),
+    log: (e, f) => log(e, f),
+  });
+  await bus.start();
+  // Operations a previous process left running are failed, but not those another live instance
+  // runs: recovery waits one heartbeat round for the others to say which they are.
+  const recover = async () => {
+    try {
+      const recovered = await (runner as OperationRunner).recover(peers.peerOperations());
+      if (recovered > 0) log('operations_failed_at_start', { count: recovered }, 'warn');
+    } catch (e) {
+      if (!dbHealth.report(e)) log('recovery_failed', { error: e instanceof Error ? e.message : String(e) }, 'warn');
+    }
+  };
+  setTimeout(() => void recover(), RECOVER_AFTER_MS).unref();
   const digestTimer = setInterval(() => void digest(), env.KEEL_CP_AUDIT_DIGEST_SECONDS * 1000);
   digestTimer.unref();
   dbHealth.onChange((database) => {
@@ -169,6 +228,8 @@ async function main(): Promise<void> {
     clearInterval(digestTimer);
     alerts.stop();
     dbHealth.stop();
+    peers.stop();
+    void bus?.close();
     ingest?.close();
     live?.close();
     server.close();

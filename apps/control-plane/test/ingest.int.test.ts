@@ -34,6 +34,10 @@ async function totalRows() {
   return Number(r.rows[0]!.n);
 }
 
+/** A distinct second per seq, in the recent past (the ingest keeps one snapshot per member and second). */
+const T0 = Math.floor((Date.now() - 600_000) / 1000) * 1000;
+const secondAt = (seq: number, ms = 0) => new Date(T0 + seq * 1000 + ms).toISOString();
+
 async function connectAs(t: string, cluster: string, member: string): Promise<FakeAgent> {
   const a = await FakeAgent.connect(cp.url);
   a.send(hello({ token: t, cluster, member }));
@@ -61,10 +65,16 @@ describe('agent ingest', () => {
   it('stores snapshots and events from an agent with a valid token and acks the highest seq', async () => {
     const a = await connectAs(token, 'alpha', 'pg1');
     expect((await a.welcome()).ackedSeq).toBe(0);
-    for (let seq = 1; seq <= 5; seq++) a.send(snapshot(seq));
+    // one snapshot per second is kept: 1-3 were taken in three different seconds (a replay after an
+    // outage, say), 4 and 5 in the same second, so 5 supersedes 4 (the ack still covers both)
+    for (let seq = 1; seq <= 3; seq++) a.send(snapshot(seq, { at: secondAt(seq) }));
+    a.send(snapshot(4, { at: secondAt(4) }));
+    a.send(snapshot(5, { at: secondAt(4, 500) }));
     a.send(roleChange(6, 'replica', 'primary'));
     await a.ack(6);
-    expect(await counts()).toEqual({ samples: 5, events: 1, minuteSamples: 5, lastSeq: 6 });
+    expect(await counts()).toEqual({ samples: 4, events: 1, minuteSamples: 4, lastSeq: 6 });
+    const row = await sql.query<{ seq: string }>("SELECT snapshot->>'seq' AS seq FROM members WHERE name = 'pg1'");
+    expect(row.rows[0]?.seq).toBe('5');
 
     const detail = await trpcAs(cp.url, cookie).clusters.byScope.query({ scope: 'alpha' });
     expect(detail.members.map((m) => [m.name, m.role, m.stale, m.connected])).toEqual([['pg1', 'replica', false, true]]);
@@ -78,7 +88,7 @@ describe('agent ingest', () => {
     const a = await connectAs(token, 'alpha', 'pg1');
     // the server tells the agent what it already has; the agent sends what is newer, in order
     expect((await a.welcome()).ackedSeq).toBe(6);
-    for (const seq of [7, 8, 9]) a.send(snapshot(seq));
+    for (const seq of [7, 8, 9]) a.send(snapshot(seq, { at: secondAt(seq) }));
     a.send(roleChange(10, 'primary', 'replica'));
     await a.ack(10);
     expect(await counts()).toEqual({ samples: before.samples + 3, events: before.events + 1, minuteSamples: before.minuteSamples + 3, lastSeq: 10 });

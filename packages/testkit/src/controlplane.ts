@@ -174,6 +174,8 @@ export interface ControlPlaneOptions {
    * `npm run build`, as `npm run start` runs it in production; build it first).
    */
   serverRuntime?: 'tsx' | 'built';
+  /** Extra node flags for the server process (e.g. --cpu-prof for a benchmark's profile). */
+  nodeArgs?: string[];
 }
 
 export interface ControlPlane {
@@ -279,7 +281,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   const port = options.port ?? (await freePort());
   const logPath = options.logPath ?? path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'keel-cp-')), 'control-plane.log');
   const out = fs.openSync(logPath, 'a');
-  const serverArgs = options.serverRuntime === 'built' ? [path.join(CP_DIR, 'dist/server.mjs')] : ['--import', TSX_LOADER, path.join(CP_DIR, 'server.ts')];
+  const serverArgs = [...(options.nodeArgs ?? []), ...(options.serverRuntime === 'built' ? [path.join(CP_DIR, 'dist/server.mjs')] : ['--import', TSX_LOADER, path.join(CP_DIR, 'server.ts')])];
   const child: ChildProcess = spawn(process.execPath, serverArgs, {
     cwd: CP_DIR,
     stdio: ['ignore', out, out],

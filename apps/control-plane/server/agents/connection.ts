@@ -5,8 +5,12 @@
  *         \--bad/unauthorised/timeout--> closed
  *
  * Messages are handled strictly in arrival order (one promise chain per connection). Each snapshot
- * or event is stored at most once (see services/store-agent-message.ts); when the queue drains the
- * server acks the highest stored seq, so bursts get one ack. Anything wrong ends in an `error`
+ * or event is stored at most once (see services/store-agent-message.ts). Snapshots go to the
+ * ingest's batcher (coalesced per member, written in batches) and the chain moves on; an event or
+ * operation message waits until the member's queued snapshots are written, so the order of seqs in
+ * the database is the order on the wire. The server acks the highest stored seq when the queue
+ * drains or a batch is written, so bursts get one ack, and a slow database means later acks
+ * (the agent holds what is unacknowledged) rather than refused connections. Anything wrong ends in an `error`
  * message naming the problem and a close; nothing of it is stored, and no other connection is
  * touched.
  *
@@ -60,8 +64,15 @@ export interface TConnectionHost {
   /** The connection speaks for this member now (the host closes any older one). */
   register(conn: AgentConnection): void;
   unregister(conn: AgentConnection): void;
+  /**
+   * Queue a snapshot for the next batched write (agents/snapshot-batcher.ts); resolves once it, or a
+   * newer snapshot of the same member, is stored (true) or found a duplicate (false). Rejects as a
+   * store does (describeStoreError).
+   */
+  submitSnapshot(id: TAgentIdentity, s: TSnapshot): Promise<boolean>;
+  /** Resolves when no snapshot of this member waits to be stored (an event is stored after them). */
+  snapshotsSettled(id: TAgentIdentity): Promise<void>;
   /** true: stored; false: duplicate. Throws { code, message } style errors through describeStoreError. */
-  storeSnapshot(id: TAgentIdentity, s: TSnapshot): Promise<boolean>;
   storeEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean>;
   /** An operation's progress or result (services/operation-runner.ts records it on the operation). */
   storeOperationMessage(id: TAgentIdentity, m: TOperationProgress | TOperationResult): Promise<void>;
@@ -73,6 +84,8 @@ export interface TConnectionHost {
 }
 
 const ACK_EVERY = 200;
+/** After the hello arrived in time: how much longer the server may take to check it. */
+const AUTH_GRACE_MS = 60_000;
 const ACK_INTERVAL_MS = 500;
 /** Pause reading when this many messages wait for the database; resume at RESUME_PENDING. */
 export const MAX_PENDING = 256;
@@ -103,7 +116,9 @@ export class AgentConnection {
   private ackedAt = Date.now();
   private pending = 0;
   private chain: Promise<void> = Promise.resolve();
-  private readonly helloTimer: NodeJS.Timeout;
+  private helloTimer: NodeJS.Timeout;
+  /** A first frame arrived: the agent said hello in time, however long checking it takes us. */
+  private helloReceived = false;
   private readonly bucket: TokenBucket;
   private readonly now: () => number;
   /** Highest seq received on this connection (welcome.ackedSeq to start with). */
@@ -119,10 +134,18 @@ export class AgentConnection {
     this.now = limits.now ?? Date.now;
     this.bucket = new TokenBucket(limits.messagesPerSecond, limits.burstMessages, this.now);
     this.helloTimer = setTimeout(() => {
-      if (this.state === 'awaiting_hello' || this.state === 'authenticating') this.fail('timeout', `no hello within ${Math.round(helloTimeoutMs / 1000)} seconds`);
+      if (this.state !== 'awaiting_hello' && this.state !== 'authenticating') return;
+      if (!this.helloReceived) return this.fail('timeout', `no hello within ${Math.round(helloTimeoutMs / 1000)} seconds`);
+      // the agent was on time; a loaded server (a reconnect storm) is given longer to check the
+      // token rather than refusing agents for its own slowness
+      this.helloTimer = setTimeout(() => {
+        if (this.state === 'awaiting_hello' || this.state === 'authenticating') this.fail('internal', `the control plane could not check the hello within ${Math.round((helloTimeoutMs + AUTH_GRACE_MS) / 1000)} seconds; reconnect later`);
+      }, AUTH_GRACE_MS);
+      this.helloTimer.unref();
     }, helloTimeoutMs);
     this.helloTimer.unref();
     ws.on('message', (data, isBinary) => {
+      this.helloReceived = true;
       const raw = isBinary || typeof data !== 'string' ? Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8') : data;
       if (this.state === 'closed') return;
       if (!this.bucket.take()) {
@@ -229,9 +252,25 @@ export class AgentConnection {
           return this.fail(problem.code, problem.message);
         }
         this.receivedSeq = msg.seq;
+        if (msg.type === 'snapshot') {
+          // batched: the chain goes on at once, the ack follows the write (lazily)
+          this.host.submitSnapshot(id, msg).then(
+            () => {
+              this.lastSeq = Math.max(this.lastSeq, msg.seq);
+              if (this.pending === 0) this.flushAck();
+            },
+            (e: unknown) => {
+              const { code, message } = this.host.describeStoreError(e);
+              this.fail(code, `${msg.type} seq ${msg.seq} was not stored: ${message}`);
+            },
+          );
+          return;
+        }
         try {
-          if (msg.type === 'snapshot') await this.host.storeSnapshot(id, msg);
-          else if (msg.type === 'event') await this.host.storeEvent(id, msg);
+          // events and operation messages are stored one by one, after this member's queued snapshots
+          await this.host.snapshotsSettled(id);
+          if ((this.state as TConnectionState) === 'closed') return;
+          if (msg.type === 'event') await this.host.storeEvent(id, msg);
           else await this.host.storeOperationMessage(id, msg);
         } catch (e) {
           const { code, message } = this.host.describeStoreError(e);

@@ -10,7 +10,7 @@ import { MAX_MESSAGE_BYTES, type TAgentEvent, type TCommandInput, type THello, t
 import type pg from 'pg';
 import type { TDb } from '../db.ts';
 import type { DbHealthMonitor } from '../db-health.ts';
-import { memberView } from '../lib/member-view.ts';
+import { memberViewOf } from '../lib/member-view.ts';
 import type { TLiveMessage } from '../live/messages.ts';
 import { appendAudit } from '../services/append-audit.ts';
 import { authenticateAgent } from '../services/authenticate-agent.ts';
@@ -18,8 +18,9 @@ import type { TJsonValue } from '../services/get-cluster.ts';
 import type { TAgentPresence } from '../services/list-clusters.ts';
 import { QUIET_MS } from '../lib/incident-grouping.ts';
 import { groupEvent } from '../services/group-event.ts';
-import { storeEvent, storeSnapshot } from '../services/store-agent-message.ts';
+import { storeEvent, storeSnapshots } from '../services/store-agent-message.ts';
 import { AgentConnection, type TAgentIdentity, type TConnectionHost, type TConnectionLimits } from './connection.ts';
+import { SnapshotBatcher, type TBatchEntry } from './snapshot-batcher.ts';
 
 export interface TIngestOptions {
   db: TDb;
@@ -36,7 +37,14 @@ export interface TIngestOptions {
   incidentQuietMs?: number;
   /** Operation progress and results (the operation runner records them). */
   onOperationMessage?: (id: TAgentIdentity, m: TOperationProgress | TOperationResult) => Promise<void>;
+  /** An agent connected here or left (instances/peers.ts tells the other instances). */
+  onPresence?: (memberId: string, connected: boolean) => void;
+  /** How often queued snapshots are written (default 100 ms; tests may lower it). */
+  batchIntervalMs?: number;
 }
+
+/** Most members per snapshot statement. */
+const MAX_BATCH = 1000;
 
 const DB_DOWN = "the control plane cannot reach its database; keep the message and retry later";
 
@@ -56,10 +64,23 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
   private readonly seen = new Map<string, Seen>();
   private readonly sweeper: NodeJS.Timeout;
   private shuttingDown = false;
+  /** Who is behind each queued snapshot (for publishing it once stored). */
+  private readonly identities = new Map<string, TAgentIdentity>();
+  readonly batcher: SnapshotBatcher;
 
   constructor(private readonly opts: TIngestOptions) {
     this.sweeper = setInterval(() => this.sweepStale(), 1000);
     this.sweeper.unref();
+    this.batcher = new SnapshotBatcher({
+      intervalMs: opts.batchIntervalMs ?? 100,
+      maxBatch: MAX_BATCH,
+      store: async (entries) => {
+        const stored = await storeSnapshots(opts.pool, entries);
+        opts.dbHealth.reportOk();
+        return stored;
+      },
+      stored: (entries) => this.publishStored(entries),
+    });
   }
 
   get connections(): number {
@@ -79,6 +100,23 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
 
   isConnected(memberId: string): boolean {
     return this.byMember.has(memberId);
+  }
+
+  /** Members whose agent is connected to this instance. */
+  connectedMembers(): string[] {
+    return [...this.byMember.keys()];
+  }
+
+  /**
+   * The member's agent now speaks to another instance: close a connection it left here (a newer
+   * one replaces an older one, across instances too) and stop watching its staleness here.
+   */
+  movedAway(memberId: string): void {
+    const conn = this.byMember.get(memberId);
+    // forgotten first, so that closing it announces no disconnection (the agent is connected, elsewhere)
+    this.byMember.delete(memberId);
+    conn?.fail('replaced', 'a newer connection to another control-plane instance now speaks for this member');
+    this.seen.delete(memberId);
   }
 
   /** Send an operation to a member's agent; false when it has no open connection (nothing sent). */
@@ -101,7 +139,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
 
   async authenticate(hello: THello, remote: string): Promise<{ ok: true; identity: TAgentIdentity; lastSeq: number } | { ok: false; code: TServerErrorCode; message: string }> {
     try {
-      const r = await authenticateAgent(this.opts.db, hello);
+      const r = await authenticateAgent(this.opts.pool, hello);
       this.opts.dbHealth.reportOk();
       if (!r.ok) {
         // a genuine token used beyond its rights is audited; garbage tokens are only logged (so
@@ -122,6 +160,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     this.byMember.set(id.memberId, conn);
     if (previous && previous !== conn) previous.fail('replaced', `a newer connection (${conn.remote}) now speaks for ${id.cluster}/${id.member}`);
     this.opts.log('agent_connected', { cluster: id.cluster, member: id.member, remote: conn.remote, ackedSeq: conn.lastSeq });
+    this.opts.onPresence?.(id.memberId, true);
     this.opts.publish({ type: 'presence', cluster: id.cluster, member: id.member, connected: true, at: new Date().toISOString() });
   }
 
@@ -130,24 +169,36 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     if (!id || this.byMember.get(id.memberId) !== conn) return;
     this.byMember.delete(id.memberId);
     this.opts.log('agent_disconnected', { cluster: id.cluster, member: id.member, remote: conn.remote });
+    this.opts.onPresence?.(id.memberId, false);
     this.opts.publish({ type: 'presence', cluster: id.cluster, member: id.member, connected: false, at: new Date().toISOString() });
   }
 
-  async storeSnapshot(id: TAgentIdentity, s: TSnapshot): Promise<boolean> {
-    const stored = await storeSnapshot(this.opts.pool, id.memberId, s);
-    this.opts.dbHealth.reportOk();
-    if (!stored) return false;
+  submitSnapshot(id: TAgentIdentity, s: TSnapshot): Promise<boolean> {
+    this.identities.set(id.memberId, id);
+    return this.batcher.submit(id.memberId, s);
+  }
+
+  snapshotsSettled(id: TAgentIdentity): Promise<void> {
+    return this.batcher.settled(id.memberId);
+  }
+
+  /** A batch of snapshots was stored: remember when each member was last seen, tell browsers. */
+  private publishStored(entries: TBatchEntry[]): void {
     const now = new Date();
-    this.seen.set(id.memberId, { cluster: id.cluster, member: id.member, at: now.getTime(), staleAnnounced: false });
-    this.opts.publish({
-      type: 'member',
-      cluster: id.cluster,
-      member: memberView(
-        { name: id.member, snapshot: s, lastSeenAt: now, lastSeq: BigInt(s.seq), agentVersion: null },
-        { now, staleAfterSeconds: this.opts.staleAfterSeconds, connected: true },
-      ),
-    });
-    return true;
+    for (const { memberId, snapshot: s } of entries) {
+      const id = this.identities.get(memberId);
+      if (!id) continue;
+      this.seen.set(memberId, { cluster: id.cluster, member: id.member, at: now.getTime(), staleAnnounced: false });
+      this.opts.publish({
+        type: 'member',
+        cluster: id.cluster,
+        member: memberViewOf(
+          { name: id.member, lastSeenAt: now, lastSeq: BigInt(s.seq), agentVersion: null },
+          s,
+          { now, staleAfterSeconds: this.opts.staleAfterSeconds, connected: true },
+        ),
+      });
+    }
   }
 
   async storeEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean> {

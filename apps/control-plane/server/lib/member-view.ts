@@ -58,7 +58,11 @@ export function isStale(lastSeenAt: Date | null, now: Date, staleAfterSeconds: n
 
 export function memberView(row: TMemberRow, opts: { now: Date; staleAfterSeconds: number; connected: boolean }): TMemberView {
   const parsed = ZSnapshot.safeParse(row.snapshot);
-  const s = parsed.success ? parsed.data : null;
+  return memberViewOf(row, parsed.success ? parsed.data : null, opts);
+}
+
+/** memberView of a snapshot already parsed (the ingest's: it was just validated on the way in). */
+export function memberViewOf(row: Omit<TMemberRow, 'snapshot'>, s: TSnapshot | null, opts: { now: Date; staleAfterSeconds: number; connected: boolean }): TMemberView {
   return {
     name: row.name,
     role: s?.role ?? null,

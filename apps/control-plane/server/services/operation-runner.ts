@@ -9,7 +9,11 @@
  * - No connected agent for a step: the operation fails at once, saying so; commands carry a notAfter
  *   a few seconds ahead, so the agents never run one later by surprise.
  * - Operations found running when the server starts are failed ("outcome unknown"): the control
- *   plane never resumes one behind people's backs.
+ *   plane never resumes one behind people's backs. With several instances (instances/peers.ts),
+ *   those another live instance is running are left alone, and when an instance vanishes the
+ *   others fail the operations it was running.
+ * - The agent may be connected to another instance: `send` routes the command there, and a result
+ *   that reaches an instance without a waiter is forwarded (`unclaimed`) to the one that waits.
  */
 import type { TCommandInput, TOperationProgress, TOperationResult } from '@keel/protocol';
 import type { Prisma, TDb } from '../db.ts';
@@ -34,6 +38,8 @@ export interface TRunnerDeps {
   changed(op: { id: string; cluster: string; status: string }): void;
   /** An operation finished: sign an audit digest. */
   finished(): void;
+  /** A result nobody here waits for (another instance may: forward it). */
+  unclaimed?(memberId: string, m: TOperationResult): void;
   log(event: string, fields: Record<string, unknown>): void;
 }
 
@@ -52,14 +58,50 @@ type TProgressEntry = { at: string; member: string; message: string };
 
 export class OperationRunner implements TOperationRunner {
   private readonly waiters = new Map<string, Waiter>();
+  /** Operations whose steps run in this process. */
+  private readonly active = new Set<string>();
 
   constructor(private readonly deps: TRunnerDeps) {}
 
-  /** Fail what a previous server process left running. */
-  async recover(): Promise<number> {
+  /**
+   * Fail what a previous server process left running; `others`: operations other live instances
+   * run (left alone).
+   */
+  async recover(others: ReadonlySet<string> = new Set()): Promise<number> {
     const stale = await this.deps.db.operation.findMany({ where: { status: 'running' }, select: { id: true, cluster: { select: { scope: true } } } });
-    for (const op of stale) await this.finish(op.id, op.cluster.scope, 'failed', 'the control plane restarted while this operation ran; its outcome is unknown: check the cluster');
-    return stale.length;
+    const orphans = stale.filter((op) => !others.has(op.id) && !this.active.has(op.id));
+    for (const op of orphans) await this.finish(op.id, op.cluster.scope, 'failed', 'the control plane restarted while this operation ran; its outcome is unknown: check the cluster');
+    return orphans.length;
+  }
+
+  /** Fail these operations if they are still running (the instance running them is gone). */
+  async failOrphaned(operationIds: string[], reason: string): Promise<void> {
+    const ops = await this.deps.db.operation.findMany({ where: { id: { in: operationIds }, status: 'running' }, select: { id: true, cluster: { select: { scope: true } } } });
+    for (const op of ops) if (!this.active.has(op.id)) await this.finish(op.id, op.cluster.scope, 'failed', reason);
+  }
+
+  runningOperations(): string[] {
+    return [...this.active];
+  }
+
+  /** A result for one of our commands, forwarded by the instance the agent is connected to. */
+  claimResult(_memberId: string, m: TOperationResult): boolean {
+    const w = this.waiters.get(m.operationId);
+    if (!w) return false;
+    this.waiters.delete(m.operationId);
+    w.resolve(m);
+    return true;
+  }
+
+  /** The instance holding the agent's connection could not hand it the command (it just left). */
+  undeliverable(commandId: string, _memberId: string): void {
+    const w = this.waiters.get(commandId);
+    if (!w) return;
+    this.waiters.delete(commandId);
+    w.resolve({
+      type: 'operation_result', seq: 0, at: new Date().toISOString(), operationId: commandId, op: null, outcome: 'failed', steps: [],
+      message: `the agent of ${w.member} disconnected before the command reached it; nothing was run`,
+    });
   }
 
   async start(operationId: string): Promise<void> {
@@ -84,9 +126,12 @@ export class OperationRunner implements TOperationRunner {
       return this.finish(op.id, scope, 'failed', `no connected agent for ${firstMissing?.member ?? 'this cluster'}: nothing was sent, and nothing will run later`);
     }
     // the steps run in the background; start() returns once the operation is under way
-    void this.runSteps(op, scope, plan.steps, idOf).catch((e: unknown) =>
-      this.finish(op.id, scope, 'failed', `the control plane failed while running it: ${e instanceof Error ? e.message : String(e)}`).catch(() => undefined),
-    );
+    this.active.add(op.id);
+    void this.runSteps(op, scope, plan.steps, idOf)
+      .catch((e: unknown) =>
+        this.finish(op.id, scope, 'failed', `the control plane failed while running it: ${e instanceof Error ? e.message : String(e)}`).catch(() => undefined),
+      )
+      .finally(() => this.active.delete(op.id));
   }
 
   private async runSteps(
@@ -137,13 +182,9 @@ export class OperationRunner implements TOperationRunner {
       if (step) await this.addProgress(opId, member.cluster.scope, { at: step.at, member: member.name, message: step.message }, true);
       return;
     }
-    const w = this.waiters.get(m.operationId);
-    if (w) {
-      this.waiters.delete(m.operationId);
-      w.resolve(m);
-    } else {
-      this.deps.log('operation_result_unclaimed', { id: m.operationId, member: member.name, outcome: m.outcome });
-    }
+    if (this.claimResult(memberId, m)) return;
+    if (this.deps.unclaimed) this.deps.unclaimed(memberId, m);
+    else this.deps.log('operation_result_unclaimed', { id: m.operationId, member: member.name, outcome: m.outcome });
   }
 
   private async addProgress(opId: string, scope: string, entry: TProgressEntry, onlyIfRunning = false): Promise<void> {
