@@ -349,3 +349,26 @@ describe('Prometheus, Grafana and the control plane in compose', () => {
     expect(script).not.toMatch(/-v app_password/);
   });
 });
+
+describe('the backup examples (deploy/keel/examples/pgbackrest-*.yml, excerpted in the README)', () => {
+  const load = (f: string) => parseConfig(readRepo(`deploy/keel/examples/${f}`), f, fakeEnv());
+
+  it('restore replicas with pgBackRest, then pg_basebackup, and catch up from the archive', () => {
+    const { config, warnings } = load('pgbackrest-replicas.yml');
+    expect(warnings).toEqual([]);
+    const methods = config.postgresql.create_replica_methods;
+    expect(methods.map((m) => m.name)).toEqual(['pgbackrest', 'basebackup']);
+    const m = methods[0]!;
+    expect(m.kind === 'command' && m.argv).toEqual(['/usr/bin/pgbackrest', '--stanza=main', '--delta', 'restore']);
+    expect(m.kind === 'command' && m.keepData && m.noParams).toBe(true);
+  });
+
+  it('bootstrap a new cluster from a pgBackRest backup to a point in time', () => {
+    const { config, warnings } = load('pgbackrest-bootstrap.yml');
+    expect(warnings).toEqual([]);
+    const b = config.bootstrap.method;
+    expect(b?.name).toBe('pgbackrest');
+    expect(b?.argv).toEqual(['/usr/bin/pgbackrest', '--stanza=main', 'restore']);
+    expect(b?.noParams).toBe(true);
+  });
+});
