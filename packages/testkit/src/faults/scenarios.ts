@@ -60,9 +60,18 @@ async function switchover(c: TestCluster, leader: Member, candidate: string | nu
 
 /** Candidates a switchover may name: the sync standbys in synchronous mode, every replica otherwise. */
 async function candidates(ctx: FaultContext, leader: Member): Promise<string[]> {
-  const r = await leader.api<{ members: Array<{ name: string; role: string }> }>('/cluster');
+  // In synchronous mode only a member in /sync may take over, and right after a start or a
+  // switchover the leader may not have named one yet (the switchover would be refused with 412 "can
+  // not find sync_standby", correctly): wait for one, as an operator would.
   const want = ctx.mode === 'sync' ? ['sync_standby'] : ['replica', 'sync_standby'];
-  return r.body.members.filter((m) => want.includes(m.role)).map((m) => m.name);
+  return waitFor(
+    async () => {
+      const r = await leader.api<{ members: Array<{ name: string; role: string }> }>('/cluster');
+      const names = r.body.members.filter((m) => want.includes(m.role)).map((m) => m.name);
+      return names.length > 0 ? names : null;
+    },
+    { timeoutMs: failoverWindow(ctx.c), message: `${leader.name}'s /cluster lists a ${want.join(' or ')}` },
+  );
 }
 
 /** Let the leader sit at a seeded point of its loop relative to the fault. */
