@@ -74,7 +74,14 @@ afterAll(async () => {
 describe('REST automation on real agents', () => {
   it('token -> request a switchover -> approve with a second user\'s token -> poll to success; the cluster switched', async () => {
     const before = await leaderSeen();
-    const preview = await rest(tokens.operator, 'POST', '/operations/preview', { cluster: 'ops', type: 'switchover', params: {}, reason: 'kernel patch on the primary', ticket: 'CHG-1' });
+    // Right after start a replica may still be catching up (not yet eligible): wait until both are.
+    const preview = await waitFor(
+      async () => {
+        const p = await rest(tokens.operator, 'POST', '/operations/preview', { cluster: 'ops', type: 'switchover', params: {}, reason: 'kernel patch on the primary', ticket: 'CHG-1' });
+        return p.status !== 200 || p.body?.candidates?.filter((c: TJson) => c.eligible).length === 2 ? p : null;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, message: 'the preview to show both replicas eligible' },
+    );
     expect(preview.status).toBe(200);
     expect(preview.body).toMatchObject({ refusal: null, requiredApprovals: 1, state: { leader: before } });
     expect(preview.body.candidates.filter((c: TJson) => c.eligible)).toHaveLength(2);
