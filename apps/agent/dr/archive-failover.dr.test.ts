@@ -32,14 +32,7 @@ describe('pgBackRest archiving across a switchover and a failover', () => {
     c = await TestCluster.start({
       members: 3,
       startAgents: false,
-      tweak: (config) => {
-        const pg = config['postgresql'] as Record<string, unknown>;
-        const dataDir = pg['data_dir'] as string;
-        Object.assign(pg['parameters'] as Record<string, unknown>, { archive_mode: 'on', archive_command: repo.archiveCommand(dataDir) });
-        pg['recovery_conf'] = { restore_command: repo.restoreCommand(dataDir) };
-        pg['create_replica_methods'] = ['pgbackrest', 'basebackup'];
-        pg['pgbackrest'] = { command: `${repo.base(dataDir)} --delta restore`, keep_data: true, no_params: true };
-      },
+      tweak: (config) => repo.configureMember(config),
     });
     auth = { authorization: `Basic ${Buffer.from(`${c.credentials.restapi.username}:${c.credentials.restapi.password}`).toString('base64')}` };
     const node1 = c.member('node1');

@@ -17,14 +17,7 @@ describe('no_leader: a member restores from the backup when there is nobody to c
     c = await TestCluster.start({
       members: 1,
       startAgents: false,
-      tweak: (config) => {
-        const pg = config['postgresql'] as Record<string, unknown>;
-        const dataDir = pg['data_dir'] as string;
-        Object.assign(pg['parameters'] as Record<string, unknown>, { archive_mode: 'on', archive_command: repo.archiveCommand(dataDir) });
-        pg['recovery_conf'] = { restore_command: repo.restoreCommand(dataDir) };
-        pg['create_replica_methods'] = ['pgbackrest'];
-        pg['pgbackrest'] = { command: `${repo.base(dataDir)} --delta restore`, keep_data: true, no_params: true, no_leader: true };
-      },
+      tweak: (config) => repo.configureMember(config, { fallback: [], noLeader: true }),
     });
   });
   afterAll(async () => {

@@ -17,15 +17,7 @@ describe('pgBackRest: archiving and replicas from the backup', () => {
     c = await TestCluster.start({
       members: 2,
       startAgents: false,
-      tweak: (config) => {
-        const pg = config['postgresql'] as Record<string, unknown>;
-        const dataDir = pg['data_dir'] as string;
-        Object.assign(pg['parameters'] as Record<string, unknown>, { archive_mode: 'on', archive_command: repo.archiveCommand(dataDir) });
-        pg['recovery_conf'] = { restore_command: repo.restoreCommand(dataDir) };
-        pg['create_replica_methods'] = ['pgbackrest', 'basebackup'];
-        // Patroni's documented pgBackRest method: restore into the (kept) data directory, no Keel arguments
-        pg['pgbackrest'] = { command: `${repo.base(dataDir)} --delta restore`, keep_data: true, no_params: true };
-      },
+      tweak: (config) => repo.configureMember(config),
     });
   });
   afterAll(async () => {

@@ -62,6 +62,20 @@ export class PgBackRest {
     return `${this.base(dataDir)} archive-get %f "%p"`;
   }
 
+  /**
+   * A member's keel.yml (a TestCluster `tweak`) set to archive into this repository, catch up from it,
+   * and create replicas with Patroni's documented pgBackRest method (restore into the kept data
+   * directory, no Keel arguments), then `fallback` methods in order.
+   */
+  configureMember(config: Record<string, unknown>, opts: { fallback?: string[]; noLeader?: boolean } = {}): void {
+    const pg = config['postgresql'] as Record<string, unknown>;
+    const dataDir = pg['data_dir'] as string;
+    Object.assign(pg['parameters'] as Record<string, unknown>, { archive_mode: 'on', archive_command: this.archiveCommand(dataDir) });
+    pg['recovery_conf'] = { restore_command: this.restoreCommand(dataDir) };
+    pg['create_replica_methods'] = ['pgbackrest', ...(opts.fallback ?? ['basebackup'])];
+    pg['pgbackrest'] = { command: `${this.base(dataDir)} --delta restore`, keep_data: true, no_params: true, ...(opts.noLeader ? { no_leader: true } : {}) };
+  }
+
   /** Run pgbackrest as the PostgreSQL OS user against a running member (its socket directory and port). */
   async run(member: Member | null, args: string[], timeoutMs = 120_000): Promise<string> {
     const user = postgresOsUser();
