@@ -477,6 +477,11 @@ describe('watchdog.mode', () => {
   it('refuses on/true (Patroni would silently disable the watchdog)', () => {
     expect(problems(minimal('watchdog:\n  mode: on\n')).list).toEqual(['watchdog.mode: expected off, automatic or required, got true']);
   });
+
+  it('takes driver: default (the Linux device) without a warning and refuses any other driver', () => {
+    expect(parse(minimal('watchdog:\n  driver: default\n')).warnings).toEqual([]);
+    expect(problems(minimal('watchdog:\n  driver: testing\n')).list).toEqual(['watchdog.driver: Keel drives the Linux watchdog device only: expected default, got "testing"']);
+  });
 });
 
 describe('environment overrides', () => {

@@ -628,7 +628,10 @@ function readLog(p: Problems, r: Obj): LogConfig {
 
 function readWatchdog(p: Problems, r: Obj): WatchdogConfig {
   const s = section(p, r, '', 'watchdog') ?? {};
-  checkKeys(p, s, 'watchdog', ['mode', 'device', 'safety_margin'], PATRONI_KEYS['watchdog']);
+  checkKeys(p, s, 'watchdog', ['mode', 'device', 'safety_margin'], PATRONI_KEYS['watchdog'], {
+    // Patroni's drivers: 'default' (the Linux device, what Keel does) and 'testing'; anything else fails closed
+    special: { driver: (kp, v) => (v === 'default' ? undefined : p.error(kp, `Keel drives the Linux watchdog device only: expected default${got(kp, v)}`)) },
+  });
   const out: WatchdogConfig = { mode: 'automatic', device: '/dev/watchdog', safety_margin: 5 };
   const mode = s['mode'];
   if (mode === false) out.mode = 'off'; // `mode: off` is a YAML 1.1 boolean
