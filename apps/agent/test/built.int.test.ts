@@ -38,7 +38,14 @@ describe('the built artifacts (npm run build)', () => {
 
   beforeAll(async () => {
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'scripts/build.mjs'), 'agent', 'cli', '--if-needed'], { cwd: REPO_ROOT, stdio: 'pipe' });
-    c = await TestCluster.start({ members: 2, agentRuntime: 'built' });
+    // The second member logs log.type plain: pino-pretty in-process, loaded from node_modules by the bundle.
+    c = await TestCluster.start({
+      members: 2,
+      agentRuntime: 'built',
+      tweak: (cfg, i) => {
+        if (i === 1) cfg.log = { level: 'INFO', type: 'plain' };
+      },
+    });
     const p = await c.waitForPrimary(90_000);
     await c.waitForReplicas(c.members.filter((m) => m !== p).map((m) => m.name), 120_000);
   });
@@ -63,6 +70,15 @@ describe('the built artifacts (npm run build)', () => {
     expect(cmdline(fence)[0]).toMatch(/bash$/);
     const body = (await primary.api<{ role: string; state: string }>('/patroni')).body;
     expect(body).toMatchObject({ role: 'master', state: 'running' }); // Patroni 3's word in /patroni (README: role vocabulary)
+  });
+
+  it('logs JSON lines by default and readable lines with log.type plain', () => {
+    const [json, plain] = c.members.map((m) => fs.readFileSync(m.logPath, 'utf8'));
+    const records = json!.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.filter((r) => r.member === c.members[0]!.name).length).toBeGreaterThan(0);
+    expect(plain).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [^\]]*\] (INFO|WARN): /m);
+    expect(plain).toContain(`member: "${c.members[1]!.name}"`);
+    expect(plain).not.toContain('"member":');
   });
 
   it('keelctl from its built bin lists the cluster', async () => {

@@ -1,4 +1,6 @@
-import zookeeper, { type Client, type Event as ZkEvent, type Stat } from 'node-zookeeper-client';
+import { createRequire } from 'node:module';
+import type zkModule from 'node-zookeeper-client';
+import type { Client, Event as ZkEvent, Stat } from 'node-zookeeper-client';
 
 /**
  * One ZooKeeper session (node-zookeeper-client@1.1.3, pure JavaScript), with promise-returning
@@ -13,10 +15,23 @@ import zookeeper, { type Client, type Event as ZkEvent, type Stat } from 'node-z
  *   etcd lease that is not revoked. close() ends the session at once (its ephemerals go with it).
  */
 
-const { CreateMode, Exception, State } = zookeeper;
-export { CreateMode, Exception };
+let lib: typeof zkModule | undefined;
+/**
+ * node-zookeeper-client, loaded on first use: an agent whose DCS is etcd never loads it (its idle
+ * memory is budgeted, ARCHITECTURE.md "Footprint"; the built agent keeps it out of its bundle).
+ */
+function zookeeper(): typeof zkModule {
+  return (lib ??= createRequire(import.meta.url)('node-zookeeper-client') as typeof zkModule);
+}
+/** One of the library's tables of constants, read through to the library on first use. */
+function constants<K extends 'CreateMode' | 'Exception' | 'State' | 'Event'>(key: K): (typeof zkModule)[K] {
+  return new Proxy({}, { get: (_t, name) => Reflect.get(zookeeper()[key], name) }) as (typeof zkModule)[K];
+}
+export const CreateMode = constants('CreateMode');
+export const Exception = constants('Exception');
+const State = constants('State');
 /** ZooKeeper's watch event types. */
-export const ZkEventType = zookeeper.Event;
+export const ZkEventType = constants('Event');
 
 export type SessionState = 'connecting' | 'connected' | 'disconnected' | 'expired' | 'closed';
 
@@ -74,7 +89,7 @@ export class ZkSession {
   private readonly liveness: NodeJS.Timeout;
 
   constructor(connectString: string, sessionTimeoutMs: number, opts: { ping: boolean }) {
-    this.client = zookeeper.createClient(connectString, { sessionTimeout: sessionTimeoutMs, spinDelay: 200, retries: 0 });
+    this.client = zookeeper().createClient(connectString, { sessionTimeout: sessionTimeoutMs, spinDelay: 200, retries: 0 });
     this.cm = (this.client as unknown as { connectionManager: ConnectionManager }).connectionManager;
     if (!opts.ping) this.cm.onSocketTimeout = () => undefined;
     // The library has no read timeout: a connection that went silent (a partition, a hung server)
