@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,8 @@ const KEELCTL = path.join(ROOT, 'apps/cli/src/main.ts');
 
 // One 2-member cluster on a real standalone ZooKeeper (no etcd anywhere): bootstrap, Debian's
 // patronictl 3.0.2 (kazoo) reads it, kill -9 of the primary's node -> failover when its session
-// expires, the old primary rejoins as a replica; patronictl sees the new roles.
+// expires, the old primary rejoins as a replica; patronictl sees the new roles. The agents run from
+// the built bundle, which loads node-zookeeper-client from node_modules only for a ZooKeeper DCS.
 describe('a Keel cluster on ZooKeeper', () => {
   let c: TestCluster;
   let dcs: ZooKeeperDcs;
@@ -29,7 +30,8 @@ describe('a Keel cluster on ZooKeeper', () => {
   }
 
   beforeAll(async () => {
-    c = await TestCluster.start({ dcs: 'zookeeper', members: 2, ttl: 10, loopWait: 2, retryTimeout: 3 });
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts/build.mjs'), 'agent', '--if-needed'], { cwd: ROOT, stdio: 'pipe' });
+    c = await TestCluster.start({ dcs: 'zookeeper', members: 2, ttl: 10, loopWait: 2, retryTimeout: 3, agentRuntime: 'built' });
     const zk = c.zookeeper!;
     dcs = new ZooKeeperDcs({ hosts: zk.hostPort, scope: c.scope });
     cfgPath = path.join(c.dir, 'patronictl.yml');
