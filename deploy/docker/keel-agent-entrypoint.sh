@@ -14,4 +14,4 @@ if [ -n "${KEEL_CONTROLPLANE_URL:-}" ] && [ -n "${KEEL_CONTROLPLANE_TOKEN:-}" ];
   config="$rendered"
 fi
 # The V8 flags of apps/agent/bin/keel-agent.js's #! line (ARCHITECTURE.md, "Footprint").
-exec node --max-semi-space-size=1 --single-threaded --no-opt --max-lazy /opt/keel/apps/agent/bin/keel-agent.js "$config"
+exec node --max-semi-space-size=1 --single-threaded --no-opt --no-sparkplug --max-lazy --optimize-for-size /opt/keel/apps/agent/bin/keel-agent.js "$config"
