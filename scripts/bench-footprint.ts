@@ -3,11 +3,13 @@
 // left idle. For each member: the RSS of the agent's process tree (the agent and every helper
 // process it starts, e.g. the fence; PostgreSQL and the short-lived PostgreSQL tools excluded) from
 // /proc/<pid>/status, and the CPU time of that tree over the measuring window after the settling
-// time, from /proc/<pid>/stat. One JSON line: per member and the maximum of each figure.
+// time, from /proc/<pid>/stat. One JSON line: per member and the maximum of each figure, with the
+// load average (1, 5, 15 min) at the end of the window: CPU figures are only comparable at like load.
 //
 //   npm run bench:footprint [-- --settle 30 --seconds 60 --ttl 30 --loop-wait 10]
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { TestCluster } from '@keel/testkit';
 
@@ -100,6 +102,8 @@ try {
     sample();
   }
   const minutes = (Date.now() - t0) / 60_000;
+  // CPU figures follow the machine's load (a shared machine inflates them): reported with them.
+  const loadAvg = os.loadavg().map((l) => Math.round(l * 100) / 100);
 
   const members = c.members.map((m, i) => {
     const tree = agentTree(pids[i]!);
@@ -128,6 +132,7 @@ try {
       settleS,
       windowS,
       node: process.version,
+      loadAvg,
       maxRssMiB: Math.max(...members.map((m) => m.peakRssMiB)),
       maxCpuSPerMin: Math.max(...members.map((m) => m.cpuSPerMin)),
       members,
