@@ -419,8 +419,9 @@ export class Postgres {
    * What `source` (a running primary or standby) says about its timelines over a replication
    * connection as the replication role, like the walreceiver's: IDENTIFY_SYSTEM (system identifier,
    * current timeline) and TIMELINE_HISTORY of that timeline (where each earlier one ended).
+   * `timelineHint` (the timeline it published) lets both go over one connection when it is right.
    */
-  async leaderTimeline(source: HostPort, opts: { timeoutSec?: number } = {}): Promise<LeaderTimeline> {
+  async leaderTimeline(source: HostPort, opts: { timeoutSec?: number; timelineHint?: number } = {}): Promise<LeaderTimeline> {
     await this.writePgpass(source, 'replication');
     const conninfo = buildConninfo([
       ['host', source.host],
@@ -433,19 +434,29 @@ export class Postgres {
       ...roleParams(this.replication.params),
     ]);
     const timeoutSec = opts.timeoutSec ?? 30;
-    const psql = async (command: string): Promise<string> => {
-      const r = await this.tool('psql', ['-X', '-A', '-t', '-w', '-d', conninfo, '-c', command], {
+    const psql = async (commands: string[]): Promise<string> => {
+      const r = await this.tool('psql', ['-X', '-A', '-t', '-w', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, ...commands.flatMap((c) => ['-c', c])], {
         env: { PGPASSFILE: this.pgpassPath },
         timeoutMs: timeoutSec * 1000,
       });
       if (r.code !== 0) {
         const why = r.timedOut ? `timed out after ${timeoutSec} s` : `exit ${r.code ?? r.signal}`;
-        throw new Error(`${command} on ${source.host}:${source.port} failed (${why}): ${tail(r.stderr + '\n' + r.stdout, 5)}`);
+        throw new Error(`${commands.join('; ')} on ${source.host}:${source.port} failed (${why}): ${tail(r.stderr + '\n' + r.stdout, 5)}`);
       }
       return r.stdout;
     };
-    const id = parseIdentifySystem(await psql('IDENTIFY_SYSTEM'));
-    const history = id.timeline > 1 ? parseTimelineHistoryReply(await psql(`TIMELINE_HISTORY ${id.timeline}`), id.timeline) : [];
+    // One connection when the hint (the timeline the leader published) is right, two otherwise.
+    const hint = opts.timelineHint;
+    if (hint !== undefined && hint > 1) {
+      const out = await psql(['IDENTIFY_SYSTEM', `TIMELINE_HISTORY ${hint}`]).catch(() => null);
+      const nl = out?.indexOf('\n') ?? -1;
+      if (out && nl > 0) {
+        const id = parseIdentifySystem(out.slice(0, nl));
+        if (id.timeline === hint) return { sysid: id.sysid, timeline: id.timeline, lsn: id.lsn, history: parseTimelineHistoryReply(out.slice(nl + 1), hint) };
+      }
+    }
+    const id = parseIdentifySystem(await psql(['IDENTIFY_SYSTEM']));
+    const history = id.timeline > 1 ? parseTimelineHistoryReply(await psql([`TIMELINE_HISTORY ${id.timeline}`]), id.timeline) : [];
     return { sysid: id.sysid, timeline: id.timeline, lsn: id.lsn, history };
   }
 

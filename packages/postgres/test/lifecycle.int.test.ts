@@ -190,6 +190,9 @@ describe('postgres lifecycle', () => {
     expect(end.end).toBe(hist[0]!.switchpoint);
     const theirs = await timed('leader timeline', () => a.leaderTimeline({ host: '127.0.0.1', port: b.port }));
     expect(theirs).toMatchObject({ sysid: end.sysid, timeline: 2, history: hist });
+    // with the published timeline as a hint (one connection), and with a wrong one (falls back)
+    expect(await timed('leader timeline, hinted', () => a.leaderTimeline({ host: '127.0.0.1', port: b.port }, { timelineHint: 2 }))).toEqual(theirs);
+    expect(await a.leaderTimeline({ host: '127.0.0.1', port: b.port }, { timelineHint: 3 })).toEqual(theirs);
     await a.writeConfig({ standby: null });
     await a.start({ timeoutSec: 60, wait: true }); // a primary again on timeline 1, for the next test
     await expect(a.localWalEnd()).rejects.toThrow(/PostgreSQL is running/);

@@ -97,7 +97,8 @@ const rewind: Executor<'rewind'> = async (rt, a, obs) => {
     if (await rt.pg.isRunning()) await rt.pg.stop('fast', 60);
     const src = connOf(obs, a.from);
     const r = await reported(rt, 'rewind', a.from, async () => {
-      const check = await checkRewindNeeded(rt, a.from, src);
+      const published = obs.dcs.ok ? obs.dcs.cluster.members.find((m) => m.name === a.from)?.timeline : undefined;
+      const check = await checkRewindNeeded(rt, a.from, src, published ?? undefined);
       if (!check.rewind) return { rewound: false, reason: check.reason };
       const done = await rt.pg.rewind(src);
       return { rewound: done.rewound, reason: done.rewound ? null : 'pg_rewind found nothing to rewind' };

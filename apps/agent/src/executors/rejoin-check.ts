@@ -20,9 +20,9 @@ const lsn = (v: number | null): string | null => (v === null ? null : formatLsn(
  * replication connection (TIMELINE_HISTORY), not from /history in the DCS. ha-core's rewindNeeded
  * decides; anything unreadable means rewind. Logged with both positions, for the DBA.
  */
-export async function checkRewindNeeded(rt: Runtime, from: string, source: HostPort): Promise<RewindVerdict> {
+export async function checkRewindNeeded(rt: Runtime, from: string, source: HostPort, timelineHint?: number): Promise<RewindVerdict> {
   const started = Date.now();
-  const [local, leader] = await Promise.all([known(() => rt.pg.localWalEnd()), known(() => rt.pg.leaderTimeline(source))]);
+  const [local, leader] = await Promise.all([known(() => rt.pg.localWalEnd()), known(() => rt.pg.leaderTimeline(source, timelineHint === undefined ? {} : { timelineHint }))]);
   const verdict = rewindNeeded(local, leader);
   rt.log.info(
     {
