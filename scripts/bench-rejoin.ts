@@ -7,7 +7,8 @@
 // the primary's WAL before the kill (nothing unreplicated: the old primary has not diverged and
 // rejoins without pg_rewind); without it the kill lands under the load (it usually has diverged).
 //
-//   npm run bench:rejoin [-- --runs 3 --runtime built|tsx --quiesce]
+//   npm run bench:rejoin [-- --runs 3 --runtime built|tsx --quiesce --keep]
+//   --keep leaves each run's directory (agent and PostgreSQL logs) and prints it
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -18,6 +19,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '1' },
     runtime: { type: 'string', default: 'built' },
     quiesce: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
   },
 });
 const runtime = values.runtime === 'tsx' ? 'tsx' : 'built';
@@ -35,7 +37,7 @@ function logAt(m: Member, since: number, re: RegExp): number | null {
 const sec = (ms: number | null) => (ms === null ? null : +(ms / 1000).toFixed(3));
 
 for (let run = 1; run <= Number(values.runs); run++) {
-  const c = await TestCluster.start({ members: 3, scope: 'rejoin', useRewind: true, agentRuntime: runtime });
+  const c = await TestCluster.start({ members: 3, scope: 'rejoin', useRewind: true, agentRuntime: runtime, keepData: values.keep });
   const unhook = c.stopOnSignals();
   try {
     const old = await c.waitForPrimary(120_000);
@@ -90,6 +92,7 @@ for (let run = 1; run <= Number(values.runs); run++) {
         check: check ? { local_end: check.localEnd, switchpoint: check.switchpoint, ms: check.ms } : null,
         rewound_s: sec(logAt(old, startAt, /^(rewound from the leader|no rewind required)/)),
         rewind_finished_s: sec(logAt(old, startAt, /^rewind finished/)),
+        ...(values.keep ? { dir: c.dir } : {}),
         former_primary: old.name,
         leader: next.name,
       }),
