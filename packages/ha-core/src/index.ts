@@ -25,3 +25,5 @@ export { factsOf } from './facts.ts';
 export { promotionBlocker, failoverPriority } from './tags.ts';
 export { formatBytes } from './format.ts';
 export * from './types.ts';
+export { rewindNeeded } from './rewind-needed.ts';
+export type { Known, RejoinLeader, RejoinLocal, RewindVerdict, TimelineFork } from './rewind-needed.ts';

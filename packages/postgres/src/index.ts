@@ -23,4 +23,6 @@ export {
   timelineOfWalFile,
 } from './conf.ts';
 export type { PostgresqlConfInput } from './conf.ts';
+export { highestWalTimeline, parseIdentifySystem, parseTimelineHistoryReply, parseWaldumpTail, walGeometry, walRecordEnd } from './wal.ts';
+export type { WalGeometry, WaldumpTail } from './wal.ts';
 export { md5Verifier, passwordVerifier, scramSha256Verifier } from './secrets.ts';

@@ -7,7 +7,7 @@ import { access, chmod, chown, lstat, mkdir, mkdtemp, open, readFile, readdir, r
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
-import { parseLsn } from '@keel/protocol';
+import { formatLsn, parseLsn } from '@keel/protocol';
 import {
   BASE_CONF_NAME,
   MANAGED_HEADER,
@@ -29,6 +29,7 @@ import { run, type RunResult } from './exec.ts';
 import { pg } from './load-pg.ts';
 import { isPostgresProcessAlive, killPostmasterTree, pollUntil } from './process.ts';
 import { passwordVerifier } from './secrets.ts';
+import { highestWalTimeline, parseIdentifySystem, parseTimelineHistoryReply, parseWaldumpTail, walGeometry, walRecordEnd } from './wal.ts';
 import type {
   ControlData,
   Credentials,
@@ -43,6 +44,8 @@ import type {
   RunAs,
   SlotInfo,
   StopMode,
+  LeaderTimeline,
+  LocalWalEnd,
   TimelineHistoryEntry,
   WriteConfigOptions,
 } from './types.ts';
@@ -371,6 +374,90 @@ export class Postgres {
       throw new Error(`cannot read the history of timeline ${timeline} (${p}): ${(e as Error).message}`);
     }
     return parseTimelineHistory(text);
+  }
+
+  /**
+   * Where the WAL of this stopped former primary's data directory ends, read without changing it:
+   * pg_waldump from the last checkpoint's redo point on its timeline to the first invalid record (the
+   * same point crash recovery would replay to), and the history of that timeline. Throws, saying why,
+   * whenever that is not certain: PostgreSQL running, a state other than a primary's (`shut down`,
+   * `in production`, `in crash recovery`, `shutting down`), WAL files of a later timeline than the
+   * checkpoint's (a promotion not checkpointed yet), pg_waldump stopping for any reason other than an
+   * invalid record, or not reaching the checkpoint record.
+   */
+  async localWalEnd(opts: { timeoutSec?: number } = {}): Promise<LocalWalEnd> {
+    const pid = await this.postmasterPid();
+    if (pid) throw new Error(`PostgreSQL is running (PID ${pid})`);
+    const cd = await this.controlData();
+    if (!cd) throw new Error(`${this.dataDir} has no pg_control`);
+    if (!['shut down', 'in production', 'in crash recovery', 'shutting down'].includes(cd.state)) {
+      throw new Error(`pg_control says "${cd.state}", not a primary's state`);
+    }
+    const geometry = walGeometry(cd.raw);
+    const walDir = join(this.dataDir, 'pg_wal');
+    const highest = highestWalTimeline(await readdir(walDir));
+    if (highest > cd.timeline) throw new Error(`pg_wal holds files of timeline ${highest}, later than the last checkpoint's timeline ${cd.timeline}`);
+    const timeoutSec = opts.timeoutSec ?? 120;
+    const r = await this.tool('pg_waldump', ['--path', walDir, '--timeline', String(cd.timeline), '--start', formatLsn(cd.redoLsn)], { timeoutMs: timeoutSec * 1000 });
+    if (r.timedOut) throw new Error(`pg_waldump did not finish within ${timeoutSec} s`);
+    const dumped = parseWaldumpTail(r.stdout, r.stderr);
+    if (dumped.lastRecord < cd.checkpointLsn) {
+      throw new Error(`pg_waldump stopped at ${formatLsn(dumped.lastRecord)}, before the last checkpoint record at ${formatLsn(cd.checkpointLsn)}`);
+    }
+    return {
+      sysid: cd.sysid,
+      state: cd.state,
+      timeline: cd.timeline,
+      lastRecord: dumped.lastRecord,
+      end: walRecordEnd(dumped.lastRecord, dumped.totalLength, geometry, dumped.isSwitch),
+      stoppedBecause: dumped.stoppedBecause,
+      history: await this.readTimelineHistory(cd.timeline),
+    };
+  }
+
+  /**
+   * What `source` (a running primary or standby) says about its timelines over a replication
+   * connection as the replication role, like the walreceiver's: IDENTIFY_SYSTEM (system identifier,
+   * current timeline) and TIMELINE_HISTORY of that timeline (where each earlier one ended).
+   * `timelineHint` (the timeline it published) lets both go over one connection when it is right.
+   */
+  async leaderTimeline(source: HostPort, opts: { timeoutSec?: number; timelineHint?: number } = {}): Promise<LeaderTimeline> {
+    await this.writePgpass(source, 'replication');
+    const conninfo = buildConninfo([
+      ['host', source.host],
+      ['port', source.port],
+      ['user', this.replication.username],
+      ['dbname', 'replication'],
+      ['replication', 'true'],
+      ['connect_timeout', 10],
+      ['application_name', `keel-rejoin-${this.memberName}`],
+      ...roleParams(this.replication.params),
+    ]);
+    const timeoutSec = opts.timeoutSec ?? 30;
+    const psql = async (commands: string[]): Promise<string> => {
+      const r = await this.tool('psql', ['-X', '-A', '-t', '-w', '-v', 'ON_ERROR_STOP=1', '-d', conninfo, ...commands.flatMap((c) => ['-c', c])], {
+        env: { PGPASSFILE: this.pgpassPath },
+        timeoutMs: timeoutSec * 1000,
+      });
+      if (r.code !== 0) {
+        const why = r.timedOut ? `timed out after ${timeoutSec} s` : `exit ${r.code ?? r.signal}`;
+        throw new Error(`${commands.join('; ')} on ${source.host}:${source.port} failed (${why}): ${tail(r.stderr + '\n' + r.stdout, 5)}`);
+      }
+      return r.stdout;
+    };
+    // One connection when the hint (the timeline the leader published) is right, two otherwise.
+    const hint = opts.timelineHint;
+    if (hint !== undefined && hint > 1) {
+      const out = await psql(['IDENTIFY_SYSTEM', `TIMELINE_HISTORY ${hint}`]).catch(() => null);
+      const nl = out?.indexOf('\n') ?? -1;
+      if (out && nl > 0) {
+        const id = parseIdentifySystem(out.slice(0, nl));
+        if (id.timeline === hint) return { sysid: id.sysid, timeline: id.timeline, lsn: id.lsn, history: parseTimelineHistoryReply(out.slice(nl + 1), hint) };
+      }
+    }
+    const id = parseIdentifySystem(await psql(['IDENTIFY_SYSTEM']));
+    const history = id.timeline > 1 ? parseTimelineHistoryReply(await psql([`TIMELINE_HISTORY ${id.timeline}`]), id.timeline) : [];
+    return { sysid: id.sysid, timeline: id.timeline, lsn: id.lsn, history };
   }
 
   // ---------------------------------------------------------------- configuration files

@@ -181,6 +181,32 @@ export interface TimelineHistoryEntry {
   reason: string;
 }
 
+/** Where a stopped former primary's WAL ends (Postgres.localWalEnd). */
+export interface LocalWalEnd {
+  sysid: string;
+  state: ControlState;
+  /** The last checkpoint's timeline: the timeline the WAL ends on. */
+  timeline: number;
+  /** Start of the last valid record. */
+  lastRecord: number;
+  /** Where the last valid record ends: the position the next one would be written at. */
+  end: number;
+  /** pg_waldump's reason for stopping there (the first invalid record). */
+  stoppedBecause: string;
+  /** The history of `timeline` (empty for timeline 1). */
+  history: TimelineHistoryEntry[];
+}
+
+/** What a running server says over a replication connection (Postgres.leaderTimeline). */
+export interface LeaderTimeline {
+  sysid: string;
+  timeline: number;
+  /** Its current WAL position (IDENTIFY_SYSTEM's xlogpos). */
+  lsn: number;
+  /** The history of `timeline` (empty for timeline 1). */
+  history: TimelineHistoryEntry[];
+}
+
 export interface StandbyConfig {
   /** Where to stream from; null: a standby that waits (no primary_conninfo). */
   primaryConninfo: HostPort | null;

@@ -169,6 +169,9 @@ describe('postgres lifecycle', () => {
   });
 
   it('promotes the standby to timeline 2 and reads the timeline history', async () => {
+    // a stops cleanly first: b receives everything up to a's shutdown checkpoint
+    await a.stop('fast', 30);
+    await waitFor('b to replay what a sent', async () => (await b.probe()).lsn! >= (await a.controlData())!.checkpointLsn);
     const lsnBefore = (await b.probe()).lsn!;
     await timed('promote', () => b.promote({ timeoutSec: 60 }));
     const p = await b.probe();
@@ -181,6 +184,18 @@ describe('postgres lifecycle', () => {
     expect(hist[0]!.switchpoint).toBeGreaterThanOrEqual(lsnBefore);
     expect(hist[0]!.switchpoint).toBeLessThanOrEqual(p.lsn!);
     expect(hist[0]!.reason).toBe('no recovery target specified');
+    // a's WAL (read by pg_waldump) ends exactly where b's timeline 2 begins; b says so over replication
+    const end = await timed('local WAL end', () => a.localWalEnd());
+    expect(end).toMatchObject({ state: 'shut down', timeline: 1, lastRecord: (await a.controlData())!.checkpointLsn, history: [] });
+    expect(end.end).toBe(hist[0]!.switchpoint);
+    const theirs = await timed('leader timeline', () => a.leaderTimeline({ host: '127.0.0.1', port: b.port }));
+    expect(theirs).toMatchObject({ sysid: end.sysid, timeline: 2, history: hist });
+    // with the published timeline as a hint (one connection), and with a wrong one (falls back)
+    expect(await timed('leader timeline, hinted', () => a.leaderTimeline({ host: '127.0.0.1', port: b.port }, { timelineHint: 2 }))).toEqual(theirs);
+    expect(await a.leaderTimeline({ host: '127.0.0.1', port: b.port }, { timelineHint: 3 })).toEqual(theirs);
+    await a.writeConfig({ standby: null });
+    await a.start({ timeoutSec: 60, wait: true }); // a primary again on timeline 1, for the next test
+    await expect(a.localWalEnd()).rejects.toThrow(/PostgreSQL is running/);
     expect(await b.readTimelineHistory(1)).toEqual([]);
     await expect(b.readTimelineHistory(7)).rejects.toThrow(/timeline 7/);
     await b.promote({ timeoutSec: 10 }); // already primary: no-op
@@ -192,6 +207,10 @@ describe('postgres lifecycle', () => {
     await a.query("INSERT INTO keel_t VALUES (3001, 'diverged on a')");
     await timed('stop primary immediate', () => a.stop('immediate', 30));
     expect((await a.controlData())?.state).toBe('in production'); // not shut down cleanly
+    // pg_waldump finds a's WAL going past b's switch point: diverged
+    const end = await a.localWalEnd();
+    expect(end.state).toBe('in production');
+    expect(end.end).toBeGreaterThan((await b.readTimelineHistory(2))[0]!.switchpoint);
 
     await b.syncSlots({ create: ['node_a'], drop: [] });
     const r = await timed('rewind', () => a.rewind({ host: '127.0.0.1', port: b.port }));

@@ -4,6 +4,7 @@ import { createReplica } from '../create-replica.ts';
 import { customBootstrap } from '../custom-bootstrap.ts';
 import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
+import { checkRewindNeeded } from './rejoin-check.ts';
 import { reported } from './report.ts';
 
 function leaderOf(obs: Observation): string | null {
@@ -85,12 +86,23 @@ const reinitialize: Executor<'reinitialize'> = async (rt, a, obs) => {
   rt.runLong('reinitialize', (w) => reported(w, 'reinitialize', a.from, () => reinitializeFrom(w, a.from, obs)));
 };
 
-/** pg_rewind from the leader (it runs crash recovery first if needed), then follow it. */
+/**
+ * Rejoin a former primary: stopped, it is checked first (checkRewindNeeded); pg_rewind from the
+ * leader (which runs crash recovery first if needed) only when its WAL went past the leader's switch
+ * point or that cannot be told. Then it starts as a replica following the leader: PostgreSQL replays
+ * its own WAL and follows the new timeline (recovery_target_timeline = latest).
+ */
 const rewind: Executor<'rewind'> = async (rt, a, obs) => {
   rt.runLong('rewind', async () => {
     if (await rt.pg.isRunning()) await rt.pg.stop('fast', 60);
     const src = connOf(obs, a.from);
-    const r = await reported(rt, 'rewind', a.from, () => rt.pg.rewind(src));
+    const r = await reported(rt, 'rewind', a.from, async () => {
+      const published = obs.dcs.ok ? obs.dcs.cluster.members.find((m) => m.name === a.from)?.timeline : undefined;
+      const check = await checkRewindNeeded(rt, a.from, src, published ?? undefined);
+      if (!check.rewind) return { rewound: false, reason: check.reason };
+      const done = await rt.pg.rewind(src);
+      return { rewound: done.rewound, reason: done.rewound ? null : 'pg_rewind found nothing to rewind' };
+    });
     rt.log.info({ from: a.from, rewound: r.rewound }, r.rewound ? 'rewound from the leader' : 'no rewind required');
     await writePgConfig(rt, { upstream: a.from });
     await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });

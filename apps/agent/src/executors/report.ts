@@ -76,13 +76,17 @@ export async function reported<T>(rt: Runtime, kind: 'rewind' | 'clone' | 'reini
   const me = rt.config.name;
   const started = Date.now();
   const c = cause(rt);
-  if (kind === 'rewind') rt.events.emit('rewind_started', `${me} started pg_rewind from ${from}`, { from }, c);
+  if (kind === 'rewind') rt.events.emit('rewind_started', `${me} started rejoining ${from} (pg_rewind if its WAL diverged)`, { from }, c);
   else rt.events.emit('reclone', `${me} started a ${kind} from ${from}`, { kind, from, phase: 'started', seconds: null, error: null }, c);
   try {
     const r = await fn();
     const seconds = (Date.now() - started) / 1000;
-    const rewound = kind === 'rewind' && typeof r === 'object' && r !== null && 'rewound' in r ? Boolean((r as { rewound: unknown }).rewound) : null;
-    if (kind === 'rewind') rt.events.emit('rewind_done', `${me} rejoined ${from} by pg_rewind in ${seconds.toFixed(1)} s${rewound === false ? ' (no rewind was needed)' : ''}`, { from, ok: true, rewound, seconds, error: null }, c);
+    const result = typeof r === 'object' && r !== null ? (r as { rewound?: unknown; reason?: unknown }) : {};
+    const rewound = kind === 'rewind' && 'rewound' in result ? Boolean(result.rewound) : null;
+    if (kind === 'rewind') {
+      const how = rewound === false ? `without pg_rewind${typeof result.reason === 'string' ? ` (${result.reason})` : ''}` : 'by pg_rewind';
+      rt.events.emit('rewind_done', `${me} rejoined ${from} ${how} in ${seconds.toFixed(1)} s`, { from, ok: true, rewound, seconds, error: null }, c);
+    }
     else rt.events.emit('reclone', `${me} finished the ${kind} from ${from} in ${seconds.toFixed(1)} s`, { kind, from, phase: 'done', seconds, error: null }, c);
     return r;
   } catch (e) {
