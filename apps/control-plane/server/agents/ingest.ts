@@ -20,7 +20,8 @@ import { QUIET_MS } from '../lib/incident-grouping.ts';
 import { groupEvent } from '../services/group-event.ts';
 import { storeEvent, storeSnapshots } from '../services/store-agent-message.ts';
 import { AgentConnection, type TAgentIdentity, type TConnectionHost, type TConnectionLimits } from './connection.ts';
-import { SnapshotBatcher, type TBatchEntry } from './snapshot-batcher.ts';
+import { LiveMembers } from './live-members.ts';
+import { SnapshotBatcher } from './snapshot-batcher.ts';
 
 export interface TIngestOptions {
   db: TDb;
@@ -41,7 +42,15 @@ export interface TIngestOptions {
   onPresence?: (memberId: string, connected: boolean) => void;
   /** How often queued snapshots are written (default 100 ms; tests may lower it). */
   batchIntervalMs?: number;
+  /** At most one browser update per member per this many ms (default LIVE_MIN_INTERVAL_MS). */
+  liveMinIntervalMs?: number;
 }
+
+/**
+ * Browsers get a member at most twice a second (agents send one snapshot per HA tick, at most one
+ * a second; a replay after a reconnect is a burst, and only its newest snapshot matters to them).
+ */
+export const LIVE_MIN_INTERVAL_MS = 500;
 
 /** Most members per snapshot statement. */
 const MAX_BATCH = 1000;
@@ -64,9 +73,9 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
   private readonly seen = new Map<string, Seen>();
   private readonly sweeper: NodeJS.Timeout;
   private shuttingDown = false;
-  /** Who is behind each queued snapshot (for publishing it once stored). */
-  private readonly identities = new Map<string, TAgentIdentity>();
   readonly batcher: SnapshotBatcher;
+  /** What browsers see, from memory, as snapshots arrive (before they are written). */
+  readonly liveMembers: LiveMembers;
 
   constructor(private readonly opts: TIngestOptions) {
     this.sweeper = setInterval(() => this.sweepStale(), 1000);
@@ -79,8 +88,8 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
         opts.dbHealth.reportOk();
         return stored;
       },
-      stored: (entries) => this.publishStored(entries),
     });
+    this.liveMembers = new LiveMembers({ minIntervalMs: opts.liveMinIntervalMs ?? LIVE_MIN_INTERVAL_MS, publish: (id, s, at) => this.publishMember(id, s, at) });
   }
 
   get connections(): number {
@@ -117,6 +126,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     this.byMember.delete(memberId);
     conn?.fail('replaced', 'a newer connection to another control-plane instance now speaks for this member');
     this.seen.delete(memberId);
+    this.liveMembers.forget(memberId);
   }
 
   /** Send an operation to a member's agent; false when it has no open connection (nothing sent). */
@@ -174,7 +184,8 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
   }
 
   submitSnapshot(id: TAgentIdentity, s: TSnapshot): Promise<boolean> {
-    this.identities.set(id.memberId, id);
+    // browsers hear it now, from memory; the database gets it with the next batch
+    this.liveMembers.offer(id, s);
     return this.batcher.submit(id.memberId, s);
   }
 
@@ -182,23 +193,19 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     return this.batcher.settled(id.memberId);
   }
 
-  /** A batch of snapshots was stored: remember when each member was last seen, tell browsers. */
-  private publishStored(entries: TBatchEntry[]): void {
-    const now = new Date();
-    for (const { memberId, snapshot: s } of entries) {
-      const id = this.identities.get(memberId);
-      if (!id) continue;
-      this.seen.set(memberId, { cluster: id.cluster, member: id.member, at: now.getTime(), staleAnnounced: false });
-      this.opts.publish({
-        type: 'member',
-        cluster: id.cluster,
-        member: memberViewOf(
-          { name: id.member, lastSeenAt: now, lastSeq: BigInt(s.seq), agentVersion: null },
-          s,
-          { now, staleAfterSeconds: this.opts.staleAfterSeconds, connected: true },
-        ),
-      });
-    }
+  /** A member's newest snapshot for the browsers (and when it was last seen, for staleness). */
+  private publishMember(id: TAgentIdentity, s: TSnapshot, receivedAt: Date): void {
+    if (!this.byMember.has(id.memberId)) return; // held, and the agent left (or moved) meanwhile
+    this.seen.set(id.memberId, { cluster: id.cluster, member: id.member, at: receivedAt.getTime(), staleAnnounced: false });
+    this.opts.publish({
+      type: 'member',
+      cluster: id.cluster,
+      member: memberViewOf(
+        { name: id.member, lastSeenAt: receivedAt, lastSeq: BigInt(s.seq), agentVersion: null },
+        s,
+        { now: receivedAt, staleAfterSeconds: this.opts.staleAfterSeconds, connected: true },
+      ),
+    });
   }
 
   async storeEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean> {
@@ -284,6 +291,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
   close(): void {
     this.shuttingDown = true;
     clearInterval(this.sweeper);
+    this.liveMembers.close();
     for (const conn of this.all) conn.fail('shutting_down', 'the control plane is shutting down; reconnect later');
     this.wss.close();
   }
