@@ -17,9 +17,10 @@ import { authenticateAgent } from '../services/authenticate-agent.ts';
 import type { TJsonValue } from '../services/get-cluster.ts';
 import type { TAgentPresence } from '../services/list-clusters.ts';
 import { QUIET_MS } from '../lib/incident-grouping.ts';
-import { groupEvent } from '../services/group-event.ts';
-import { storeEvent, storeSnapshots } from '../services/store-agent-message.ts';
+import { groupEvents } from '../services/group-event.ts';
+import { storeEvents, storeSnapshots } from '../services/store-agent-message.ts';
 import { AgentConnection, type TAgentIdentity, type TConnectionHost, type TConnectionLimits } from './connection.ts';
+import { EventBatcher, type TEventEntry } from './event-batcher.ts';
 import { LiveMembers } from './live-members.ts';
 import { SnapshotBatcher } from './snapshot-batcher.ts';
 
@@ -42,6 +43,8 @@ export interface TIngestOptions {
   onPresence?: (memberId: string, connected: boolean) => void;
   /** How often queued snapshots are written (default 100 ms; tests may lower it). */
   batchIntervalMs?: number;
+  /** How often queued events are written and grouped (default 50 ms). */
+  eventBatchIntervalMs?: number;
   /** At most one browser update per member per this many ms (default LIVE_MIN_INTERVAL_MS). */
   liveMinIntervalMs?: number;
 }
@@ -54,6 +57,8 @@ export const LIVE_MIN_INTERVAL_MS = 500;
 
 /** Most members per snapshot statement. */
 const MAX_BATCH = 1000;
+/** Most events per batch (stored in one statement, grouped in one transaction). */
+const MAX_EVENT_BATCH = 500;
 
 const DB_DOWN = "the control plane cannot reach its database; keep the message and retry later";
 
@@ -74,6 +79,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
   private readonly sweeper: NodeJS.Timeout;
   private shuttingDown = false;
   readonly batcher: SnapshotBatcher;
+  readonly events: EventBatcher;
   /** What browsers see, from memory, as snapshots arrive (before they are written). */
   readonly liveMembers: LiveMembers;
 
@@ -89,6 +95,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
         return stored;
       },
     });
+    this.events = new EventBatcher({ intervalMs: opts.eventBatchIntervalMs ?? 50, maxBatch: MAX_EVENT_BATCH, store: (entries) => this.storeEvents(entries) });
     this.liveMembers = new LiveMembers({ minIntervalMs: opts.liveMinIntervalMs ?? LIVE_MIN_INTERVAL_MS, publish: (id, s, at) => this.publishMember(id, s, at) });
   }
 
@@ -208,40 +215,61 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     });
   }
 
-  async storeEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean> {
-    const stored = await storeEvent(this.opts.pool, id.memberId, e);
+  submitEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean> {
+    return this.events.submit(id, e);
+  }
+
+  eventsSettled(id: TAgentIdentity): Promise<void> {
+    return this.events.settled(id.memberId);
+  }
+
+  /** A batch of events: stored in one statement, then grouped into incidents in one transaction, then told to browsers. */
+  private async storeEvents(entries: TEventEntry[]): Promise<boolean[]> {
+    const stored = await storeEvents(this.opts.pool, entries.map(({ id, event }) => ({ memberId: id.memberId, event })));
     this.opts.dbHealth.reportOk();
-    if (!stored) return false;
-    // Grouping into incidents: the event is stored either way; a failure here leaves it ungrouped (logged).
-    const grouped = await groupEvent(this.opts.pool, stored.clusterId, stored.id, {
-      member: id.member,
-      type: e.event,
-      at: Date.parse(e.at),
-      receivedAt: stored.receivedAt.getTime(),
-      summary: e.summary,
-      details: e.details,
-      cause: e.cause,
-    }, this.opts.incidentQuietMs ?? QUIET_MS).catch((err: unknown) => {
-      this.opts.log('incident_grouping_failed', { cluster: id.cluster, event: e.event, error: err instanceof Error ? err.message : String(err) });
-      return null;
+    const fresh = entries.flatMap(({ id, event: e }, k) => {
+      const s = stored[k];
+      return s ? [{ id, e, s }] : [];
     });
-    this.opts.publish({
-      type: 'event',
-      cluster: id.cluster,
-      event: {
-        id: String(stored.id),
+    // Grouping into incidents: the events are stored either way; a failure here leaves them ungrouped (logged).
+    const grouped = await groupEvents(
+      this.opts.pool,
+      fresh.map(({ id, e, s }) => ({
+        clusterId: s.clusterId,
+        eventId: s.id,
+        event: { member: id.member, type: e.event, at: Date.parse(e.at), receivedAt: s.receivedAt.getTime(), summary: e.summary, details: e.details, cause: e.cause },
+      })),
+      this.opts.incidentQuietMs ?? QUIET_MS,
+    ).catch((err: unknown) => {
+      this.opts.log('incident_grouping_failed', { events: fresh.length, error: err instanceof Error ? err.message : String(err) });
+      return fresh.map(() => null);
+    });
+    const incidents = new Map<string, { cluster: string; id: string; status: string; opened: boolean }>();
+    fresh.forEach(({ id, e, s }, k) => {
+      this.opts.publish({
+        type: 'event',
         cluster: id.cluster,
-        member: id.member,
-        seq: e.seq,
-        type: e.event,
-        at: e.at,
-        receivedAt: stored.receivedAt.toISOString(),
-        summary: e.summary,
-        details: e.details as TJsonValue,
-      },
+        event: {
+          id: String(s.id),
+          cluster: id.cluster,
+          member: id.member,
+          seq: e.seq,
+          type: e.event,
+          at: e.at,
+          receivedAt: s.receivedAt.toISOString(),
+          summary: e.summary,
+          details: e.details as TJsonValue,
+        },
+      });
+      const g = grouped[k];
+      if (g) {
+        const prev = incidents.get(g.incidentId);
+        incidents.set(g.incidentId, { cluster: id.cluster, id: g.incidentId, status: g.status, opened: (prev?.opened ?? false) || g.opened });
+      }
     });
-    if (grouped) this.opts.publish({ type: 'incident', cluster: id.cluster, id: grouped.incidentId, status: grouped.status, opened: grouped.opened });
-    return true;
+    // one notice per incident per batch
+    for (const i of incidents.values()) this.opts.publish({ type: 'incident', ...i });
+    return stored.map((s) => s !== null);
   }
 
   async storeOperationMessage(id: TAgentIdentity, m: TOperationProgress | TOperationResult): Promise<void> {
