@@ -6,6 +6,9 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, startControlPlaneDb, waitFor, type ControlPlane, type ControlPlaneDb } from '@keel/testkit';
+import { ZAgentEvent, type TAgentEvent } from '@keel/protocol';
+import { groupEvents } from '../server/services/group-event.ts';
+import { storeEvents } from '../server/services/store-agent-message.ts';
 import { hello, roleChange, snapshot } from './support/builders.ts';
 import { FakeAgent } from './support/fake-agent.ts';
 import { signIn, trpcAs } from './support/session.ts';
@@ -123,7 +126,7 @@ describe('agent ingest', () => {
     b.close();
   });
 
-  it('fans a stored snapshot out to a signed-in browser within a second', async () => {
+  it('fans a snapshot out to a signed-in browser within a second (from memory, before the batched write)', async () => {
     const browser = new WebSocket(`${cp.url.replace('http', 'ws')}/live?cluster=alpha`, { headers: { cookie, origin: cp.url } });
     const messages: Array<{ type: string; member?: { name: string; lastSeq: number } }> = [];
     browser.on('message', (d) => messages.push(JSON.parse(d.toString()) as (typeof messages)[number]));
@@ -135,6 +138,7 @@ describe('agent ingest', () => {
     a.send(snapshot(13));
     await waitFor(() => messages.some((m) => m.type === 'member' && m.member?.lastSeq === 13), { timeoutMs: 1000, intervalMs: 10, message: 'the member update on /live' });
     expect(Date.now() - sentAt).toBeLessThan(1000);
+    await a.ack(13); // browsers hear it before the batched write; the ack follows the write
     a.close();
     browser.close();
   });
@@ -265,5 +269,80 @@ describe('agent ingest', () => {
     );
     const list = await api.clusters.list.query();
     expect(list.find((c) => c.scope === 'alpha')?.health.membersStale).toBe(1);
+  });
+});
+
+/** A failover's events as an agent reports them (the trigger first), then routine decision changes. */
+function failoverEvent(seq: number, i: number, member: string): TAgentEvent {
+  const at = new Date().toISOString();
+  if (i === 0) return ZAgentEvent.parse({ type: 'event', seq, at, event: 'leader_key_gone', summary: `${member} sees the leader key of pg0 gone`, details: { previousLeader: 'pg0' } });
+  if (i === 1) return ZAgentEvent.parse({ type: 'event', seq, at, event: 'promoted', summary: `${member} promoted`, details: { previousLeader: 'pg0', timeline: 2, lsn: 1000, leaderLsn: 1000, behindBytes: 0 }, cause: { verdict: 'race_won', decision: 'promoted self to leader' } });
+  return ZAgentEvent.parse({ type: 'event', seq, at, event: 'decision_changed', summary: `${member}: no action ${i}`, details: { verdict: 'replica_ok', reason: `no action ${i}`, actions: [], previousReason: null }, cause: { verdict: 'replica_ok' } });
+}
+
+describe('incidents at ingest (events stored and grouped in batches)', () => {
+  it('groups a burst of events into one incident, each event once, with the failover in its summary', async () => {
+    const t = await cp.createAgentToken('gamma', 'pg1');
+    const a = await connectAs(t, 'gamma', 'pg1');
+    const base = Math.max((await a.welcome()).ackedSeq, Date.now() - 60_000);
+    const n = 40;
+    // a snapshot before and after: seq order across the two batchers (none is lost as a "duplicate")
+    a.send(snapshot(base + 1));
+    for (let i = 0; i < n; i++) a.send(failoverEvent(base + 2 + i, i, 'pg1'));
+    a.send(snapshot(base + n + 2));
+    await a.ack(base + n + 2);
+    const r = await sql.query<{ incidents: string; event_count: number; title: string; summary: string; grouped: string; events: string; samples: string }>(
+      `SELECT (SELECT count(*) FROM incidents i WHERE i.cluster_id = c.id) AS incidents,
+              (SELECT i.event_count FROM incidents i WHERE i.cluster_id = c.id LIMIT 1) AS event_count,
+              (SELECT i.title FROM incidents i WHERE i.cluster_id = c.id LIMIT 1) AS title,
+              (SELECT i.summary FROM incidents i WHERE i.cluster_id = c.id LIMIT 1) AS summary,
+              (SELECT count(*) FROM events e WHERE e.cluster_id = c.id AND e.incident_id IS NOT NULL) AS grouped,
+              (SELECT count(*) FROM events e WHERE e.cluster_id = c.id) AS events,
+              (SELECT count(*) FROM state_samples s JOIN members m ON m.id = s.member_id WHERE m.cluster_id = c.id) AS samples
+         FROM clusters c WHERE c.scope = 'gamma'`,
+    );
+    const row = r.rows[0]!;
+    expect({ incidents: Number(row.incidents), eventCount: row.event_count, grouped: Number(row.grouped), events: Number(row.events), samples: Number(row.samples) }).toEqual({ incidents: 1, eventCount: n, grouped: n, events: n, samples: 2 });
+    expect(row.summary).toMatch(/pg0's leader key was gone at .*pg1 \(0 B behind\) promoted at/);
+    a.close();
+  });
+
+  it('two instances grouping one cluster at once open one incident, not two (the cluster row is locked per batch)', async () => {
+    const t = await cp.createAgentToken('delta', ['pg0', 'pg1']);
+    // the members' rows exist once their agents said hello
+    for (const m of ['pg0', 'pg1']) {
+      const a = await connectAs(t, 'delta', m);
+      await a.welcome();
+      a.close();
+    }
+    const ids = (await sql.query<{ name: string; id: string }>(`SELECT m.name, m.id FROM members m JOIN clusters c ON c.id = m.cluster_id WHERE c.scope = 'delta'`)).rows;
+    const member = (name: string) => ids.find((x) => x.name === name)!.id;
+    const poolA = new pg.Pool({ connectionString: db.databaseUrl, max: 2 });
+    const poolB = new pg.Pool({ connectionString: db.databaseUrl, max: 2 });
+    try {
+      const seq = Date.now();
+      // each "instance" stores its agent's failover events, then both group at the same moment
+      const batch = async (pool: pg.Pool, name: string) => {
+        const events = [0, 1, 2].map((i) => failoverEvent(seq + i, i, name));
+        const stored = await storeEvents(pool, events.map((event) => ({ memberId: member(name), event })));
+        return stored.map((s, k) => ({ clusterId: s!.clusterId, eventId: s!.id, event: { member: name, type: events[k]!.event, at: Date.parse(events[k]!.at), receivedAt: s!.receivedAt.getTime(), summary: events[k]!.summary, details: events[k]!.details, cause: events[k]!.cause } }));
+      };
+      const [inA, inB] = await Promise.all([batch(poolA, 'pg0'), batch(poolB, 'pg1')]);
+      const [gA, gB] = await Promise.all([groupEvents(poolA, inA, 120_000), groupEvents(poolB, inB, 120_000)]);
+      const incidentIds = new Set([...gA, ...gB].map((g) => g?.incidentId));
+      expect(incidentIds.size).toBe(1);
+      expect([...gA, ...gB].filter((g) => g?.opened)).toHaveLength(1); // the other batch joined what the first opened
+      const r = await sql.query<{ n: string; event_count: number; members: string[] }>(
+        `SELECT count(*) OVER () AS n, i.event_count, i.members FROM incidents i JOIN clusters c ON c.id = i.cluster_id WHERE c.scope = 'delta'`,
+      );
+      expect(r.rows).toHaveLength(1);
+      expect(r.rows[0]!.event_count).toBe(6);
+      expect([...r.rows[0]!.members].sort()).toEqual(['pg0', 'pg1']);
+      // the same events again: duplicates, nothing stored
+      expect(await storeEvents(poolA, [0, 1, 2].map((i) => ({ memberId: member('pg0'), event: failoverEvent(seq + i, i, 'pg0') })))).toEqual([null, null, null]);
+    } finally {
+      await poolA.end();
+      await poolB.end();
+    }
   });
 });

@@ -6,9 +6,10 @@
  *
  * Messages are handled strictly in arrival order (one promise chain per connection). Each snapshot
  * or event is stored at most once (see services/store-agent-message.ts). Snapshots go to the
- * ingest's batcher (coalesced per member, written in batches) and the chain moves on; an event or
- * operation message waits until the member's queued snapshots are written, so the order of seqs in
- * the database is the order on the wire. The server acks the highest stored seq when the queue
+ * ingest's snapshot batcher (coalesced per member, written in batches), events to its event batcher
+ * (written and grouped into incidents in batches), and the chain moves on; a snapshot waits until the
+ * member's queued events are written and an event until its queued snapshots are, and an operation
+ * message until both are, so the order of seqs in the database is the order on the wire. The server acks the highest stored seq when the queue
  * drains or a batch is written, so bursts get one ack, and a slow database means later acks
  * (the agent holds what is unacknowledged) rather than refused connections. Anything wrong ends in an `error`
  * message naming the problem and a close; nothing of it is stored, and no other connection is
@@ -72,8 +73,13 @@ export interface TConnectionHost {
   submitSnapshot(id: TAgentIdentity, s: TSnapshot): Promise<boolean>;
   /** Resolves when no snapshot of this member waits to be stored (an event is stored after them). */
   snapshotsSettled(id: TAgentIdentity): Promise<void>;
-  /** true: stored; false: duplicate. Throws { code, message } style errors through describeStoreError. */
-  storeEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean>;
+  /**
+   * Queue an event for the next batched write and grouping (agents/event-batcher.ts); resolves once
+   * stored (true) or found a duplicate (false). Rejects as a store does (describeStoreError).
+   */
+  submitEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean>;
+  /** Resolves when no event of this member waits to be stored (a snapshot is stored after them). */
+  eventsSettled(id: TAgentIdentity): Promise<void>;
   /** An operation's progress or result (services/operation-runner.ts records it on the operation). */
   storeOperationMessage(id: TAgentIdentity, m: TOperationProgress | TOperationResult): Promise<void>;
   /** Why storing failed, in words for the agent, and whether it is the database being away. */
@@ -252,9 +258,20 @@ export class AgentConnection {
           return this.fail(problem.code, problem.message);
         }
         this.receivedSeq = msg.seq;
-        if (msg.type === 'snapshot') {
-          // batched: the chain goes on at once, the ack follows the write (lazily)
-          this.host.submitSnapshot(id, msg).then(
+        if (msg.type === 'snapshot' || msg.type === 'event') {
+          // batched: the chain goes on at once, the ack follows the write (lazily). Snapshots and
+          // events have a batcher each: before one of them is queued, what the member queued in the
+          // other is written first, so the database takes seqs in wire order (a higher seq stored
+          // first would make the lower one a duplicate).
+          try {
+            if (msg.type === 'snapshot') await this.host.eventsSettled(id);
+            else await this.host.snapshotsSettled(id);
+          } catch (e) {
+            const { code, message } = this.host.describeStoreError(e);
+            return this.fail(code, `${msg.type} seq ${msg.seq} was not stored: ${message}`);
+          }
+          if ((this.state as TConnectionState) === 'closed') return;
+          (msg.type === 'snapshot' ? this.host.submitSnapshot(id, msg) : this.host.submitEvent(id, msg)).then(
             () => {
               this.lastSeq = Math.max(this.lastSeq, msg.seq);
               if (this.pending === 0) this.flushAck();
@@ -267,11 +284,11 @@ export class AgentConnection {
           return;
         }
         try {
-          // events and operation messages are stored one by one, after this member's queued snapshots
+          // operation messages are stored one by one, after this member's queued snapshots and events
           await this.host.snapshotsSettled(id);
+          await this.host.eventsSettled(id);
           if ((this.state as TConnectionState) === 'closed') return;
-          if (msg.type === 'event') await this.host.storeEvent(id, msg);
-          else await this.host.storeOperationMessage(id, msg);
+          await this.host.storeOperationMessage(id, msg);
         } catch (e) {
           const { code, message } = this.host.describeStoreError(e);
           return this.fail(code, `${msg.type} seq ${msg.seq} was not stored: ${message}`);

@@ -17,10 +17,12 @@ import { authenticateAgent } from '../services/authenticate-agent.ts';
 import type { TJsonValue } from '../services/get-cluster.ts';
 import type { TAgentPresence } from '../services/list-clusters.ts';
 import { QUIET_MS } from '../lib/incident-grouping.ts';
-import { groupEvent } from '../services/group-event.ts';
-import { storeEvent, storeSnapshots } from '../services/store-agent-message.ts';
+import { groupEvents } from '../services/group-event.ts';
+import { storeEvents, storeSnapshots } from '../services/store-agent-message.ts';
 import { AgentConnection, type TAgentIdentity, type TConnectionHost, type TConnectionLimits } from './connection.ts';
-import { SnapshotBatcher, type TBatchEntry } from './snapshot-batcher.ts';
+import { EventBatcher, type TEventEntry } from './event-batcher.ts';
+import { LiveMembers } from './live-members.ts';
+import { SnapshotBatcher } from './snapshot-batcher.ts';
 
 export interface TIngestOptions {
   db: TDb;
@@ -41,10 +43,22 @@ export interface TIngestOptions {
   onPresence?: (memberId: string, connected: boolean) => void;
   /** How often queued snapshots are written (default 100 ms; tests may lower it). */
   batchIntervalMs?: number;
+  /** How often queued events are written and grouped (default 50 ms). */
+  eventBatchIntervalMs?: number;
+  /** At most one browser update per member per this many ms (default LIVE_MIN_INTERVAL_MS). */
+  liveMinIntervalMs?: number;
 }
+
+/**
+ * Browsers get a member at most twice a second (agents send one snapshot per HA tick, at most one
+ * a second; a replay after a reconnect is a burst, and only its newest snapshot matters to them).
+ */
+export const LIVE_MIN_INTERVAL_MS = 500;
 
 /** Most members per snapshot statement. */
 const MAX_BATCH = 1000;
+/** Most events per batch (stored in one statement, grouped in one transaction). */
+const MAX_EVENT_BATCH = 500;
 
 const DB_DOWN = "the control plane cannot reach its database; keep the message and retry later";
 
@@ -64,9 +78,10 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
   private readonly seen = new Map<string, Seen>();
   private readonly sweeper: NodeJS.Timeout;
   private shuttingDown = false;
-  /** Who is behind each queued snapshot (for publishing it once stored). */
-  private readonly identities = new Map<string, TAgentIdentity>();
   readonly batcher: SnapshotBatcher;
+  readonly events: EventBatcher;
+  /** What browsers see, from memory, as snapshots arrive (before they are written). */
+  readonly liveMembers: LiveMembers;
 
   constructor(private readonly opts: TIngestOptions) {
     this.sweeper = setInterval(() => this.sweepStale(), 1000);
@@ -79,8 +94,9 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
         opts.dbHealth.reportOk();
         return stored;
       },
-      stored: (entries) => this.publishStored(entries),
     });
+    this.events = new EventBatcher({ intervalMs: opts.eventBatchIntervalMs ?? 50, maxBatch: MAX_EVENT_BATCH, store: (entries) => this.storeEvents(entries) });
+    this.liveMembers = new LiveMembers({ minIntervalMs: opts.liveMinIntervalMs ?? LIVE_MIN_INTERVAL_MS, publish: (id, s, at) => this.publishMember(id, s, at) });
   }
 
   get connections(): number {
@@ -117,6 +133,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     this.byMember.delete(memberId);
     conn?.fail('replaced', 'a newer connection to another control-plane instance now speaks for this member');
     this.seen.delete(memberId);
+    this.liveMembers.forget(memberId);
   }
 
   /** Send an operation to a member's agent; false when it has no open connection (nothing sent). */
@@ -174,7 +191,8 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
   }
 
   submitSnapshot(id: TAgentIdentity, s: TSnapshot): Promise<boolean> {
-    this.identities.set(id.memberId, id);
+    // browsers hear it now, from memory; the database gets it with the next batch
+    this.liveMembers.offer(id, s);
     return this.batcher.submit(id.memberId, s);
   }
 
@@ -182,59 +200,76 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
     return this.batcher.settled(id.memberId);
   }
 
-  /** A batch of snapshots was stored: remember when each member was last seen, tell browsers. */
-  private publishStored(entries: TBatchEntry[]): void {
-    const now = new Date();
-    for (const { memberId, snapshot: s } of entries) {
-      const id = this.identities.get(memberId);
-      if (!id) continue;
-      this.seen.set(memberId, { cluster: id.cluster, member: id.member, at: now.getTime(), staleAnnounced: false });
-      this.opts.publish({
-        type: 'member',
-        cluster: id.cluster,
-        member: memberViewOf(
-          { name: id.member, lastSeenAt: now, lastSeq: BigInt(s.seq), agentVersion: null },
-          s,
-          { now, staleAfterSeconds: this.opts.staleAfterSeconds, connected: true },
-        ),
-      });
-    }
+  /** A member's newest snapshot for the browsers (and when it was last seen, for staleness). */
+  private publishMember(id: TAgentIdentity, s: TSnapshot, receivedAt: Date): void {
+    if (!this.byMember.has(id.memberId)) return; // held, and the agent left (or moved) meanwhile
+    this.seen.set(id.memberId, { cluster: id.cluster, member: id.member, at: receivedAt.getTime(), staleAnnounced: false });
+    this.opts.publish({
+      type: 'member',
+      cluster: id.cluster,
+      member: memberViewOf(
+        { name: id.member, lastSeenAt: receivedAt, lastSeq: BigInt(s.seq), agentVersion: null },
+        s,
+        { now: receivedAt, staleAfterSeconds: this.opts.staleAfterSeconds, connected: true },
+      ),
+    });
   }
 
-  async storeEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean> {
-    const stored = await storeEvent(this.opts.pool, id.memberId, e);
+  submitEvent(id: TAgentIdentity, e: TAgentEvent): Promise<boolean> {
+    return this.events.submit(id, e);
+  }
+
+  eventsSettled(id: TAgentIdentity): Promise<void> {
+    return this.events.settled(id.memberId);
+  }
+
+  /** A batch of events: stored in one statement, then grouped into incidents in one transaction, then told to browsers. */
+  private async storeEvents(entries: TEventEntry[]): Promise<boolean[]> {
+    const stored = await storeEvents(this.opts.pool, entries.map(({ id, event }) => ({ memberId: id.memberId, event })));
     this.opts.dbHealth.reportOk();
-    if (!stored) return false;
-    // Grouping into incidents: the event is stored either way; a failure here leaves it ungrouped (logged).
-    const grouped = await groupEvent(this.opts.pool, stored.clusterId, stored.id, {
-      member: id.member,
-      type: e.event,
-      at: Date.parse(e.at),
-      receivedAt: stored.receivedAt.getTime(),
-      summary: e.summary,
-      details: e.details,
-      cause: e.cause,
-    }, this.opts.incidentQuietMs ?? QUIET_MS).catch((err: unknown) => {
-      this.opts.log('incident_grouping_failed', { cluster: id.cluster, event: e.event, error: err instanceof Error ? err.message : String(err) });
-      return null;
+    const fresh = entries.flatMap(({ id, event: e }, k) => {
+      const s = stored[k];
+      return s ? [{ id, e, s }] : [];
     });
-    this.opts.publish({
-      type: 'event',
-      cluster: id.cluster,
-      event: {
-        id: String(stored.id),
+    // Grouping into incidents: the events are stored either way; a failure here leaves them ungrouped (logged).
+    const grouped = await groupEvents(
+      this.opts.pool,
+      fresh.map(({ id, e, s }) => ({
+        clusterId: s.clusterId,
+        eventId: s.id,
+        event: { member: id.member, type: e.event, at: Date.parse(e.at), receivedAt: s.receivedAt.getTime(), summary: e.summary, details: e.details, cause: e.cause },
+      })),
+      this.opts.incidentQuietMs ?? QUIET_MS,
+    ).catch((err: unknown) => {
+      this.opts.log('incident_grouping_failed', { events: fresh.length, error: err instanceof Error ? err.message : String(err) });
+      return fresh.map(() => null);
+    });
+    const incidents = new Map<string, { cluster: string; id: string; status: string; opened: boolean }>();
+    fresh.forEach(({ id, e, s }, k) => {
+      this.opts.publish({
+        type: 'event',
         cluster: id.cluster,
-        member: id.member,
-        seq: e.seq,
-        type: e.event,
-        at: e.at,
-        receivedAt: stored.receivedAt.toISOString(),
-        summary: e.summary,
-        details: e.details as TJsonValue,
-      },
+        event: {
+          id: String(s.id),
+          cluster: id.cluster,
+          member: id.member,
+          seq: e.seq,
+          type: e.event,
+          at: e.at,
+          receivedAt: s.receivedAt.toISOString(),
+          summary: e.summary,
+          details: e.details as TJsonValue,
+        },
+      });
+      const g = grouped[k];
+      if (g) {
+        const prev = incidents.get(g.incidentId);
+        incidents.set(g.incidentId, { cluster: id.cluster, id: g.incidentId, status: g.status, opened: (prev?.opened ?? false) || g.opened });
+      }
     });
-    if (grouped) this.opts.publish({ type: 'incident', cluster: id.cluster, id: grouped.incidentId, status: grouped.status, opened: grouped.opened });
-    return true;
+    // one notice per incident per batch
+    for (const i of incidents.values()) this.opts.publish({ type: 'incident', ...i });
+    return stored.map((s) => s !== null);
   }
 
   async storeOperationMessage(id: TAgentIdentity, m: TOperationProgress | TOperationResult): Promise<void> {
@@ -284,6 +319,7 @@ export class AgentIngest implements TAgentPresence, TConnectionHost {
   close(): void {
     this.shuttingDown = true;
     clearInterval(this.sweeper);
+    this.liveMembers.close();
     for (const conn of this.all) conn.fail('shutting_down', 'the control plane is shutting down; reconnect later');
     this.wss.close();
   }

@@ -27,8 +27,8 @@ export interface TBatchEntry {
 export interface TSnapshotBatcherOptions {
   /** Store these; resolve with the ids of the members whose row advanced. */
   store(entries: TBatchEntry[]): Promise<Set<string>>;
-  /** After a flush: each advanced member's newest snapshot (to publish it). */
-  stored(entries: TBatchEntry[]): void;
+  /** After a flush: each advanced member's newest snapshot. */
+  stored?(entries: TBatchEntry[]): void;
   intervalMs: number;
   /** Server clock (tests). */
   now?: () => number;
@@ -141,7 +141,7 @@ export class SnapshotBatcher {
     // the newest snapshot of each member whose row advanced is what browsers need
     const stored = batch.filter((p) => storedIds.has(p.memberId)).map((p) => ({ memberId: p.memberId, snapshot: p.snapshots[p.snapshots.length - 1] as TSnapshot }));
     this.stats.stored += stored.length;
-    if (stored.length > 0) this.opts.stored(stored);
+    if (stored.length > 0) this.opts.stored?.(stored);
     for (const p of batch) {
       const ok = storedIds.has(p.memberId);
       for (const w of p.waiters) w.resolve(ok);

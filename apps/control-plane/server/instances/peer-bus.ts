@@ -3,8 +3,9 @@
  * (no other infrastructure). Every instance LISTENs on one channel on a dedicated connection and
  * sends with pg_notify through the pool.
  *
- * - Messages queued in the same turn of the event loop go out in one statement (one transaction:
- *   PostgreSQL delivers them together and in order).
+ * - Messages queued in the same turn of the event loop (or while the previous statement was on its
+ *   way) go out in one statement (one transaction: PostgreSQL delivers them together and in order);
+ *   one statement at a time, so the order holds across statements too.
  * - A NOTIFY payload is at most 8000 bytes: messages are packed into frames of at most FRAME_BYTES,
  *   and a single message above that is cut into fragments of one frame each, sent in the same
  *   statement and reassembled by the receivers (frames.ts).
@@ -35,6 +36,8 @@ export class PeerBus {
   private client: pg.Client | null = null;
   private queue: unknown[] = [];
   private scheduled = false;
+  /** The NOTIFY statement on its way (one at a time: order kept, and the pool left to the ingest). */
+  private sending: Promise<void> | null = null;
   private closed = false;
   private readonly assembler = new FrameAssembler();
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -90,17 +93,31 @@ export class PeerBus {
     this.reconnectTimer.unref();
   }
 
-  /** Queue a message for every other instance (sent at the end of this turn, with the others queued). */
+  /**
+   * Queue a message for every other instance: sent at the end of this turn with the others queued,
+   * or, while the previous statement is still on its way, with everything queued meanwhile once it is
+   * done (one NOTIFY statement at a time: at thousands of member updates a second, a statement per
+   * turn took the pool from the ingest and each commit queued on PostgreSQL's notification lock).
+   */
   send(message: unknown): void {
     if (this.closed) return;
     this.queue.push(message);
-    if (this.scheduled) return;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.sending) return;
     this.scheduled = true;
-    setImmediate(() => void this.flush());
+    setImmediate(() => {
+      this.scheduled = false;
+      this.sending = this.flush().finally(() => {
+        this.sending = null;
+        if (this.queue.length > 0) this.schedule();
+      });
+    });
   }
 
   private async flush(): Promise<void> {
-    this.scheduled = false;
     const messages = this.queue;
     this.queue = [];
     if (messages.length === 0) return;

@@ -74,20 +74,30 @@ ON CONFLICT (member_id, bucket) DO UPDATE SET
 )
 SELECT id::text AS id FROM m`;
 
-// $1 member id, $2 seq, $3 type, $4 at, $5 summary, $6 details json, $7 cause json, $8 the cause's operation id (uuid or null)
+// $1: a JSON array, one object per event (several per member, of many members). The member row's
+// last_seq advances to the highest seq; only events above the previous last_seq are inserted (a
+// duplicate, a replay or a race with another connection stores nothing), ids in (member, seq) order.
 // The operation: the one the agent named, else the cluster's operation running when the event arrived.
-const STORE_EVENT = `
-WITH m AS (
-  UPDATE members SET last_seq = $2::bigint
-   WHERE id = $1::uuid AND last_seq < $2::bigint
-  RETURNING id, cluster_id
+const STORE_EVENTS = `
+WITH i AS (
+  SELECT * FROM json_to_recordset($1::json)
+    AS i(member_id uuid, seq bigint, type text, at timestamptz, summary text, details jsonb, cause jsonb, op uuid)
+), latest AS (
+  SELECT i.member_id, max(i.seq) AS seq, min(mm.last_seq) AS prev
+    FROM i JOIN members mm ON mm.id = i.member_id
+   GROUP BY i.member_id
+), m AS (
+  UPDATE members SET last_seq = l.seq
+    FROM latest l WHERE members.id = l.member_id AND members.last_seq < l.seq
+  RETURNING members.id, members.cluster_id, l.prev
 )
 INSERT INTO events (cluster_id, member_id, seq, type, at, summary, details, cause, operation_id)
-SELECT cluster_id, id, $2::bigint, $3::text, $4::timestamptz, $5::text, $6::jsonb, $7::jsonb,
-  coalesce($8::uuid, (SELECT o.id FROM operations o WHERE o.cluster_id = m.cluster_id AND o.status = 'running' ORDER BY o.started_at DESC NULLS LAST LIMIT 1))
-FROM m
+SELECT m.cluster_id, i.member_id, i.seq, i.type, i.at, i.summary, i.details, i.cause,
+  coalesce(i.op, (SELECT o.id FROM operations o WHERE o.cluster_id = m.cluster_id AND o.status = 'running' ORDER BY o.started_at DESC NULLS LAST LIMIT 1))
+FROM i JOIN m ON m.id = i.member_id AND i.seq > m.prev
+ORDER BY i.member_id, i.seq
 ON CONFLICT (member_id, seq) DO NOTHING
-RETURNING id, cluster_id, received_at, operation_id`;
+RETURNING id, member_id, seq, cluster_id, received_at, operation_id`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -121,13 +131,37 @@ export async function storeSnapshots(sql: pg.Pool, entries: ReadonlyArray<{ memb
   return new Set(r.rows.map((row) => row.id));
 }
 
-/** The new event's id when stored, null when it was a duplicate. */
-export async function storeEvent(sql: pg.Pool, memberId: string, e: TAgentEvent): Promise<{ id: bigint; clusterId: string; receivedAt: Date; operationId: string | null } | null> {
-  const r = await sql.query<{ id: string; cluster_id: string; received_at: Date; operation_id: string | null }>({
-    name: 'keel_store_event',
-    text: STORE_EVENT,
-    values: [memberId, String(e.seq), e.event, e.at, e.summary, JSON.stringify(e.details), e.cause ? JSON.stringify(e.cause) : null, causeOperationId(e)],
+export interface TStoredEvent {
+  id: bigint;
+  clusterId: string;
+  receivedAt: Date;
+  operationId: string | null;
+}
+
+/**
+ * Store events (of many members, several per member allowed) in one statement. Returns, for each
+ * entry in the given order, the stored row, or null when it was a duplicate (seq <= last_seq).
+ */
+export async function storeEvents(sql: pg.Pool, entries: ReadonlyArray<{ memberId: string; event: TAgentEvent }>): Promise<Array<TStoredEvent | null>> {
+  if (entries.length === 0) return [];
+  const rows = entries.map(({ memberId, event: e }) => ({
+    member_id: memberId,
+    seq: e.seq,
+    type: e.event,
+    at: e.at,
+    summary: e.summary,
+    details: e.details,
+    cause: e.cause ?? null,
+    op: causeOperationId(e),
+  }));
+  const r = await sql.query<{ id: string; member_id: string; seq: string; cluster_id: string; received_at: Date; operation_id: string | null }>({
+    name: 'keel_store_events',
+    text: STORE_EVENTS,
+    values: [JSON.stringify(rows)],
   });
-  const row = r.rows[0];
-  return row ? { id: BigInt(row.id), clusterId: row.cluster_id, receivedAt: new Date(row.received_at), operationId: row.operation_id } : null;
+  const byKey = new Map(r.rows.map((row) => [`${row.member_id}:${row.seq}`, row]));
+  return entries.map(({ memberId, event: e }) => {
+    const row = byKey.get(`${memberId}:${e.seq}`);
+    return row ? { id: BigInt(row.id), clusterId: row.cluster_id, receivedAt: new Date(row.received_at), operationId: row.operation_id } : null;
+  });
 }
