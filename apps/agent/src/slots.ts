@@ -12,10 +12,12 @@
  * - The leader's /status carries the slots' positions (publish.ts, statusSlotsOf).
  */
 import { desiredSlots, factsOf, planSlots, sameSlot, statusSlots, type LocalSlot, type Observation, type SlotPlan } from '@keel/ha-core';
-import { slotNameForMember } from '@keel/protocol';
+import { formatLsn, slotNameForMember } from '@keel/protocol';
 import { connOf } from './pgconfig.ts';
 import type { Runtime } from './runtime.ts';
 
+/** Advances are logged at info level at most this often per slot (debug otherwise). */
+const ADVANCE_LOG_MS = 60_000;
 /** A failed copy (or a copy whose slot still cannot be advanced) is tried again after this long. */
 const COPY_RETRY_MS = 30_000;
 /** PostgreSQL's errors for "the WAL this slot needs is gone" and "the slot was invalidated": copy it again. */
@@ -30,10 +32,18 @@ export interface SlotsState {
   lastCopyAt: number;
   /** Problems already logged (each once while it lasts). */
   logged: Set<string>;
+  /** When each slot's advance was last logged at info level (advances happen every tick). */
+  advanceLoggedAt: Map<string, number>;
+  /**
+   * Copied logical slots not yet known to be safe after a failover, with the catalog_xmin the slot had
+   * on the primary once this replica's physical slot there had one (null: not known yet). Patroni's
+   * readiness check.
+   */
+  unready: Map<string, number | null>;
 }
 
 export function newSlotsState(): SlotsState {
-  return { advancing: null, recopy: new Set(), lastCopyAt: 0, logged: new Set() };
+  return { advancing: null, recopy: new Set(), lastCopyAt: 0, logged: new Set(), advanceLoggedAt: new Map(), unready: new Map() };
 }
 
 function localSlots(rt: Runtime): LocalSlot[] {
@@ -81,13 +91,63 @@ export async function manageSlots(rt: Runtime, obs: Observation): Promise<void> 
     useSlots: rt.settings.useSlots,
   });
   for (const p of plan.problems) logOnce(rt, st, p);
+  if (role === 'primary' && st.unready.size > 0) {
+    rt.log.warn({ slots: [...st.unready.keys()] }, `logical replication slots that might be unsafe to use after the promotion: ${[...st.unready.keys()].join(', ')}`);
+    st.unready.clear();
+  }
   await carryOut(rt, st, plan, role, obs);
+  if (role === 'replica' && st.unready.size > 0) await attempt(rt, 'check that the copied logical slots are ready', () => checkReadiness(rt, st, obs));
+}
+
+/**
+ * A copied logical slot is safe to use after a failover once the primary keeps the catalog rows it
+ * needs for this replica: this replica's physical slot on the primary has a catalog_xmin (hot_standby_feedback
+ * carries the copies' catalog_xmin there) that has overtaken the logical slot's catalog_xmin on the
+ * primary and is not newer than the copy's own (Patroni's check_logical_slots_readiness).
+ */
+async function checkReadiness(rt: Runtime, st: SlotsState, obs: Observation): Promise<void> {
+  const leader = obs.dcs.ok ? obs.dcs.cluster.leader : null;
+  if (!leader) return;
+  const mySlot = slotNameForMember(rt.config.name);
+  const unknown = [...st.unready].filter(([, v]) => v === null).map(([k]) => k);
+  const onPrimary = await rt.pg.slotOps.primaryCatalogXmins(connOf(obs, leader), [...unknown, mySlot]);
+  if (!onPrimary.has(mySlot)) return logOnce(rt, st, `physical slot ${mySlot} does not exist on the primary (${leader}): cannot tell whether the copied logical slots are safe`);
+  const physical = onPrimary.get(mySlot) ?? null;
+  if (physical === null) {
+    return logOnce(rt, st, `logical slot failover needs hot_standby_feedback: the physical slot ${mySlot} on the primary has no catalog_xmin yet`);
+  }
+  for (const name of unknown) {
+    const x = onPrimary.get(name);
+    if (x === undefined) st.unready.delete(name); // gone on the primary
+    else st.unready.set(name, x ?? 0);
+  }
+  const local = new Map((rt.lastProbe?.replicationSlots ?? []).map((s) => [s.name, s]));
+  for (const [name, primaryLogical] of st.unready) {
+    const copy = local.get(name);
+    if (!copy) {
+      st.unready.delete(name);
+    } else if (primaryLogical !== null && copy.catalogXmin !== null && primaryLogical <= physical && physical <= copy.catalogXmin) {
+      st.unready.delete(name);
+      rt.log.info({ slot: name }, `logical replication slot ${name} is safe to be used after a failover`);
+    }
+  }
 }
 
 function logOnce(rt: Runtime, st: SlotsState, message: string): void {
   if (st.logged.has(message)) return;
   st.logged.add(message);
   rt.log.error(message);
+}
+
+function logAdvance(rt: Runtime, st: SlotsState, name: string, type: string, lsn: number): void {
+  const now = Date.now();
+  const message = `advanced ${type} replication slot ${name} to ${formatLsn(lsn)} (the leader's /status)`;
+  if (now - (st.advanceLoggedAt.get(name) ?? 0) >= ADVANCE_LOG_MS) {
+    st.advanceLoggedAt.set(name, now);
+    rt.log.info({ slot: name, lsn }, message);
+  } else {
+    rt.log.debug({ slot: name, lsn }, message);
+  }
 }
 
 async function attempt(rt: Runtime, what: string, fn: () => Promise<void>): Promise<void> {
@@ -121,8 +181,8 @@ async function carryOut(rt: Runtime, st: SlotsState, plan: SlotPlan, role: 'prim
   }
   for (const a of plan.advance.filter((x) => x.type === 'physical')) {
     await attempt(rt, `advance slot ${a.name}`, async () => {
-      await ops.advance(a.name, a.lsn, null);
-      rt.log.debug({ slot: a.name, lsn: a.lsn }, `advanced physical slot ${a.name}`);
+      const reached = await ops.advance(a.name, a.lsn, null);
+      logAdvance(rt, st, a.name, 'physical', reached ?? a.lsn);
     });
   }
   if (role !== 'replica') return;
@@ -132,8 +192,8 @@ async function carryOut(rt: Runtime, st: SlotsState, plan: SlotPlan, role: 'prim
     st.advancing = (async () => {
       for (const a of logical) {
         try {
-          await ops.advance(a.name, a.lsn, a.database);
-          rt.log.debug({ slot: a.name, lsn: a.lsn }, `advanced logical slot ${a.name}`);
+          const reached = await ops.advance(a.name, a.lsn, a.database);
+          logAdvance(rt, st, a.name, 'logical', reached ?? a.lsn);
         } catch (e) {
           const code = (e as { code?: string }).code;
           rt.log.error({ slot: a.name, err: (e as Error).message, code }, `could not advance logical slot ${a.name}`);
@@ -175,7 +235,10 @@ async function copyFromPrimary(rt: Runtime, st: SlotsState, names: string[], obs
     await w.pg.slotOps.install(copies);
     await w.pg.start({ timeoutSec: Math.max(60, w.settings.primaryStartTimeout), wait: true });
     w.lastProbe = await w.pg.probe();
-    for (const c of copies) st.recopy.delete(c.name);
+    for (const c of copies) {
+      st.recopy.delete(c.name);
+      st.unready.set(c.name, null);
+    }
     w.log.info({ slots: copies.map((c) => c.name) }, `copied logical replication slots ${list}; PostgreSQL restarted`);
   }).catch(() => undefined); // runLong logs and records the failure
 }

@@ -116,6 +116,7 @@ describe('permanent replication slots', () => {
         timeoutMs: 30_000,
         message: `perm_phys on ${m.name} advanced to ${target}`,
       });
+      await waitFor(async () => logged(m, 'advanced physical replication slot perm_phys'), { timeoutMs: 10_000, message: `${m.name} logs the advance` });
     }
   });
 
@@ -136,6 +137,12 @@ describe('permanent replication slots', () => {
         timeoutMs: 30_000,
         message: `cdc on ${m.name} advanced to the consumer's confirmed position ${confirmed}`,
       });
+      // Patroni's readiness check: the primary keeps the catalog rows the copy needs (hot_standby_feedback)
+      await waitFor(async () => logged(m, 'logical replication slot cdc is safe to be used after a failover'), {
+        timeoutMs: 30_000,
+        message: `${m.name} finds its copy of cdc safe to use after a failover`,
+      });
+      expect((await m.sql<{ s: string }>("SELECT current_setting('hot_standby_feedback') AS s"))[0]?.s).toBe('on');
     }
     await primary.kill9Node();
     const next = await c.waitForPrimary(90_000, primary.name);

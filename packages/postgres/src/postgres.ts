@@ -75,7 +75,7 @@ SELECT
        FROM pg_catalog.pg_stat_replication ORDER BY application_name, pid) r) AS replication,
   (SELECT COALESCE(pg_catalog.json_agg(s), '[]') FROM (
      SELECT slot_name, slot_type, plugin, database, active, restart_lsn::text AS restart_lsn,
-            confirmed_flush_lsn::text AS confirmed_flush_lsn
+            confirmed_flush_lsn::text AS confirmed_flush_lsn, catalog_xmin::text AS catalog_xmin
        FROM pg_catalog.pg_replication_slots WHERE NOT temporary ORDER BY slot_name) s) AS slots,
   (SELECT COALESCE(pg_catalog.json_agg(p), '[]') FROM (
      SELECT * FROM (
@@ -116,6 +116,7 @@ interface ProbeRow {
     active: boolean;
     restart_lsn: string | null;
     confirmed_flush_lsn: string | null;
+    catalog_xmin: string | null;
   }>;
   pending_restart: PendingRestart[];
   archiver: {
@@ -790,6 +791,7 @@ export class Postgres {
           active: s.active,
           restartLsn: lsnOrNull(s.restart_lsn),
           confirmedFlushLsn: lsnOrNull(s.confirmed_flush_lsn),
+          catalogXmin: s.catalog_xmin === null ? null : Number(s.catalog_xmin),
         }),
       );
       out.slotDetails = out.replicationSlots

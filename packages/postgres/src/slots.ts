@@ -128,6 +128,20 @@ export class SlotOps {
     });
   }
 
+  /** catalog_xmin of the named slots on the primary at `source` (absent: no such slot; null: none). */
+  async primaryCatalogXmins(source: HostPort, names: readonly string[]): Promise<Map<string, number | null>> {
+    names.forEach(checkName);
+    return withClient(this.host.sourceClient(source), async (c) => {
+      await c.query('SET statement_timeout = 2000');
+      const r = await c.query<{ slot_name: string; catalog_xmin: string | null }>(
+        `SELECT slot_name, catalog_xmin::text AS catalog_xmin FROM pg_catalog.pg_replication_slots
+          WHERE NOT pg_catalog.pg_is_in_recovery() AND slot_name = ANY($1)`,
+        [[...names]],
+      );
+      return new Map(r.rows.map((row) => [row.slot_name, row.catalog_xmin === null ? null : Number(row.catalog_xmin)]));
+    });
+  }
+
   /**
    * Writes copied slots into pg_replslot (PostgreSQL must be stopped): each into <name>.tmp, fsynced,
    * then renamed over any old copy, the way PostgreSQL itself saves a slot.

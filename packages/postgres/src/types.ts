@@ -126,6 +126,8 @@ export interface ReplicationSlot {
   active: boolean;
   restartLsn: number | null;
   confirmedFlushLsn: number | null;
+  /** The oldest transaction whose catalog rows the slot needs (logical slots, and a physical slot with hot_standby_feedback). */
+  catalogXmin: number | null;
 }
 
 export interface PendingRestart {
