@@ -27,3 +27,15 @@ export { formatBytes } from './format.ts';
 export * from './types.ts';
 export { rewindNeeded } from './rewind-needed.ts';
 export type { Known, RejoinLeader, RejoinLocal, RewindVerdict, TimelineFork } from './rewind-needed.ts';
+export { desiredSlots } from './slots.ts';
+export {
+  SLOT_NAME_RE,
+  permanentSlotsOf,
+  ignoreMatchersOf,
+  isIgnored,
+  sameSlot,
+  planSlots,
+  statusSlots,
+  wantedPermanentSlots,
+} from './permanent-slots.ts';
+export type { SlotSpec, IgnoreMatcher, LocalSlot, SlotPlan, SlotPlanInput } from './permanent-slots.ts';
