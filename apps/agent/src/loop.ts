@@ -7,6 +7,7 @@ import { FatalError } from './executors/role.ts';
 import { observe } from './observe.ts';
 import { maintain } from './maintenance.ts';
 import { publish } from './publish.ts';
+import { manageSlots } from './slots.ts';
 import { adoptLocalConfig } from './adopt-local-config.ts';
 import type { LoopCommands, Runtime } from './runtime.ts';
 import { reportFenced } from './executors/report.ts';
@@ -165,6 +166,7 @@ export class HaLoop {
     // lock (an idle leader's only action) does not: no second SQL probe every tick.
     await publish(rt, obs, decision.actions.some((a) => a.type !== 'renewLock')).catch((e: Error) => rt.log.warn({ err: e.message }, 'could not publish member state'));
     if (!failure) await maintain(rt).catch((e: Error) => rt.log.warn({ err: e.message }, 'maintenance failed'));
+    if (!failure) await manageSlots(rt, obs).catch((e: Error) => rt.log.warn({ err: e.message }, 'replication slots: run failed'));
     rt.fence?.update();
     this.updateWatchdog();
     rt.heartbeat?.update();

@@ -19,7 +19,11 @@ export const KEEL_DEFAULT_PARAMETERS: Gucs = {
 
 export function effectiveParameters(rt: Runtime): Gucs {
   const dynamic = (rt.dynamicConfig ?? rt.config.bootstrap?.dcs)?.postgresql?.parameters ?? {};
-  return { ...KEEL_DEFAULT_PARAMETERS, ...dynamic, ...(rt.config.postgresql.parameters ?? {}) };
+  const params: Gucs = { ...KEEL_DEFAULT_PARAMETERS, ...dynamic, ...(rt.config.postgresql.parameters ?? {}) };
+  // Patroni: a replica keeping copies of logical slots needs hot_standby_feedback, or the primary may
+  // vacuum catalog rows those slots still need (ignored on a primary)
+  if (Object.values(rt.settings.permanentSlots ?? {}).some((s) => s.type === 'logical')) params['hot_standby_feedback'] = 'on';
+  return params;
 }
 
 /**

@@ -1,10 +1,12 @@
 import type { Observation } from '@keel/ha-core';
 import type { Runtime } from './runtime.ts';
 import { memberValue } from './status.ts';
+import { statusSlotsOf } from './slots.ts';
 
 /**
  * After the actions of a tick: keep the lease alive (the leader did so in renewLock), write
- * members/<name> when it changed, and, on the leader, /status with the current WAL position.
+ * members/<name> when it changed, and, on the leader, /status with the current WAL position and
+ * the replication slots' positions.
  */
 export async function publish(rt: Runtime, obs: Observation, actionsRan: boolean): Promise<void> {
   if (actionsRan && obs.pg.dataDir === 'initialized') rt.lastProbe = await rt.pg.probe();
@@ -25,9 +27,12 @@ export async function publish(rt: Runtime, obs: Observation, actionsRan: boolean
     rt.lastMemberJson = json;
   }
   if (renewedThisTick && rt.lastProbe?.running && rt.lastProbe.role === 'primary' && rt.lastProbe.lsn) {
-    const status = JSON.stringify({ optime: rt.lastProbe.lsn });
+    // Patroni's /status: the optime, and the slots' positions (permanent and member slots) when there are any
+    const slots = statusSlotsOf(rt, obs, rt.lastProbe.lsn);
+    const value = { optime: rt.lastProbe.lsn, ...(slots ? { slots } : {}) };
+    const status = JSON.stringify(value);
     if (status !== rt.lastStatusJson) {
-      await dcs.setStatus({ optime: rt.lastProbe.lsn });
+      await dcs.setStatus(value);
       rt.lastStatusJson = status;
     }
   }

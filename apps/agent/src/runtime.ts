@@ -11,6 +11,7 @@ import type { OperationRegistry } from './ops/registry.ts';
 import type { PeerClient } from './peers.ts';
 import type { FailsafeMemory } from './failsafe.ts';
 import type { WatchdogDevice } from './watchdog.ts';
+import type { SlotsState } from './slots.ts';
 
 /** Keel's version, reported where Patroni reports its own. */
 export const KEEL_VERSION = '0.1.0';
@@ -99,6 +100,8 @@ export interface AgentState {
    * (the last few; shown in /patroni keel.failover_outcomes). Written by the clearFailover executor.
    */
   failoverOutcomes?: readonly TFailoverOutcome[];
+  /** The permanent-slots module's memory (slots.ts); created on first use. */
+  slots?: SlotsState;
   /** The last action that failed in the HA loop (shown in /patroni keel.last_failure). */
   lastActionFailure: { action: string; error: string; at: string } | null;
 }

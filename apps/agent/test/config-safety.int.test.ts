@@ -109,7 +109,7 @@ describe('config safety on a real cluster', () => {
     ['standby_cluster', () => ({ standby_cluster: { host: '10.0.0.1', port: 5432 } }), 400, 'standby_cluster: Keel does not implement standby clusters yet'],
     ['synchronous_mode: quorum', () => ({ synchronous_mode: 'quorum' }), 400, 'synchronous_mode: Keel does not implement quorum'],
     ['failsafe_mode that is not a boolean', () => ({ failsafe_mode: 'sometimes' }), 400, 'failsafe_mode: expected true or false, got \\"sometimes\\"'],
-    ['slots', () => ({ slots: { s1: { type: 'physical' } } }), 400, 'slots: Keel does not implement permanent replication slots yet'],
+    ['a logical slot without a plugin', () => ({ slots: { s1: { type: 'logical', database: 'postgres' } } }), 400, 'slots.s1.plugin: required'],
     ['a pg_hba line break', () => ({ postgresql: { pg_hba: ['local all all trust\nhost all all 0.0.0.0/0 trust'] } }), 400, 'postgresql.pg_hba[0]: must not contain line breaks'],
   ];
 

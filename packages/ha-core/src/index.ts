@@ -25,3 +25,15 @@ export { factsOf } from './facts.ts';
 export { promotionBlocker, failoverPriority } from './tags.ts';
 export { formatBytes } from './format.ts';
 export * from './types.ts';
+export { desiredSlots } from './slots.ts';
+export {
+  SLOT_NAME_RE,
+  permanentSlotsOf,
+  ignoreMatchersOf,
+  isIgnored,
+  sameSlot,
+  planSlots,
+  statusSlots,
+  wantedPermanentSlots,
+} from './permanent-slots.ts';
+export type { SlotSpec, IgnoreMatcher, LocalSlot, SlotPlan, SlotPlanInput } from './permanent-slots.ts';

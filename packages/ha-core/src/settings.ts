@@ -1,4 +1,5 @@
 import { parsePatroniBool, type TDynamicConfig } from '@keel/protocol';
+import { ignoreMatchersOf, permanentSlotsOf } from './permanent-slots.ts';
 import type { HaSettings } from './types.ts';
 
 /** Patroni's defaults for everything decide() reads. */
@@ -140,6 +141,11 @@ export function resolveSettingsExplained(
     synchronousNodeCount: Math.max(1, Math.min(DYNAMIC_NUMBER_LIMITS.synchronous_node_count.max, Math.floor(numberOr(c['synchronous_node_count'], base.synchronousNodeCount)))),
     failsafeMode: boolOr(c.failsafe_mode, base.failsafeMode),
   };
+  // only when configured, so settings without slots compare equal to Patroni's defaults
+  const permanentSlots = permanentSlotsOf(c);
+  const ignoreSlots = ignoreMatchersOf(c);
+  if (Object.keys(permanentSlots).length > 0) settings.permanentSlots = permanentSlots;
+  if (ignoreSlots.length > 0) settings.ignoreSlots = ignoreSlots;
   return { settings, notes };
 }
 

@@ -1,5 +1,6 @@
 import { slotNameForMember } from '@keel/protocol';
 import { act } from './decision.ts';
+import { isIgnored } from './permanent-slots.ts';
 import type { Facts } from './facts.ts';
 import type { Action, ClusterMember } from './types.ts';
 
@@ -29,14 +30,17 @@ export function desiredSlots(f: Facts): string[] {
 /**
  * The syncSlots action that makes the primary's physical slots match the members, or null when
  * use_slots is off or nothing differs. `drop: false` right after a promotion: create what is missing
- * and let the next leader_ok tick reconcile the rest. Like Patroni 3.0, every physical slot that is
- * not a member's is dropped (ha-core cannot tell a member slot from a hand-made one).
+ * and let the next leader_ok tick reconcile the rest. Like Patroni, every physical slot that is
+ * neither a member's, nor a permanent slot (`slots:`), nor matched by `ignore_slots` is dropped.
  */
 export function slotSync(f: Facts, opts: { drop: boolean }): Action | null {
   if (!f.settings.useSlots) return null;
   const desired = desiredSlots(f);
   const existing = new Set(f.pg.slots);
   const create = desired.filter((s) => !existing.has(s));
-  const drop = opts.drop ? [...existing].filter((s) => !desired.includes(s)).sort() : [];
+  const permanent = f.settings.permanentSlots ?? {};
+  const ignore = f.settings.ignoreSlots ?? [];
+  const managed = (s: string) => desired.includes(s) || permanent[s]?.type === 'physical' || isIgnored(ignore, { name: s, type: 'physical' });
+  const drop = opts.drop ? [...existing].filter((s) => !managed(s)).sort() : [];
   return create.length > 0 || drop.length > 0 ? act.syncSlots(create, drop) : null;
 }

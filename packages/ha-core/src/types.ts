@@ -1,4 +1,5 @@
 import type { THistory, TFailoverValue, TTags } from '@keel/protocol';
+import type { IgnoreMatcher, SlotSpec } from './permanent-slots.ts';
 
 /**
  * The contract between the agent and the pure decision function.
@@ -30,6 +31,10 @@ export interface HaSettings {
    * /failsafe accepts its POST /failsafe (failsafe.ts).
    */
   failsafeMode: boolean;
+  /** `slots:` (permanent replication slots), normalised; absent: none. */
+  permanentSlots?: Readonly<Record<string, SlotSpec>>;
+  /** `ignore_slots`: slots Keel never drops; absent: none. */
+  ignoreSlots?: readonly IgnoreMatcher[];
 }
 
 /** A member as the DCS shows it (members/<name> plus its name). */

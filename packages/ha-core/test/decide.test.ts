@@ -302,6 +302,14 @@ describe('H. I hold the lock and PostgreSQL runs', () => {
     ]);
   });
 
+  it('the leader never drops a permanent physical slot nor one matched by ignore_slots', () => {
+    const settings = { permanentSlots: { barman: { type: 'physical' as const } }, ignoreSlots: [{ name: 'manual' }] };
+    expectDecision(leader.withPg({ slots: ['b', 'c', 'barman', 'manual', 'gone'] }).withSettings(settings), 'leader_ok', OK, [
+      renewLock,
+      { type: 'syncSlots', create: [], drop: ['gone'] },
+    ]);
+  });
+
   it('the leader leaves slots alone when use_slots is off', () => {
     expectDecision(leader.withPg({ slots: [] }).withSettings({ useSlots: false }), 'leader_ok', OK, [renewLock]);
   });

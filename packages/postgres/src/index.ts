@@ -1,5 +1,6 @@
 export { Postgres } from './postgres.ts';
 export type { RewindResult, SyncSlotsResult } from './postgres.ts';
+export type { SlotOps, SlotStateCopy } from './slots.ts';
 export * from './types.ts';
 export {
   BASE_CONF_NAME,

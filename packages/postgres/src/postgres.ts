@@ -6,7 +6,7 @@ import { constants as fsc } from 'node:fs';
 import { access, chmod, chown, lstat, mkdir, mkdtemp, open, readFile, readdir, readlink, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import type { Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
+import type { Client, Pool, PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { parseLsn } from '@keel/protocol';
 import {
   BASE_CONF_NAME,
@@ -29,6 +29,7 @@ import { run, type RunResult } from './exec.ts';
 import { pg } from './load-pg.ts';
 import { isPostgresProcessAlive, killPostmasterTree, pollUntil } from './process.ts';
 import { passwordVerifier } from './secrets.ts';
+import { SlotOps } from './slots.ts';
 import type {
   ControlData,
   Credentials,
@@ -41,6 +42,7 @@ import type {
   Probe,
   ReplicationRow,
   RunAs,
+  ReplicationSlot,
   SlotInfo,
   StopMode,
   TimelineHistoryEntry,
@@ -72,8 +74,9 @@ SELECT
             write_lsn::text AS write_lsn, flush_lsn::text AS flush_lsn, replay_lsn::text AS replay_lsn
        FROM pg_catalog.pg_stat_replication ORDER BY application_name, pid) r) AS replication,
   (SELECT COALESCE(pg_catalog.json_agg(s), '[]') FROM (
-     SELECT slot_name, active, restart_lsn::text AS restart_lsn
-       FROM pg_catalog.pg_replication_slots WHERE slot_type = 'physical' ORDER BY slot_name) s) AS slots,
+     SELECT slot_name, slot_type, plugin, database, active, restart_lsn::text AS restart_lsn,
+            confirmed_flush_lsn::text AS confirmed_flush_lsn, catalog_xmin::text AS catalog_xmin
+       FROM pg_catalog.pg_replication_slots WHERE NOT temporary ORDER BY slot_name) s) AS slots,
   (SELECT COALESCE(pg_catalog.json_agg(p), '[]') FROM (
      SELECT * FROM (
        SELECT s.name, pg_catalog.current_setting(s.name) AS old_value, COALESCE(f.setting, s.boot_val) AS new_value
@@ -105,7 +108,16 @@ interface ProbeRow {
   synchronous_standby_names: string | null;
   wal_receiver: { status: string; received_tli: number | null; sender_host: string | null; sender_port: number | null } | null;
   replication: Array<Record<string, string | number | null>>;
-  slots: Array<{ slot_name: string; active: boolean; restart_lsn: string | null }>;
+  slots: Array<{
+    slot_name: string;
+    slot_type: string;
+    plugin: string | null;
+    database: string | null;
+    active: boolean;
+    restart_lsn: string | null;
+    confirmed_flush_lsn: string | null;
+    catalog_xmin: string | null;
+  }>;
   pending_restart: PendingRestart[];
   archiver: {
     archive_mode: string;
@@ -151,6 +163,7 @@ function emptyProbe(): Probe {
     replication: [],
     slots: [],
     slotDetails: [],
+    replicationSlots: [],
     postmasterStartTime: null,
     serverVersion: null,
     sysid: null,
@@ -188,6 +201,7 @@ export class Postgres {
   private readonly pgpassPath: string;
   private readonly runAs: RunAs | undefined;
   private readonly logFn: ((message: string) => void) | undefined;
+  private slotOpsCache: SlotOps | undefined;
   private parameters: Gucs;
   private pgHba: string[];
   private pool: Pool | null = null;
@@ -646,6 +660,47 @@ export class Postgres {
     clearTimeout(timer);
   }
 
+  /** Permanent-slot operations (slots.ts): create, drop, advance, copy from the primary. */
+  get slotOps(): SlotOps {
+    this.slotOpsCache ??= new SlotOps({
+      dataDir: this.dataDir,
+      own: (p) => this.own(p),
+      localClient: (database) => this.connectClient({ host: this.socketDir ?? this.localTcpHost(), port: this.port, user: this.superuser, database }),
+      sourceClient: (source) => this.connectClient({ host: source.host, port: source.port, user: this.rewindUser ?? this.superuser, database: 'postgres' }),
+    });
+    return this.slotOpsCache;
+  }
+
+  /** One connection (not pooled), with the role's TLS settings when it requires TLS. */
+  private async connectClient(o: { host: string; port: number; user: Credentials; database: string }): Promise<Client> {
+    const p = o.user.params ?? {};
+    const mode = p['sslmode'];
+    const file = async (k: string) => (p[k] ? await readFile(p[k]) : undefined);
+    const ssl =
+      mode === 'require' || mode === 'verify-ca' || mode === 'verify-full'
+        ? {
+            rejectUnauthorized: mode !== 'require',
+            ...(mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+            ca: await file('sslrootcert'),
+            cert: await file('sslcert'),
+            key: await file('sslkey'),
+          }
+        : false;
+    const client = new pg.Client({
+      host: o.host,
+      port: o.port,
+      user: o.user.username,
+      password: o.user.password,
+      database: o.database,
+      application_name: 'keel-slots',
+      connectionTimeoutMillis: PROBE_CONNECT_TIMEOUT_MS,
+      ssl,
+    });
+    client.on('error', () => undefined);
+    await client.connect();
+    return client;
+  }
+
   /** Run SQL as the superuser on the local instance; returns the rows. */
   async query<T extends QueryResultRow = QueryResultRow>(sql: string, params?: unknown[]): Promise<T[]> {
     const res = await this.getPool().query<T>(sql, params);
@@ -727,7 +782,21 @@ export class Postgres {
           replay_lsn: lsnOrNull(r.replay_lsn as string | null),
         }),
       );
-      out.slotDetails = row.slots.map((s): SlotInfo => ({ name: s.slot_name, active: s.active, restartLsn: lsnOrNull(s.restart_lsn) }));
+      out.replicationSlots = row.slots.map(
+        (s): ReplicationSlot => ({
+          name: s.slot_name,
+          type: s.slot_type === 'logical' ? 'logical' : 'physical',
+          database: s.database,
+          plugin: s.plugin,
+          active: s.active,
+          restartLsn: lsnOrNull(s.restart_lsn),
+          confirmedFlushLsn: lsnOrNull(s.confirmed_flush_lsn),
+          catalogXmin: s.catalog_xmin === null ? null : Number(s.catalog_xmin),
+        }),
+      );
+      out.slotDetails = out.replicationSlots
+        .filter((s) => s.type === 'physical')
+        .map((s): SlotInfo => ({ name: s.name, active: s.active, restartLsn: s.restartLsn }));
       out.slots = out.slotDetails.map((s) => s.name);
       out.pendingRestart = row.pending_restart.map((p) => ({ name: p.name, old_value: String(p.old_value), new_value: String(p.new_value) }));
     } catch (e) {

@@ -117,6 +117,19 @@ export interface SlotInfo {
   restartLsn: number | null;
 }
 
+/** A replication slot of pg_replication_slots (LSNs as byte positions). */
+export interface ReplicationSlot {
+  name: string;
+  type: 'physical' | 'logical';
+  database: string | null;
+  plugin: string | null;
+  active: boolean;
+  restartLsn: number | null;
+  confirmedFlushLsn: number | null;
+  /** The oldest transaction whose catalog rows the slot needs (logical slots, and a physical slot with hot_standby_feedback). */
+  catalogXmin: number | null;
+}
+
 export interface PendingRestart {
   name: string;
   /** The value the server runs with (current_setting). */
@@ -148,6 +161,8 @@ export interface Probe {
   /** Physical replication slot names. */
   slots: string[];
   slotDetails: SlotInfo[];
+  /** Every replication slot but temporary ones, physical and logical. */
+  replicationSlots: ReplicationSlot[];
   /** Patroni's format: '2026-11-26 11:09:31.521228+00:00'. */
   postmasterStartTime: string | null;
   serverVersion: number | null;

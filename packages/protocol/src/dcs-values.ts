@@ -96,7 +96,13 @@ export const ZHistory = z.array(ZHistoryEntry);
 export type THistoryEntry = z.infer<typeof ZHistoryEntry>;
 export type THistory = z.infer<typeof ZHistory>;
 
-/** /status, written by the leader on each lock update. */
+/**
+ * /status, written by the leader on each lock update: its WAL position (`optime`) and, as Patroni
+ * writes them, the replication slots' positions by name (`slots`: permanent logical slots'
+ * confirmed_flush_lsn, permanent physical and member slots' restart_lsn, the leader's own slot name at
+ * the optime). Replicas advance their copies of the permanent slots to these positions.
+ * `retain_slots` is Patroni 4's (member_slots_ttl); Keel reads it and does not write it.
+ */
 export const ZStatus = z
   .object({
     optime: z.number(),

@@ -9,6 +9,7 @@ import { LOCAL_ONLY_COMMAND_KEYS, notFromDcs, parameterSyntaxProblem, privileged
 import { DERIVED_PG_PARAMETERS, DYNAMIC_KEYS, LOCAL_ONLY_POSTGRESQL_KEYS, lookupKey } from './patroni-keys.ts';
 import { got, join, Problems } from './problems.ts';
 import { bool, checkKeys, isObj, section, strList, type Obj } from './read.ts';
+import { checkSlotKeys, SLOT_KEYS } from './slots.ts';
 
 /** String values Patroni's parse_bool / validate_synchronous_mode accept for synchronous_mode. */
 const SYNC_MODE_STRINGS = ['quorum', 'on', 'off', 'true', 'false', 'yes', 'no', '1', '0'];
@@ -43,6 +44,7 @@ export const KEEL_DYNAMIC_KEYS = [
   'failsafe_mode',
   'pause',
   'postgresql',
+  ...SLOT_KEYS,
 ] as const;
 
 /** dynamic postgresql keys Keel implements. */
@@ -73,10 +75,6 @@ const FAIL_CLOSED: Record<string, { off: (v: unknown) => boolean; message: strin
     off: emptyOrOff,
     message: notImplemented('standby clusters', 'without it the standby leader would promote itself to a writable primary'),
   },
-  slots: { off: emptyOrOff, message: notImplemented('permanent replication slots', 'the slots would not be created') },
-  permanent_slots: { off: emptyOrOff, message: notImplemented('permanent replication slots', 'the slots would not be created') },
-  permanent_replication_slots: { off: emptyOrOff, message: notImplemented('permanent replication slots', 'the slots would not be created') },
-  ignore_slots: { off: emptyOrOff, message: notImplemented('ignore_slots', 'Keel would drop the slots it should ignore') },
   maximum_lag_on_syncnode: {
     off: (v) => emptyOrOff(v) || (typeof v === 'number' && v <= 0),
     message: notImplemented('maximum_lag_on_syncnode', 'a lagging synchronous standby would not be replaced'),
@@ -243,6 +241,8 @@ export function checkDynamicConfig(p: Problems, raw: unknown, path: string, ctx:
     retry_timeout: n.retry_timeout ?? DYNAMIC_DEFAULTS.retry_timeout,
   });
   for (const note of timing.notes) p.warn(join(path, 'ttl'), `${note} (the configuration keeps the values as written)`);
+
+  Object.assign(out, checkSlotKeys(p, raw, path));
 
   const pg = checkDynamicPostgresql(p, raw, path, ctx);
   if (pg) out['postgresql'] = pg;
