@@ -79,8 +79,8 @@ export function parsePgBackRestInfo(stanza: string, out: ToolOutput, checkedAt: 
   const backups = s.backup.filter((b) => epochSeconds(b.timestamp.stop) !== null).sort((a, b) => a.timestamp.stop - b.timestamp.stop);
   const last = backups[backups.length - 1];
   const lastFull = backups.filter((b) => b.type === 'full').pop();
-  // the current database is the one the newest backup (or the newest archive) belongs to
-  const dbId = last?.database?.id ?? Math.max(0, ...s.archive.map((a) => a.database.id));
+  // the archive of the current database (the highest id: a stanza-upgrade adds one)
+  const dbId = Math.max(0, ...s.archive.map((a) => a.database.id));
   const archive = s.archive.find((a) => a.database.id === dbId) ?? null;
   const notes: string[] = [];
   if (last?.error) notes.push(`backup ${last.label} has files with page checksum errors`);
