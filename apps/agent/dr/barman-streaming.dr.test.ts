@@ -34,7 +34,7 @@ describe('Barman streaming archiver on a Keel permanent slot, across a failover'
     const hosts = `host=127.0.0.1,127.0.0.1 port=${n1.pgPort},${n2.pgPort} target_session_attrs=read-write connect_timeout=5`;
     const su = c.credentials.superuser;
     const repl = c.credentials.replication;
-    barman = Barman.create('keel', {
+    barman = Barman.create('keel').configure({
       conninfo: `${hosts} user=${su.username} password=${su.password} dbname=postgres`,
       streamingConninfo: `${hosts} user=${repl.username} password=${repl.password}`,
       streamingSlot: SLOT,

@@ -43,24 +43,32 @@ export class Barman {
     this.incoming = path.join(dir, 'incoming');
   }
 
-  static create(server: string, opts: BarmanServerOptions, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keel-barman-'))): Barman {
+  /** The directories (owned by the PostgreSQL OS user); configure() writes barman.conf. */
+  static create(server: string, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keel-barman-'))): Barman {
     const b = new Barman(dir, server);
     const user = postgresOsUser();
     fs.mkdirSync(b.home, { recursive: true });
     fs.mkdirSync(b.incoming, { recursive: true });
+    if (user) for (const p of [dir, b.home, b.incoming]) fs.chownSync(p, user.uid, user.gid);
+    return b;
+  }
+
+  /** Write barman.conf for the server (once its PostgreSQL's addresses are known). */
+  configure(opts: BarmanServerOptions): this {
+    const user = postgresOsUser();
     const wal = opts.streamingSlot
       ? ['streaming_archiver = on', 'archiver = off', `slot_name = ${opts.streamingSlot}`, 'create_slot = manual']
-      : ['archiver = on', `incoming_wals_directory = ${b.incoming}`];
+      : ['archiver = on', `incoming_wals_directory = ${this.incoming}`];
     fs.writeFileSync(
-      b.configPath,
+      this.configPath,
       [
         '[barman]',
-        `barman_home = ${b.home}`,
+        `barman_home = ${this.home}`,
         `barman_user = ${user?.name ?? os.userInfo().username}`,
-        `log_file = ${path.join(dir, 'barman.log')}`,
+        `log_file = ${path.join(this.dir, 'barman.log')}`,
         'log_level = INFO',
         '',
-        `[${server}]`,
+        `[${this.server}]`,
         `conninfo = ${opts.conninfo}`,
         `streaming_conninfo = ${opts.streamingConninfo}`,
         'backup_method = postgres',
@@ -69,8 +77,8 @@ export class Barman {
       ].join('\n'),
       { mode: 0o600 },
     );
-    if (user) for (const p of [dir, b.configPath, b.home, b.incoming]) fs.chownSync(p, user.uid, user.gid);
-    return b;
+    if (user) fs.chownSync(this.configPath, user.uid, user.gid);
+    return this;
   }
 
   /** `barman -c <conf> <args>` as a command line (a create_replica_method's command, the agent's backup: section). */
