@@ -124,6 +124,7 @@ async function checkReadiness(rt: Runtime, st: SlotsState, obs: Observation): Pr
   const local = new Map((rt.lastProbe?.replicationSlots ?? []).map((s) => [s.name, s]));
   for (const [name, primaryLogical] of st.unready) {
     const copy = local.get(name);
+    if (st.recopy.has(name)) continue; // cannot be advanced: not ready whatever its catalog_xmin
     if (!copy) {
       st.unready.delete(name);
     } else if (primaryLogical !== null && copy.catalogXmin !== null && primaryLogical <= physical && physical <= copy.catalogXmin) {
@@ -220,11 +221,20 @@ async function copyFromPrimary(rt: Runtime, st: SlotsState, names: string[], obs
   if (!leader) return;
   const source = connOf(obs, leader);
   const permanent = rt.settings.permanentSlots ?? {};
+  const local = new Map((rt.lastProbe?.replicationSlots ?? []).map((s) => [s.name, s]));
   const copies = (await rt.pg.slotOps.readLogicalStates(source, names)).filter((c) => {
     const spec = permanent[c.name];
     const ok = spec !== undefined && sameSlot(spec, { name: c.name, type: 'logical', database: c.database, plugin: c.plugin, active: false, restartLsn: null, confirmedFlushLsn: null });
     if (!ok) rt.log.warn({ slot: c.name }, `not copying logical slot ${c.name}: on the primary it is not what the configuration defines`);
-    return ok;
+    // A copy that cannot be advanced (this replica lacks the WAL from its restart_lsn, e.g. the slot is
+    // older than this replica's base backup) is copied again only once the primary's slot has moved:
+    // the same copy would fail the same way, and each copy restarts this replica.
+    const mine = local.get(c.name);
+    const pointless = ok && mine !== undefined && mine.restartLsn !== null && c.restartLsn !== null && c.restartLsn <= mine.restartLsn;
+    if (pointless) {
+      logOnce(rt, st, `logical slot ${c.name} cannot be advanced here (this replica no longer has the WAL from its restart_lsn); it is copied again once the primary's slot has moved on (a consumer reads it)`);
+    }
+    return ok && !pointless;
   });
   if (copies.length === 0) return;
   const list = copies.map((c) => c.name).join(', ');

@@ -23,6 +23,8 @@ export interface SlotStateCopy {
   database: string;
   plugin: string;
   confirmedFlushLsn: number | null;
+  /** The slot's restart_lsn on the primary: a copy needs the WAL from there. */
+  restartLsn: number | null;
   /** The slot's on-disk state file (pg_replslot/<name>/state). */
   data: Buffer;
 }
@@ -111,8 +113,8 @@ export class SlotOps {
     names.forEach(checkName);
     return withClient(this.host.sourceClient(source), async (c) => {
       await c.query('SET statement_timeout = 5000');
-      const r = await c.query<{ slot_name: string; datname: string; plugin: string; confirmed_flush_lsn: string | null; data: Buffer }>(
-        `SELECT s.slot_name, d.datname, s.plugin, s.confirmed_flush_lsn::text AS confirmed_flush_lsn,
+      const r = await c.query<{ slot_name: string; datname: string; plugin: string; confirmed_flush_lsn: string | null; restart_lsn: string | null; data: Buffer }>(
+        `SELECT s.slot_name, d.datname, s.plugin, s.confirmed_flush_lsn::text AS confirmed_flush_lsn, s.restart_lsn::text AS restart_lsn,
                 pg_catalog.pg_read_binary_file('pg_replslot/' || s.slot_name || '/state') AS data
            FROM pg_catalog.pg_replication_slots s JOIN pg_catalog.pg_database d ON s.datoid = d.oid
           WHERE NOT pg_catalog.pg_is_in_recovery() AND s.slot_type = 'logical' AND s.slot_name = ANY($1)`,
@@ -123,6 +125,7 @@ export class SlotOps {
         database: row.datname,
         plugin: row.plugin,
         confirmedFlushLsn: row.confirmed_flush_lsn ? parseLsn(row.confirmed_flush_lsn) : null,
+        restartLsn: row.restart_lsn ? parseLsn(row.restart_lsn) : null,
         data: row.data,
       }));
     });
