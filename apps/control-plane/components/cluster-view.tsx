@@ -5,6 +5,7 @@ import Link from 'next/link';
 import { useId, useMemo, type ReactNode } from 'react';
 import { useTRPC } from '../lib/trpc.ts';
 import { AppShell } from './app-shell.tsx';
+import { BackupPanel } from './backup-panel.tsx';
 import { StatusBadge } from './badges.tsx';
 import { FailoverReadiness, ReadinessPanel } from './failover-readiness.tsx';
 import { formatBytes, formatSeconds } from './format.ts';
@@ -117,6 +118,8 @@ export function ClusterView({ scope }: { scope: string }) {
             </div>
             <MemberTable members={c.members} sync={sync} nowMs={status.serverNow} />
           </section>
+
+          <BackupPanel members={c.members} leader={h.leader} nowMs={status.serverNow} maxAgeHours={c.backupMaxAgeHours} />
 
           {can(me, scope, 'operator') ? <RequestOperation scope={scope} members={c.members.map((m) => m.name)} /> : null}
 

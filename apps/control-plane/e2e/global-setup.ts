@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startControlPlane, startControlPlaneDb, TestCluster, waitFor } from '@keel/testkit';
+import { PgBackRest, startControlPlane, startControlPlaneDb, TestCluster, waitFor } from '@keel/testkit';
 import { startHarness } from './support/harness.ts';
 import { adminTrpc, signInCookie } from './support/http.ts';
 import { E2E } from './support/env.ts';
@@ -68,6 +68,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     const created = await trpc.tokens.create.mutate({ scope: SCOPE, members: ['node1', 'node2', 'node3'], label: 'e2e agents' });
     step(`agent token ${created.prefix}… for ${SCOPE}`, t0);
 
+    // a pgBackRest repository without the stanza: the leader's agent reports pgbackrest info's
+    // "missing stanza path" as the last backup's status (the cluster page's Backups card)
+    const backupRepo = PgBackRest.create('e2e');
+    stops.push({ what: 'pgBackRest repository', stop: async () => backupRepo.remove() });
     const cluster = await TestCluster.start({
       scope: SCOPE,
       members: 3,
@@ -76,6 +80,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       retryTimeout: 3,
       tweak: (cfg) => {
         cfg.controlplane = { url: cp.url, token: created.token };
+        cfg.backup = backupRepo.backupSection(30);
       },
     });
     stops.push({

@@ -27,6 +27,7 @@ function detail(members: TMemberView[]): TClusterDetail {
     recentEvents: [],
     history: [],
     staleAfterSeconds: 30,
+    backupMaxAgeHours: 26,
   };
 }
 

@@ -248,6 +248,31 @@ describe('agent ingest', () => {
     await a.waitClosed();
   });
 
+  it('stores the last backup a leader reports and serves it with the cluster, with the rule\'s maximum age', async () => {
+    const t = await cp.createAgentToken('backups', 'pg0');
+    const a = await connectAs(t, 'backups', 'pg0');
+    await a.welcome();
+    const finishedAt = new Date(Date.now() - 30 * 3600_000).toISOString();
+    const backup = {
+      tool: 'pgbackrest' as const,
+      target: 'main',
+      checkedAt: new Date().toISOString(),
+      state: 'ok' as const,
+      message: null,
+      last: { label: '20261204-054009F', type: 'full' as const, startedAt: null, finishedAt, sizeBytes: 22_992_583, repoBytes: 22_992_583, walStart: '000000010000000000000002', walStop: '000000010000000000000002' },
+      lastFull: null,
+      count: 1,
+      walArchive: { min: '000000010000000000000001', max: '000000010000000000000006' },
+      running: false,
+    };
+    a.send(snapshot(1, { role: 'primary', leader: 'pg0', backup }));
+    await a.ack(1);
+    const detail = await trpcAs(cp.url, cookie).clusters.byScope.query({ scope: 'backups' });
+    expect(detail.members[0]?.backup).toEqual(backup);
+    expect(detail.backupMaxAgeHours).toBe(26);
+    a.close();
+  });
+
   it('serves lag history and marks a silent member stale', async () => {
     const api = trpcAs(cp.url, cookie);
     const series = await api.lag.series.query({ scope: 'alpha', from: new Date(Date.now() - 3600_000).toISOString() });

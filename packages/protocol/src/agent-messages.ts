@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MEMBER_STATES } from './member-status.ts';
 import { ZTags } from './dcs-values.ts';
+import { ZBackupStatus } from './backup.ts';
 import { OPERATION_ERROR_CODES, OPERATION_KINDS, ZCommand, ZOperationId, ZOperationResultData, ZOperationStep } from './ops.ts';
 
 /**
@@ -247,6 +248,11 @@ export const ZSnapshot = z.object({
   paused: z.boolean(),
   /** null while PostgreSQL is not running; absent from agents before it existed. */
   archive: ZArchiveStatus.nullable().optional(),
+  /**
+   * The last backups as the configured backup tool lists them (the leader's agent only, checked in the
+   * background every backup.interval); null: this member does not check; absent from older agents.
+   */
+  backup: ZBackupStatus.nullable().optional(),
   ha: ZHaContext.optional(),
 });
 export type TSnapshot = z.infer<typeof ZSnapshot>;

@@ -5,3 +5,4 @@ export * from './member-status.ts';
 export * from './agent-messages.ts';
 export * from './ops.ts';
 export * from './peer.ts';
+export * from './backup.ts';

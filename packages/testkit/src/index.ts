@@ -14,3 +14,4 @@ export * from './faults/scenarios.ts';
 export * from './faults/runner.ts';
 export * from './pgbackrest.ts';
 export * from './zookeeper.ts';
+export * from './barman.ts';

@@ -76,6 +76,14 @@ export class PgBackRest {
     pg['pgbackrest'] = { command: `${this.base(dataDir)} --delta restore`, keep_data: true, no_params: true, ...(opts.noLeader ? { no_leader: true } : {}) };
   }
 
+  /**
+   * A keel.yml `backup:` section naming this repository, so the leader's agent reports its last
+   * backup (`pgbackrest info`) every `interval` seconds (30 at least).
+   */
+  backupSection(interval = 30): Record<string, unknown> {
+    return { pgbackrest: { stanza: this.stanza, command: `${PGBACKREST_BIN} --config=${this.configPath}` }, interval, timeout: Math.min(30, interval) };
+  }
+
   /** Run pgbackrest as the PostgreSQL OS user against a running member (its socket directory and port). */
   async run(member: Member | null, args: string[], timeoutMs = 120_000): Promise<string> {
     const user = postgresOsUser();

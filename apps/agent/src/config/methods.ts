@@ -39,7 +39,8 @@ function flag(p: Problems, obj: Obj, path: string, key: string): boolean {
   return b ?? false;
 }
 
-function readCommand(p: Problems, path: string, v: unknown, fallback: string | null): string[] {
+/** A command line from the local YAML, split as Python's shlex.split does; `fallback` when absent (null: required). */
+export function readCommand(p: Problems, path: string, v: unknown, fallback: string | null): string[] {
   const kp = join(path, 'command');
   if (v === undefined || v === null) {
     if (fallback === null) p.error(kp, 'required');

@@ -25,6 +25,8 @@ export interface AgentConfig {
   watchdog: WatchdogConfig;
   /** Keel's own section; absent when the agent runs without a control plane. */
   controlplane?: ControlPlaneConfig;
+  /** Keel's own section: the backup tool the leader asks for the last backup (config/backup.ts); absent: none. */
+  backup?: BackupCheckConfig;
   /** Patroni's `ctl:` section: how this agent (and keelctl) call other members' REST APIs. */
   ctl: CtlConfig;
 }
@@ -236,6 +238,18 @@ export interface WatchdogConfig {
   device: string;
   /** Seconds between the watchdog firing and the leader key expiring; -1 means timeout = ttl/2. Default 5. */
   safety_margin: number;
+}
+
+export interface BackupCheckConfig {
+  tool: 'pgbackrest' | 'barman';
+  /** The pgBackRest stanza or the Barman server. */
+  target: string;
+  /** backup.<tool>.command split (shlex); Keel appends the tool's listing arguments. */
+  argv: string[];
+  /** Seconds between checks. */
+  interval: number;
+  /** Seconds a check may take before it is killed and reported as an error. */
+  timeout: number;
 }
 
 export interface ControlPlaneConfig {

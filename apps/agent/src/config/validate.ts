@@ -9,6 +9,7 @@ import { parsePatroniBool, type TTags } from '@keel/protocol';
 import { formatHostPort, localHostFor, parseHostsPort, WILDCARD_HOSTS, type HostPort } from './address.ts';
 import { checkDynamicConfig, readParameters, type DynamicContext } from './dynamic.ts';
 import { listedReplicaMethods, readBootstrapMethod, readRecoveryConf, readReplicaMethods } from './methods.ts';
+import { readBackup } from './backup.ts';
 import { privilegedKind } from './parameters.ts';
 import {
   AUTH_PARAMETERS,
@@ -74,6 +75,7 @@ const TOP_KEYS = [
   'watchdog',
   'controlplane',
   'ctl',
+  'backup',
 ] as const;
 
 export function buildAgentConfig(p: Problems, root: unknown): AgentConfig {
@@ -114,6 +116,8 @@ export function buildAgentConfig(p: Problems, root: unknown): AgentConfig {
   };
   const cp = readControlPlane(p, r);
   if (cp) config.controlplane = cp;
+  const backup = readBackup(p, r);
+  if (backup) config.backup = backup;
   return config;
 }
 

@@ -1,3 +1,4 @@
+import { BackupStatusPoller } from '../backup-status/poller.ts';
 import { describeAction } from '../describe-action.ts';
 import type { Decision, Observation } from '@keel/ha-core';
 import { agentSocketUrl } from '@keel/protocol';
@@ -60,6 +61,11 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
   // What the loop and its executors report (lock, promotion, fencing, rewind...) goes through the same buffer.
   rt.events.attach((e) => client.enqueue(e));
 
+  // The last backup (backup: section): checked in the background while this member is the running primary.
+  const backups = rt.config.backup
+    ? new BackupStatusPoller(rt.config.backup, (argv, timeoutMs) => rt.pg.runCommand(argv, { timeoutMs }), rt.log.child({ component: 'backup-status' }))
+    : null;
+
   let tracked: Tracked | null = null;
   let positions: LeaderPosition[] = [];
   let failing = false;
@@ -69,6 +75,7 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
       try {
         const now = Date.now();
         const status = nodeStatus(rt, rt.lastProbe);
+        backups?.tick(status.state === 'running' && status.role === 'primary');
         positions = recordLeaderPosition(positions, now, leaderLsn({ status, cluster: rt.lastCluster }));
         const snapshot = buildSnapshot({
           now,
@@ -82,6 +89,7 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
           leaderPositions: positions,
           actions: decision.actions.map(describeAction),
           archiver: rt.lastProbe?.archiver ?? null,
+          backup: backups?.current() ?? null,
         });
         const thresholdBytes = opts.lagThresholdBytes ?? rt.settings.maximumLagOnFailover;
         const next = track(tracked, { me: rt.config.name, now, snapshot, obs, decision, thresholdBytes });
@@ -95,7 +103,10 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
         failing = true;
       }
     },
-    stop: () => client.stop(1000),
+    stop: () => {
+      backups?.stop();
+      return client.stop(1000);
+    },
     stats: () => client.stats(),
   };
 }

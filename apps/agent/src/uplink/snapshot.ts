@@ -2,7 +2,7 @@ import type { ClusterSnapshot } from '@keel/dcs';
 import { clusterTimeline, rankCandidates } from '@keel/ha-core';
 import type { Decision, HaSettings, Observation } from '@keel/ha-core';
 import type { ArchiverStatus } from '@keel/postgres';
-import { normaliseRole, ZArchiveStatus, type TArchiveStatus, type TClusterMemberSummary, type TFailoverReadiness, type THaContext, type TLag, type TNodeStatus, type TSnapshot } from '@keel/protocol';
+import { normaliseRole, ZArchiveStatus, type TArchiveStatus, type TBackupStatus, type TClusterMemberSummary, type TFailoverReadiness, type THaContext, type TLag, type TNodeStatus, type TSnapshot } from '@keel/protocol';
 
 /** A snapshot before the buffer numbers it. */
 export type TSnapshotBody = Omit<TSnapshot, 'seq'>;
@@ -34,6 +34,8 @@ export interface SnapshotInput {
   actions: readonly string[];
   /** pg_stat_archiver from the last probe (null: not running). */
   archiver?: ArchiverStatus | null;
+  /** The backup tool's last answer (backup-status/poller.ts); null: this member does not check. */
+  backup?: TBackupStatus | null;
 }
 
 /** The probe's pg_stat_archiver as the protocol carries it; null when not running or not parseable. */
@@ -189,6 +191,7 @@ export function buildSnapshot(input: SnapshotInput): TSnapshotBody {
     lastDecision: decision ? { verdict: decision.verdict, reason: decision.reason, actions: [...input.actions] } : null,
     paused: input.settings.pause,
     archive: running ? archiveStatus(input.archiver) : null,
+    backup: input.backup ?? null,
     ...(ha === undefined ? {} : { ha }),
   };
 }

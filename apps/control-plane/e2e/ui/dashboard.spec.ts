@@ -63,7 +63,7 @@ test('the clusters list shows the cluster with 3 members up and its leader', asy
   await shot(page, 'clusters-dark');
 });
 
-test('the cluster page shows the 3 members: one Leader and two Replicas', async ({ page, world }) => {
+test('the cluster page shows the 3 members: one Leader and two Replicas', async ({ page, world, shot }) => {
   const primary = (await harnessClient(world.harness).primary())!;
   await page.goto('/clusters');
   await page.getByRole('link', { name: world.scope }).click();
@@ -84,6 +84,15 @@ test('the cluster page shows the 3 members: one Leader and two Replicas', async 
   const topo = page.getByRole('list', { name: 'Replication topology' });
   await expect(topo.getByRole('listitem', { name: `${primary}, leader` })).toBeVisible();
   await expect(page.getByRole('list', { name: `Replicas of ${primary}` }).getByRole('listitem')).toHaveCount(2);
+
+  // the last backup as the leader's agent reports it: its pgBackRest repository has no stanza
+  const backups = page.getByRole('region', { name: 'Backups' });
+  await expect(backups.getByRole('group', { name: 'Last backup', exact: true })).toContainText('Error', { timeout: 45_000 });
+  await expect(backups.getByRole('status', { name: 'Backup status' })).toHaveText('missing stanza path');
+  await expect(backups).toContainText(`pgbackrest stanza e2e, checked`);
+  await expect(backups).toContainText(`by ${primary}`);
+  await backups.scrollIntoViewIfNeeded();
+  await shot(page, 'cluster-backups');
 });
 
 test('an unknown cluster says so', async ({ page }) => {

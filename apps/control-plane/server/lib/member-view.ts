@@ -39,6 +39,8 @@ export interface TMemberView {
   paused: boolean;
   /** WAL archiving as the member's PostgreSQL reports it (pg_stat_archiver); null: unknown or not running. */
   archive: NonNullable<TSnapshot['archive']> | null;
+  /** The last backup as the backup tool lists it (reported by the running primary's agent); null: not reported. */
+  backup: NonNullable<TSnapshot['backup']> | null;
   lastDecision: TSnapshot['lastDecision'];
   /** The agent's time of the last snapshot (ISO). */
   snapshotAt: string | null;
@@ -84,6 +86,7 @@ export function memberViewOf(row: Omit<TMemberRow, 'snapshot'>, s: TSnapshot | n
     dcsMembers: s?.members ?? [],
     paused: s?.paused ?? false,
     archive: s?.archive ?? null,
+    backup: s?.backup ?? null,
     lastDecision: s?.lastDecision ?? null,
     snapshotAt: s?.at ?? null,
     lastSeenAt: row.lastSeenAt?.toISOString() ?? null,

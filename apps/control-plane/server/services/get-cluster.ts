@@ -1,4 +1,5 @@
 import type { TDb } from '../db.ts';
+import { resolveRuleSettings } from '../lib/alerts/rules.ts';
 import { summarizeCluster, type TClusterHealth } from '../lib/cluster-health.ts';
 import { memberView, type TMemberView } from '../lib/member-view.ts';
 import { MEMBER_SELECT, type TViewOptions } from './list-clusters.ts';
@@ -29,6 +30,8 @@ export interface TClusterDetail {
   /** Failovers, switchovers and role changes, newest first: the cluster's timeline history. */
   history: TEventView[];
   staleAfterSeconds: number;
+  /** The no_recent_backup rule's maximum age: the page highlights an older last backup. */
+  backupMaxAgeHours: number;
 }
 
 export const EVENT_SELECT = {
@@ -75,9 +78,10 @@ export async function getCluster(db: TDb, scope: string, opts: TViewOptions & { 
     select: { id: true, scope: true, name: true, createdAt: true, members: { select: MEMBER_SELECT, orderBy: { name: 'asc' } } },
   });
   if (!c) return null;
-  const [recent, history] = await Promise.all([
+  const [recent, history, backupRule] = await Promise.all([
     db.event.findMany({ where: { clusterId: c.id }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: opts.events ?? 50, select: EVENT_SELECT }),
     db.event.findMany({ where: { clusterId: c.id, type: { in: HISTORY_EVENT_TYPES } }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: 100, select: EVENT_SELECT }),
+    db.alertRuleSetting.findUnique({ where: { rule: 'no_recent_backup' }, select: { rule: true, enabled: true, params: true } }),
   ]);
   const members = c.members.map((m) => memberView(m, { now: opts.now, staleAfterSeconds: opts.staleAfterSeconds, connected: opts.presence.isConnected(m.id) }));
   return {
@@ -89,5 +93,6 @@ export async function getCluster(db: TDb, scope: string, opts: TViewOptions & { 
     recentEvents: recent.map(eventView),
     history: history.map(eventView),
     staleAfterSeconds: opts.staleAfterSeconds,
+    backupMaxAgeHours: resolveRuleSettings(backupRule ? [backupRule] : []).no_recent_backup.params.maxAgeHours,
   };
 }

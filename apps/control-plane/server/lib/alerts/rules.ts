@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { TClusterHealth } from '../cluster-health.ts';
+import { backupFinding, clusterBackup, DEFAULT_BACKUP_MAX_AGE_HOURS } from '../backup-view.ts';
 import type { TMemberView } from '../member-view.ts';
 
 export const ALERT_RULES = [
@@ -17,6 +18,7 @@ export const ALERT_RULES = [
   'dcs_stale',
   'no_failover_candidate',
   'approval_waiting',
+  'no_recent_backup',
 ] as const;
 export const ZAlertRule = z.enum(ALERT_RULES);
 export type TAlertRule = z.infer<typeof ZAlertRule>;
@@ -48,6 +50,11 @@ export const ZRuleParams = {
   no_failover_candidate: z.strictObject({ forSeconds: forSeconds(30) }),
   /** An operation waiting for approval for this long. */
   approval_waiting: z.strictObject({ forSeconds: forSeconds(0) }),
+  /**
+   * The backup tool (as the leader's agent reports it) lists no backup newer than `maxAgeHours`, none
+   * at all, or fails. Only for clusters whose agents report backups (a `backup:` section).
+   */
+  no_recent_backup: z.strictObject({ maxAgeHours: z.number().min(1).max(90 * 24).default(DEFAULT_BACKUP_MAX_AGE_HOURS), forSeconds: forSeconds(0) }),
 } satisfies Record<TAlertRule, z.ZodType>;
 export type TRuleParams<K extends TAlertRule> = z.output<(typeof ZRuleParams)[K]>;
 
@@ -62,6 +69,7 @@ export const RULE_TITLES: Record<TAlertRule, string> = {
   dcs_stale: 'DCS last seen too long ago',
   no_failover_candidate: 'No eligible failover candidate',
   approval_waiting: 'Operation waiting for approval',
+  no_recent_backup: 'No recent backup',
 };
 
 /** The settings in force: stored overrides (validated) over the defaults. A stored value that no longer parses falls back to the defaults. */
@@ -208,6 +216,28 @@ const clusterRules: { [K in Exclude<TAlertRule, 'approval_waiting'>]: RuleFn<K> 
       severity: 'critical',
       summary: `${c.scope}: no eligible failover candidate: ${r.summary.replace(/^nobody would be promoted: /, '')}`,
       details: { leader: r.leader, why: r.summary },
+      forSeconds: p.forSeconds,
+    });
+  },
+  no_recent_backup(c, p, now, emit) {
+    const b = clusterBackup(c.members);
+    const f = backupFinding(b.status, now.getTime(), p.maxAgeHours);
+    if (!b.status || f.level === 'ok' || f.level === 'unknown') return;
+    emit({
+      subject: '',
+      severity: f.level === 'error' ? 'error' : 'warning',
+      summary: `${c.scope}: ${f.level === 'error' ? 'the backup tool fails' : f.level === 'none' ? 'no backup' : 'no recent backup'}: ${f.text}`,
+      details: {
+        tool: b.status.tool,
+        target: b.status.target,
+        reportedBy: b.reportedBy,
+        lastBackup: b.status.last?.label ?? null,
+        lastBackupAt: b.status.last?.finishedAt ?? null,
+        ageHours: f.ageSeconds === null ? null : Math.round(f.ageSeconds / 360) / 10,
+        maxAgeHours: p.maxAgeHours,
+        state: b.status.state,
+        message: b.status.message,
+      },
       forSeconds: p.forSeconds,
     });
   },
