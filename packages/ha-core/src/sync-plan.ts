@@ -40,7 +40,11 @@ const sorted = (xs: Iterable<string>): string[] => [...new Set(xs)].sort();
 export function nextPriorityStep(s: PriorityState): PriorityStep {
   const listed = sorted(s.listed);
   if (!s.owned) return { kind: 'writeSync', names: [], why: '/sync does not name me as its leader' };
-  const inSsn = new Set(parseStandbyNames(s.standbyNames)?.names ?? []);
+  const parsed = parseStandbyNames(s.standbyNames);
+  // Coming from quorum mode (ANY k): a listed voter need not have every acknowledged commit. Empty
+  // /sync (only the leader may promote meanwhile); the pick then enters as any new standby does.
+  if (parsed?.kind === 'quorum' && listed.length > 0) return { kind: 'writeSync', names: [], why: 'leaving quorum commit: voters are not synchronous standbys' };
+  const inSsn = new Set(parsed?.names ?? []);
   const streaming = new Set(s.streaming);
   const picked = sorted(s.picked);
   // A listed standby that no longer streams, or that PostgreSQL does not wait for: out of /sync first.

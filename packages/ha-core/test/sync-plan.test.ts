@@ -104,6 +104,9 @@ describe('priority mode: the order of synchronous_standby_names and /sync change
   it('/sync of another leader is claimed with no standby first', () => {
     expect(nextPriorityStep({ ...base, owned: false, listed: [] })).toMatchObject({ kind: 'writeSync', names: [] });
   });
+  it('from quorum mode: /sync emptied first (a voter may lack commits), then the pick enters as a new standby', () => {
+    expect(show(walk({ ...base, listed: ['b', 'c'], standbyNames: 'ANY 1 (b,c)', picked: ['b'] }))).toEqual(['/sync []', 'ssn b', 'wait', '/sync [b]', 'done']);
+  });
   it('nothing to do', () => {
     expect(nextPriorityStep({ ...base, picked: ['b'] })).toEqual({ kind: 'done' });
   });
