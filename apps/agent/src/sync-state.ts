@@ -44,7 +44,7 @@ export async function claimSyncForPromotion(rt: Runtime, strict: boolean): Promi
   rt.syncStandbyNames = strict ? '*' : '';
   if (strict) {
     // Before the promotion, as Patroni does: the first commit as primary already waits for a standby.
-    await writePgConfig(rt, { upstream: rt.memory.following }, { syncStandbyNames: '*' });
+    await writePgConfig(rt, { upstream: upstreamBeforePromotion(rt) }, { syncStandbyNames: '*' });
     await rt.pg.reload();
   }
 }
@@ -77,6 +77,16 @@ async function claimQuorumForPromotion(rt: Runtime, strict: boolean, rev: { curr
   await writeSync(rt, syncValue(me, voters, quorum), rev);
   const value = quorumStandbyNamesFor(voters.length - quorum, voters, strict);
   rt.syncStandbyNames = value;
-  await writePgConfig(rt, { upstream: rt.memory.following }, { syncStandbyNames: value });
+  await writePgConfig(rt, { upstream: upstreamBeforePromotion(rt) }, { syncStandbyNames: value });
   await rt.pg.reload();
+}
+
+/**
+ * The upstream to keep in the configuration written just before a promotion: the member followed so
+ * far while it is still registered; a dead leader's member key may be gone already (no upstream then,
+ * which changes nothing: the promotion ends streaming anyway).
+ */
+function upstreamBeforePromotion(rt: Runtime): string | null {
+  const f = rt.memory.following;
+  return f !== null && (rt.lastObservation?.dcs.ok ? rt.lastObservation.dcs.cluster.members.some((m) => m.name === f) : false) ? f : null;
 }
