@@ -176,3 +176,21 @@ describe('quorum mode in decide()', () => {
     expect(decide(obs.build()).verdict).not.toBe('sync_takeover');
   });
 });
+
+describe('switchover requests in quorum mode (Patroni: any replica, not only a voter)', () => {
+  it('a replica outside /sync is accepted as a candidate in quorum mode and refused in priority mode', async () => {
+    const { checkSwitchoverRequest } = await import('../src/switchover-check.ts');
+    const { aMember } = await import('./builders.ts');
+    const input = (quorumCommit: boolean) => ({
+      kind: 'switchover' as const,
+      leader: 'a',
+      candidate: 'c',
+      now: 0,
+      cluster: { leader: 'a', members: [aMember('a'), aMember('b'), aMember('c')], optime: LSN, history: [], sync: { leader: 'a', syncStandby: ['b'], quorum: 0 } },
+      peers: [aPeer('b'), aPeer('c')],
+      settings: { pause: false, maximumLagOnFailover: MB, checkTimeline: false, synchronousMode: true, quorumCommit },
+    });
+    expect(checkSwitchoverRequest(input(false))).toMatchObject({ ok: false, status: 412 });
+    expect(checkSwitchoverRequest(input(true))).toMatchObject({ ok: true });
+  });
+});
