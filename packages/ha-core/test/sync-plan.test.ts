@@ -163,17 +163,21 @@ describe('quorum mode in decide()', () => {
     const d = decide(race('b').withPeers(aPeer('a', { reachable: false }), aPeer('c', { reachable: false })).build());
     expect([d.verdict, d.reason]).toEqual(['not_healthiest', 'I am not the healthiest member: quorum not reached: 1 of the voting set (a, b, c) are not ahead of me, 2 needed']);
   });
-  it('no early takeover in quorum mode: a voter does not watch the heartbeat', () => {
-    const obs = anObservation('b')
-      .withLeader('a')
-      .asReplica()
-      .syncMode()
-      .withSettings({ quorumCommit: true })
-      .withQuorumSync('a', ['b', 'c'], 1)
-      .withRevisions({})
-      .withTakeover({ leader: 'a', lease: '7587', leaseTtl: { state: 'gone' }, pgUnreachable: true })
-      .withPeers(aPeer('a', { reachable: false }), aPeer('c', { reachable: false }));
-    expect(decide(obs.build()).verdict).not.toBe('sync_takeover');
+  it('no early takeover in quorum mode: what makes a priority-mode sync standby take over does not move a voter', () => {
+    const obs = (quorumCommit: boolean) =>
+      anObservation('b')
+        .withLeader('a')
+        .asReplica()
+        .syncMode()
+        .withSettings({ quorumCommit })
+        .withQuorumSync('a', ['b', 'c'], 1)
+        .withRevisions({})
+        .withPg({ streaming: false })
+        .withTakeover({ leader: 'a', lease: '7587', leaseTtl: { state: 'gone' }, pgUnreachable: true })
+        .withPeers(aPeer('a', { reachable: false }), aPeer('c', { reachable: false }))
+        .build();
+    expect(decide(obs(false)).verdict).toBe('sync_takeover');
+    expect(decide(obs(true)).verdict).not.toBe('sync_takeover');
   });
 });
 
