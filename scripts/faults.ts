@@ -3,7 +3,8 @@
 // One JSON line per scenario run on stdout, progress on stderr, a summary line last; exit 1 if any
 // run failed a checker.
 //
-//   npm run faults -- [--scenario kill9-agent,...] [--mode sync|async|both] [--runs 1] [--seed 1]
+//   npm run faults -- [--scenario kill9-agent,...] [--mode sync|async|quorum|both|all] [--runs 1] [--seed 1]
+//   (both: async and sync; all: async, sync and quorum)
 //                     [--ttl 10] [--loop-wait 2] [--retry-timeout 3]
 //
 // Reproducible from a seed: run k of a scenario uses seed + k, which draws the fault's timing
@@ -31,8 +32,8 @@ function num(name: string, v: string, min: number): number {
   }
   return n;
 }
-if (!['sync', 'async', 'both'].includes(values.mode)) {
-  console.error(`--mode must be sync, async or both, got ${JSON.stringify(values.mode)}`);
+if (!['sync', 'async', 'quorum', 'both', 'all'].includes(values.mode)) {
+  console.error(`--mode must be sync, async, quorum, both or all, got ${JSON.stringify(values.mode)}`);
   process.exit(2);
 }
 let scenarios;
@@ -47,7 +48,7 @@ const seed = num('seed', values.seed, 0);
 const ttl = num('ttl', values.ttl, 5);
 const loopWait = num('loop-wait', values['loop-wait'], 1);
 const retryTimeout = num('retry-timeout', values['retry-timeout'], 1);
-const modes: FaultMode[] = values.mode === 'both' ? ['async', 'sync'] : [values.mode as FaultMode];
+const modes: FaultMode[] = values.mode === 'both' ? ['async', 'sync'] : values.mode === 'all' ? ['async', 'sync', 'quorum'] : [values.mode as FaultMode];
 
 const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 const results: FaultRunResult[] = [];
@@ -81,6 +82,7 @@ console.log(JSON.stringify({
   faults_injected: results.reduce((n, r) => n + r.faults, 0),
   split_brain_violations: results.filter((r) => !r.checks.split_brain.ok).length,
   sync_acked_writes_lost: results.filter((r) => r.mode === 'sync').reduce((n, r) => n + r.checks.lost_writes.lost, 0),
+  quorum_acked_writes_lost: results.filter((r) => r.mode === 'quorum').reduce((n, r) => n + r.checks.lost_writes.lost, 0),
   async_acked_writes_lost: results.filter((r) => r.mode === 'async').reduce((n, r) => n + r.checks.lost_writes.lost, 0),
   not_converged: results.filter((r) => !r.checks.convergence.ok).length,
   failed: failed.map((r) => `${r.scenario}/${r.mode}/${r.seed}`),

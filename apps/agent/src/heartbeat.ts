@@ -44,7 +44,8 @@ export class Heartbeat {
   private role(): 'leader' | 'standby' | null {
     const rt = this.rt;
     const obs = rt.lastObservation;
-    if (rt.stopping || obs === null || !obs.dcs.ok || !rt.settings.synchronousMode) return null;
+    // Quorum mode has no early takeover: nobody reads the heartbeat, so the leader does not send it.
+    if (rt.stopping || obs === null || !obs.dcs.ok || !rt.settings.synchronousMode || rt.settings.quorumCommit) return null;
     if (obs.dcs.cluster.leader === rt.config.name) return rt.lastLockOkAt !== null && obs.pg.role === 'primary' ? 'leader' : null;
     return watchesHeartbeat(factsOf(obs, obs.dcs.cluster)) ? 'standby' : null;
   }

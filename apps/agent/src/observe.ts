@@ -42,7 +42,7 @@ export function clusterView(snap: ClusterSnapshot): ClusterView {
 export function syncView(snap: ClusterSnapshot): ClusterView['sync'] {
   const v = snap.sync?.value;
   if (!v) return null;
-  return { leader: v.leader ?? null, syncStandby: syncStandbyList(v) };
+  return { leader: v.leader ?? null, syncStandby: syncStandbyList(v), quorum: v.leader ? (v.quorum ?? 0) : 0 };
 }
 
 /** A member's /patroni answer as decide() and the ranking read it. */
@@ -257,8 +257,16 @@ async function probePg(rt: Runtime): Promise<PgView> {
       checkpointLsn: null,
       replication: (probe.replication ?? [])
         .filter((r) => r.application_name !== null)
-        .map((r) => ({ name: r.application_name ?? '', state: r.state, syncState: r.sync_state, flushLsn: r.flush_lsn })),
+        .map((r) => ({
+          name: r.application_name ?? '',
+          state: r.state,
+          syncState: r.sync_state,
+          flushLsn: r.flush_lsn,
+          writeLsn: r.write_lsn,
+          replayLsn: r.replay_lsn,
+        })),
       syncStandbyNames: probe.synchronousStandbyNames ?? null,
+      synchronousCommit: probe.synchronousCommit ?? null,
     };
   }
   const cd = await rt.pg.controlData().catch(() => null);

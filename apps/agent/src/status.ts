@@ -29,7 +29,7 @@ export function nodeStatus(rt: OpsRuntime, probe: Probe | null): TNodeStatus {
         paused: probe.replayPaused ?? false,
       };
     }
-    if (probe.role === 'replica' && isSyncMember(rt)) s.sync_standby = true;
+    if (probe.role === 'replica' && isSyncMember(rt)) s[rt.settings.quorumCommit ? 'quorum_standby' : 'sync_standby'] = true;
     if (probe.role === 'replica') s.replication_state = probe.streaming ? 'streaming' : 'stopped';
     if (probe.timeline) s.timeline = probe.timeline;
     if (probe.role === 'primary' && probe.replication?.length) s.replication = probe.replication as unknown as Array<Record<string, unknown>>;

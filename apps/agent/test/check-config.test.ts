@@ -81,7 +81,7 @@ describe('checkConfigUpdate (PATCH/PUT /config)', () => {
   });
 
   it('does not blame a PATCH for a bad value already in /config (pause must work), and writes that value back unchanged', () => {
-    const current = { ttl: 30, synchronous_mode: 'quorum', postgresql: { parameters: { archive_command: 'x', work_mem: '4MB' } } };
+    const current = { ttl: 30, synchronous_mode: 'sometimes', postgresql: { parameters: { archive_command: 'x', work_mem: '4MB' } } };
     const r = checkConfigUpdate({ ...current, pause: true }, { ...ctx, current });
     expect(r.ok).toBe(true);
     expect(r.ok && r.config).toEqual({ ...current, pause: true });
@@ -119,7 +119,7 @@ describe('adoptDynamicConfig (/config read from etcd)', () => {
   });
 
   it('skips unimplemented keys that change what a cluster does (standby_cluster) instead of acting on them', () => {
-    const r = adoptDynamicConfig({ ttl: 20, standby_cluster: { host: 'x' }, synchronous_mode: 'quorum' }, null, ctx);
+    const r = adoptDynamicConfig({ ttl: 20, standby_cluster: { host: 'x' }, synchronous_mode: 'sometimes' }, null, ctx);
     expect(r.config).toEqual({ ttl: 20 });
     expect(r.skipped).toHaveLength(2);
   });

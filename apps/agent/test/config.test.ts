@@ -405,13 +405,16 @@ log:
       'bootstrap.dcs.slots.s1.plugin: required: a logical slot needs an output plugin (e.g. pgoutput, test_decoding)'],
     ['an ignore_slots matcher with an unknown key', 'bootstrap:\n  dcs:\n    ignore_slots: [{nmae: x}]\n',
       'bootstrap.dcs.ignore_slots[0].nmae: unknown key (an ignore_slots matcher has name, type, database and plugin)'],
-    ['maximum_lag_on_syncnode', 'bootstrap:\n  dcs:\n    maximum_lag_on_syncnode: 1048576\n',
-      'bootstrap.dcs.maximum_lag_on_syncnode: Keel does not implement maximum_lag_on_syncnode yet; remove it (a lagging synchronous standby would not be replaced)'],
-    ['synchronous_mode: quorum', 'bootstrap:\n  dcs:\n    synchronous_mode: quorum\n',
-      'bootstrap.dcs.synchronous_mode: Keel does not implement quorum synchronous replication yet; remove it (replication would not be synchronous the way quorum mode promises; use on)'],
+    ['maximum_lag_on_syncnode that is not a number', 'bootstrap:\n  dcs:\n    maximum_lag_on_syncnode: far\n',
+      'bootstrap.dcs.maximum_lag_on_syncnode: expected an integer, got "far"'],
   ];
   it.each(refused)('refuses %s at start-up, naming the key', (_key, yaml, problem) => {
     expect(problems(minimal(yaml)).list).toEqual([problem]);
+  });
+
+  it('accepts synchronous_mode: quorum and maximum_lag_on_syncnode (bytes, or a string of digits as Patroni parses it)', () => {
+    const { config } = parse(minimal('bootstrap:\n  dcs:\n    synchronous_mode: quorum\n    maximum_lag_on_syncnode: "1048576"\n'));
+    expect(config.bootstrap.dcs).toMatchObject({ synchronous_mode: 'quorum', maximum_lag_on_syncnode: 1048576 });
   });
 
   it('accepts the values that mean off: failsafe_mode false, empty slots, maximum_lag_on_syncnode -1, bootstrap.method initdb', () => {

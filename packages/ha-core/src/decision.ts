@@ -31,6 +31,8 @@ export const act = {
     Object.freeze({ type: 'clearFailover', revision, outcome }),
   syncStandbys: (names: readonly string[], standbyNames: string | null): Action =>
     Object.freeze({ type: 'syncStandbys', names: Object.freeze([...names]), standbyNames }),
+  quorumSync: (active: readonly string[], wanted: number, strict: boolean): Action =>
+    Object.freeze({ type: 'quorumSync', active: Object.freeze([...active]), wanted, strict }),
   setFailsafe: (value: Readonly<Record<string, string>> | null): Action =>
     Object.freeze({ type: 'setFailsafe', value: value === null ? null : Object.freeze({ ...value }) }),
   holdFailsafe: (since: number): Action => Object.freeze({ type: 'holdFailsafe', since }),

@@ -12,13 +12,30 @@ export {
   adjustTiming,
   numberProblem,
   synchronousModeOn,
+  isQuorumMode,
   PATRONI_DEFAULTS,
   KEEL_MINIMUMS,
   MAX_TIMER_SECONDS,
   DYNAMIC_NUMBER_LIMITS,
 } from './settings.ts';
 export type { DynamicNumberKey } from './settings.ts';
-export { isSyncStandby, mayRaceInSyncMode, pickSyncStandbys, standbyNamesFor, syncActive, SYNC_MISMATCH, STRICT_PLACEHOLDER } from './sync.ts';
+export {
+  ackLsn,
+  isSyncStandby,
+  mayRaceInSyncMode,
+  parseStandbyNames,
+  pickSyncStandbys,
+  quorumStandbyNamesFor,
+  standbyNamesFor,
+  syncActive,
+  SYNC_MISMATCH,
+  STRICT_PLACEHOLDER,
+} from './sync.ts';
+export type { ParsedStandbyNames } from './sync.ts';
+export { nextPriorityStep } from './sync-plan.ts';
+export type { PriorityState, PriorityStep } from './sync-plan.ts';
+export { nextQuorumStep, quorumTarget, quorumVoteProblem, guaranteed, syncWriteSafe, standbyNamesChangeSafe } from './quorum.ts';
+export type { QuorumState, QuorumStep, QuorumTarget } from './quorum.ts';
 export type { Timing } from './settings.ts';
 export { HEARTBEAT_INTERVAL_MS, HEARTBEAT_STALL_SECONDS, heartbeatStopped, watchesHeartbeat } from './takeover.ts';
 export { factsOf } from './facts.ts';

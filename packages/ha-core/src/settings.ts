@@ -16,6 +16,8 @@ export const PATRONI_DEFAULTS: Readonly<HaSettings> = Object.freeze({
   synchronousMode: false,
   synchronousModeStrict: false,
   synchronousNodeCount: 1,
+  quorumCommit: false,
+  maximumLagOnSyncnode: -1,
   failsafeMode: false,
 });
 
@@ -41,6 +43,8 @@ export const DYNAMIC_NUMBER_LIMITS = Object.freeze({
   master_start_timeout: { min: 0, max: MAX_TIMER_SECONDS },
   maximum_lag_on_failover: { min: 0, max: Number.MAX_SAFE_INTEGER },
   synchronous_node_count: { min: 1, max: 1000 },
+  // Patroni: any value <= 0 turns it off (-1 is the default).
+  maximum_lag_on_syncnode: { min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER },
 });
 export type DynamicNumberKey = keyof typeof DYNAMIC_NUMBER_LIMITS;
 
@@ -137,6 +141,8 @@ export function resolveSettingsExplained(
     // Patroni writes `pause: true` to pause and `pause: null` to resume.
     pause: c.pause === undefined ? base.pause : c.pause === true,
     synchronousMode: c.synchronous_mode === undefined ? base.synchronousMode : synchronousModeOn(c.synchronous_mode),
+    quorumCommit: c.synchronous_mode === undefined ? base.quorumCommit : isQuorumMode(c.synchronous_mode),
+    maximumLagOnSyncnode: num('maximum_lag_on_syncnode', c['maximum_lag_on_syncnode'], base.maximumLagOnSyncnode),
     synchronousModeStrict: boolOr(c['synchronous_mode_strict'], base.synchronousModeStrict),
     synchronousNodeCount: Math.max(1, Math.min(DYNAMIC_NUMBER_LIMITS.synchronous_node_count.max, Math.floor(numberOr(c['synchronous_node_count'], base.synchronousNodeCount)))),
     failsafeMode: boolOr(c.failsafe_mode, base.failsafeMode),
@@ -155,11 +161,17 @@ export function resolveSettings(dynamicConfig: TDynamicConfig | null, defaults: 
 }
 
 /**
- * Patroni's synchronous_mode: a boolean or a bool-like string means priority mode on/off. 'quorum' is
- * not implemented by Keel: it resolves to off (the configuration check refuses it).
+ * Patroni's synchronous_mode: a boolean or a bool-like string means priority mode on/off; 'quorum'
+ * (Patroni 4) is quorum commit, which is synchronous too.
  */
 export function synchronousModeOn(value: unknown): boolean {
+  if (isQuorumMode(value)) return true;
   return typeof value === 'boolean' || typeof value === 'string' ? parsePatroniBool(value) === true : false;
+}
+
+/** synchronous_mode: quorum. */
+export function isQuorumMode(value: unknown): boolean {
+  return typeof value === 'string' && value.trim().toLowerCase() === 'quorum';
 }
 
 function boolOr(value: unknown, fallback: boolean): boolean {

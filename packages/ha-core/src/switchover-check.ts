@@ -16,7 +16,7 @@ export interface SwitchoverRequestInput {
   cluster: Pick<ClusterView, 'leader' | 'members' | 'optime' | 'history'> & Partial<Pick<ClusterView, 'sync'>>;
   /** GET /patroni of the members (the caller's own answer included when it is not the leader). */
   peers: readonly PeerView[];
-  settings: Pick<HaSettings, 'pause' | 'maximumLagOnFailover' | 'checkTimeline'> & Partial<Pick<HaSettings, 'synchronousMode'>>;
+  settings: Pick<HaSettings, 'pause' | 'maximumLagOnFailover' | 'checkTimeline'> & Partial<Pick<HaSettings, 'synchronousMode' | 'quorumCommit'>>;
 }
 
 export interface MemberEligibility {
@@ -68,7 +68,8 @@ export function checkSwitchoverRequest(input: SwitchoverRequestInput): Switchove
   if (leader !== null && leader !== current) return refuse(412, 'leader name does not match');
   // synchronous_mode with a running leader: only a synchronous standby may take over (the leader would
   // refuse anyone else). Without a leader a failover bypasses the sync check (Patroni: data may be lost).
-  const syncSettings = { synchronousMode: input.settings.synchronousMode === true };
+  // Quorum mode restricts nobody (Patroni): the candidate waits for the leader's shutdown checkpoint.
+  const syncSettings = { synchronousMode: input.settings.synchronousMode === true, quorumCommit: input.settings.quorumCommit === true };
   const syncCluster = { sync: input.cluster.sync ?? null };
   const sync = current !== null ? syncPool(syncSettings, syncCluster, input.cluster.members) : { restricted: false, members: [] };
   if (candidate !== null && sync.restricted && !sync.members.some((m) => m.name === candidate)) return refuse(412, SYNC_MISMATCH);

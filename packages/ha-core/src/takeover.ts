@@ -41,6 +41,8 @@ export function watchesHeartbeat(f: Facts): boolean {
     leader !== null &&
     !f.paused &&
     f.blocker === null &&
+    // Quorum mode: a voter need not have every acknowledged commit, so no early takeover (lease expiry only).
+    !f.settings.quorumCommit &&
     f.pg.running &&
     f.pg.role === 'replica' &&
     isSyncStandby(f.settings, f.cluster, f.me) &&

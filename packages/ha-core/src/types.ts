@@ -20,8 +20,15 @@ export interface HaSettings {
   useRewind: boolean;
   checkTimeline: boolean;
   pause: boolean;
-  /** synchronous_mode: on (priority mode). 'quorum' is not implemented and resolves to false. */
+  /** synchronous_mode: on (priority mode) or quorum (then quorumCommit is true too). */
   synchronousMode: boolean;
+  /** synchronous_mode: quorum (Patroni 4's quorum commit: ANY k (...) and /sync's quorum field). */
+  quorumCommit: boolean;
+  /**
+   * maximum_lag_on_syncnode (bytes; <= 0: off, Patroni's -1): a synchronous standby lagging more than this
+   * behind the most advanced replica (the primary when only one replica streams) is no longer picked.
+   */
+  maximumLagOnSyncnode: number;
   /** synchronous_mode_strict: never fall back to asynchronous replication. */
   synchronousModeStrict: boolean;
   /** synchronous_node_count (>= 1). */
@@ -85,6 +92,8 @@ export interface ClusterView {
 export interface SyncView {
   leader: string | null;
   syncStandby: readonly string[];
+  /** Quorum mode: how many other voters (listed standbys and the leader) a candidate must see (absent: 0). */
+  quorum?: number;
 }
 
 /** One pg_stat_replication row, as the primary sees the replicas that stream from it. */
@@ -96,6 +105,9 @@ export interface ReplicationView {
   /** 'sync', 'async', 'potential', 'quorum' */
   syncState: string | null;
   flushLsn: number | null;
+  /** write_lsn and replay_lsn (absent: unknown); maximum_lag_on_syncnode measures the column synchronous_commit waits for. */
+  writeLsn?: number | null;
+  replayLsn?: number | null;
 }
 
 export type DataDirState = 'empty' | 'initialized';
@@ -134,6 +146,8 @@ export interface PgView {
   replication: readonly ReplicationView[];
   /** current_setting('synchronous_standby_names') while running, else null. */
   syncStandbyNames: string | null;
+  /** current_setting('synchronous_commit') while running (absent or null: unknown, taken as 'on'). */
+  synchronousCommit?: string | null;
 }
 
 /**
@@ -300,6 +314,11 @@ export type Action =
    * null: synchronous_mode is off, stop managing synchronous_standby_names and empty /sync.
    */
   | { type: 'syncStandbys'; names: readonly string[]; standbyNames: string | null }
+  /**
+   * synchronous_mode: quorum: walk synchronous_standby_names (ANY k (...)) and /sync (voters, quorum)
+   * to `active` with replication factor `wanted`, one safe step at a time (quorum.ts nextQuorumStep).
+   */
+  | { type: 'quorumSync'; active: readonly string[]; wanted: number; strict: boolean }
   /** failsafe_mode: write /failsafe = `value` (member name -> api_url); null deletes it (failsafe_mode off). */
   | { type: 'setFailsafe'; value: Readonly<Record<string, string>> | null }
   /**

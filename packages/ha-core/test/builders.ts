@@ -158,6 +158,10 @@ export class ObservationBuilder {
   withSync(leader: string | null, ...syncStandby: string[]) {
     return this.withCluster({ sync: leader === null && syncStandby.length === 0 ? null : { leader, syncStandby } });
   }
+  /** Quorum mode's /sync: its leader, voters and quorum. */
+  withQuorumSync(leader: string, voters: string[], quorum: number) {
+    return this.withCluster({ sync: { leader, syncStandby: voters, quorum } });
+  }
   /** synchronous_mode on (strict when asked). */
   syncMode(opts: { strict?: boolean; count?: number } = {}) {
     return this.withSettings({ synchronousMode: true, synchronousModeStrict: opts.strict ?? false, synchronousNodeCount: opts.count ?? 1 });

@@ -16,6 +16,8 @@ describe('resolveSettings', () => {
       synchronousMode: false,
       synchronousModeStrict: false,
       synchronousNodeCount: 1,
+      quorumCommit: false,
+      maximumLagOnSyncnode: -1,
       failsafeMode: false,
     });
   });
@@ -33,6 +35,7 @@ describe('resolveSettings', () => {
         synchronous_mode: true,
         synchronous_mode_strict: true,
         synchronous_node_count: 2,
+        maximum_lag_on_syncnode: 4096,
         failsafe_mode: true,
         postgresql: { use_slots: false, use_pg_rewind: true },
       }),
@@ -49,6 +52,8 @@ describe('resolveSettings', () => {
       synchronousMode: true,
       synchronousModeStrict: true,
       synchronousNodeCount: 2,
+      quorumCommit: false,
+      maximumLagOnSyncnode: 4096,
       failsafeMode: true,
     });
   });
@@ -59,9 +64,11 @@ describe('resolveSettings', () => {
     expect(resolveSettings({ master_start_timeout: 'soon' }).primaryStartTimeout).toBe(300);
   });
 
-  it("reads synchronous_mode as Patroni does: on/'true' is priority mode, 'quorum' (not implemented) and off are off", () => {
-    for (const on of [true, 'on', 'true', 'ON']) expect(resolveSettings({ synchronous_mode: on }).synchronousMode).toBe(true);
-    for (const off of [false, 'off', 'false', 'quorum']) expect(resolveSettings({ synchronous_mode: off }).synchronousMode).toBe(false);
+  it("reads synchronous_mode as Patroni does: on/'true' is priority mode, 'quorum' is quorum commit, off is off", () => {
+    for (const on of [true, 'on', 'true', 'ON']) expect(resolveSettings({ synchronous_mode: on })).toMatchObject({ synchronousMode: true, quorumCommit: false });
+    for (const q of ['quorum', 'Quorum']) expect(resolveSettings({ synchronous_mode: q })).toMatchObject({ synchronousMode: true, quorumCommit: true });
+    for (const off of [false, 'off', 'false']) expect(resolveSettings({ synchronous_mode: off })).toMatchObject({ synchronousMode: false, quorumCommit: false });
+    expect(resolveSettings({ maximum_lag_on_syncnode: 'far' }).maximumLagOnSyncnode).toBe(-1);
     expect(resolveSettings({ synchronous_node_count: 0 }).synchronousNodeCount).toBe(1);
   });
 

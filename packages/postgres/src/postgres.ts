@@ -70,6 +70,7 @@ SELECT
   pg_catalog.to_char(pg_catalog.pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS replay_ts,
   CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_is_wal_replay_paused() ELSE false END AS replay_paused,
   pg_catalog.current_setting('synchronous_standby_names') AS synchronous_standby_names,
+  pg_catalog.current_setting('synchronous_commit') AS synchronous_commit,
   (SELECT pg_catalog.row_to_json(w) FROM (
      SELECT status, received_tli, sender_host, sender_port FROM pg_catalog.pg_stat_wal_receiver) w) AS wal_receiver,
   (SELECT COALESCE(pg_catalog.json_agg(r), '[]') FROM (
@@ -109,6 +110,7 @@ interface ProbeRow {
   replay_ts: string | null;
   replay_paused: boolean;
   synchronous_standby_names: string | null;
+  synchronous_commit: string | null;
   wal_receiver: { status: string; received_tli: number | null; sender_host: string | null; sender_port: number | null } | null;
   replication: Array<Record<string, string | number | null>>;
   slots: Array<{
@@ -832,6 +834,7 @@ export class Postgres {
       out.replayedTimestamp = patroniTime(row.replay_ts);
       out.replayPaused = row.replay_paused;
       out.synchronousStandbyNames = row.synchronous_standby_names ?? null;
+      out.synchronousCommit = row.synchronous_commit ?? null;
       const a = row.archiver;
       out.archiver = a
         ? {

@@ -170,6 +170,8 @@ export interface Probe {
   pendingRestart: PendingRestart[];
   /** current_setting('synchronous_standby_names') (null when not running). */
   synchronousStandbyNames: string | null;
+  /** current_setting('synchronous_commit'). */
+  synchronousCommit?: string | null;
   /** pg_stat_archiver with archive_mode (null when not running): the archive's health on this member. */
   archiver: ArchiverStatus | null;
   /** Why the probe could not connect or query (never contains secrets). */

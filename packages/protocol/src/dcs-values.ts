@@ -123,9 +123,12 @@ export const ZFailoverValue = z
   .catchall(z.unknown());
 export type TFailoverValue = z.infer<typeof ZFailoverValue>;
 
-/** /sync (synchronous_mode). */
+/**
+ * /sync (synchronous_mode). Quorum mode (Patroni 4) adds `quorum`: how many other members of the voting
+ * set (sync_standby and leader) a candidate must see not ahead of it; Patroni 4 writes 0 in priority mode.
+ */
 export const ZSyncValue = z
-  .object({ leader: z.string().nullable().optional(), sync_standby: z.string().nullable().optional(), quorum: z.number().optional() })
+  .object({ leader: z.string().nullable().optional(), sync_standby: z.string().nullable().optional(), quorum: z.number().int().min(0).nullable().optional() })
   .catchall(z.unknown());
 export type TSyncValue = z.infer<typeof ZSyncValue>;
 

@@ -68,6 +68,8 @@ export interface TNodeStatus {
   };
   /** synchronous_mode: this replica is listed as a synchronous standby in /sync. */
   sync_standby?: boolean;
+  /** synchronous_mode: quorum: this replica is a voter listed in /sync (Patroni 4). */
+  quorum_standby?: boolean;
   /** A replica's WAL receiver: 'streaming' or 'stopped' (Patroni 3.0.4+ shows it here too). */
   replication_state?: string;
   timeline?: number;

@@ -179,6 +179,7 @@ export const ZNodeStatus = z.looseObject({
     })
     .optional(),
   sync_standby: z.boolean().optional(),
+  quorum_standby: z.boolean().optional(),
   replication_state: z.string().optional(),
   timeline: z.number().optional(),
   replication: z.array(z.record(z.string(), z.unknown())).optional(),

@@ -41,6 +41,7 @@ export const KEEL_DYNAMIC_KEYS = [
   'synchronous_mode',
   'synchronous_mode_strict',
   'synchronous_node_count',
+  'maximum_lag_on_syncnode',
   'failsafe_mode',
   'pause',
   'postgresql',
@@ -74,10 +75,6 @@ const FAIL_CLOSED: Record<string, { off: (v: unknown) => boolean; message: strin
   standby_cluster: {
     off: emptyOrOff,
     message: notImplemented('standby clusters', 'without it the standby leader would promote itself to a writable primary'),
-  },
-  maximum_lag_on_syncnode: {
-    off: (v) => emptyOrOff(v) || (typeof v === 'number' && v <= 0),
-    message: notImplemented('maximum_lag_on_syncnode', 'a lagging synchronous standby would not be replaced'),
   },
 };
 
@@ -154,7 +151,8 @@ function limited(p: Problems, raw: Obj, path: string, key: DynamicNumberKey): nu
   }
   const { min, max } = DYNAMIC_NUMBER_LIMITS[key];
   if (n < min || n > max) {
-    const why = n < min ? `must be >= ${min}` : `must be <= ${max}${key === 'maximum_lag_on_failover' ? '' : ' (seconds; no timer may exceed 2^31-1 ms)'}`;
+    const bytes = key === 'maximum_lag_on_failover' || key === 'maximum_lag_on_syncnode';
+    const why = n < min ? `must be >= ${min}` : `must be <= ${max}${bytes ? '' : ' (seconds; no timer may exceed 2^31-1 ms)'}`;
     p.error(kp, `${why}${got(kp, n)}`);
     return undefined;
   }
@@ -188,7 +186,16 @@ export function checkDynamicConfig(p: Problems, raw: unknown, path: string, ctx:
     if (!(KEEL_DYNAMIC_KEYS as readonly string[]).includes(k) && !Object.hasOwn(FAIL_CLOSED, k) && Object.hasOwn(DYNAMIC_KEYS, k)) out[k] = v;
   }
 
-  const numbers = ['ttl', 'loop_wait', 'retry_timeout', 'maximum_lag_on_failover', 'primary_start_timeout', 'master_start_timeout', 'synchronous_node_count'] as const;
+  const numbers = [
+    'ttl',
+    'loop_wait',
+    'retry_timeout',
+    'maximum_lag_on_failover',
+    'primary_start_timeout',
+    'master_start_timeout',
+    'synchronous_node_count',
+    'maximum_lag_on_syncnode',
+  ] as const;
   const n: Partial<Record<DynamicNumberKey, number>> = {};
   for (const key of numbers) {
     const v = limited(p, raw, path, key);
@@ -212,8 +219,6 @@ export function checkDynamicConfig(p: Problems, raw: unknown, path: string, ctx:
     const kp = join(path, 'synchronous_mode');
     if (typeof sync !== 'boolean' && (typeof sync !== 'string' || !SYNC_MODE_STRINGS.includes(sync.trim().toLowerCase()))) {
       p.error(kp, `expected on, off or quorum${got(kp, sync)}`);
-    } else if (typeof sync === 'string' && sync.trim().toLowerCase() === 'quorum') {
-      p.error(kp, notImplemented('quorum synchronous replication', 'replication would not be synchronous the way quorum mode promises; use on'));
     } else {
       out['synchronous_mode'] = sync;
     }

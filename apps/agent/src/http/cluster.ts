@@ -1,5 +1,5 @@
 import type { ClusterSnapshot } from '@keel/dcs';
-import { synchronousModeOn } from '@keel/ha-core';
+import { isQuorumMode, synchronousModeOn } from '@keel/ha-core';
 import { syncView } from '../observe.ts';
 
 /** GET /cluster, Patroni's shape, from a DCS snapshot. */
@@ -8,6 +8,7 @@ export function clusterBody(snap: ClusterSnapshot, scope: string, pause: boolean
   const leaderMember = snap.members.find((m) => m.name === leaderName);
   const sync = synchronousModeOn(snap.config?.value.synchronous_mode) ? syncView(snap) : null;
   const syncStandbys = sync?.leader ? sync.syncStandby : [];
+  const syncRole = isQuorumMode(snap.config?.value.synchronous_mode) ? 'quorum_standby' : 'sync_standby';
   const top = Math.max(snap.status?.optime ?? 0, leaderMember?.value.xlog_location ?? 0);
   const members = [...snap.members]
     .sort((a, b) => a.name.localeCompare(b.name))
@@ -25,7 +26,7 @@ export function clusterBody(snap: ClusterSnapshot, scope: string, pause: boolean
       const isLeader = m.name === leaderName;
       const out: Record<string, unknown> = {
         name: m.name,
-        role: isLeader ? 'leader' : syncStandbys.includes(m.name) ? 'sync_standby' : 'replica',
+        role: isLeader ? 'leader' : syncStandbys.includes(m.name) ? syncRole : 'replica',
         state: v.state,
         api_url: v.api_url,
         host,

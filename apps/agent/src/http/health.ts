@@ -12,8 +12,10 @@ export interface HealthInput {
   /** ms since the HA loop last ran, and the ttl in seconds (for /liveness). */
   loopAgeMs: number;
   ttl: number;
-  /** synchronous_mode: this member is listed in /sync as a synchronous standby. */
+  /** synchronous_mode (priority): this member is listed in /sync as a synchronous standby. */
   syncStandby: boolean;
+  /** synchronous_mode: quorum: this member is a voter listed in /sync (absent: false). */
+  quorumStandby?: boolean;
 }
 
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
@@ -41,6 +43,8 @@ export const HEALTH_PATHS = [
   '/async',
   '/read-only-sync',
   '/read-only-synchronous',
+  '/quorum',
+  '/read-only-quorum',
   '/health',
   '/liveness',
   '/readiness',
@@ -86,7 +90,7 @@ export function healthCode(path: string, query: URLSearchParams, h: HealthInput)
       return ok(replicaOk(h, query));
     case '/asynchronous':
     case '/async':
-      return ok(!h.syncStandby && replicaOk(h, query));
+      return ok(!h.syncStandby && h.quorumStandby !== true && replicaOk(h, query));
     case '/read-only':
       return ok(isPrimaryWithLock(h) || replicaOk(h, query));
     case '/synchronous':
@@ -95,6 +99,10 @@ export function healthCode(path: string, query: URLSearchParams, h: HealthInput)
     case '/read-only-sync':
     case '/read-only-synchronous':
       return ok(isPrimaryWithLock(h) || (h.syncStandby && replicaOk(h, query)));
+    case '/quorum':
+      return ok(h.quorumStandby === true && replicaOk(h, query));
+    case '/read-only-quorum':
+      return ok(isPrimaryWithLock(h) || (h.quorumStandby === true && replicaOk(h, query)));
     case '/health':
       return ok(h.status.state === 'running');
     case '/liveness': {

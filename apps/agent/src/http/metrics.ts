@@ -32,6 +32,7 @@ export function renderMetrics(
     { name: 'patroni_standby_leader', help: 'Value is 1 if this node is the standby_leader, 0 otherwise.', type: 'gauge', value: 0 },
     { name: 'patroni_replica', help: 'Value is 1 if this node is a replica, 0 otherwise.', type: 'gauge', value: replica ? 1 : 0 },
     { name: 'patroni_sync_standby', help: 'Value is 1 if this node is a sync standby replica, 0 otherwise.', type: 'gauge', value: replica && s.sync_standby === true ? 1 : 0 },
+    { name: 'patroni_quorum_standby', help: 'Value is 1 if this node is a quorum standby replica, 0 otherwise.', type: 'gauge', value: replica && s.quorum_standby === true ? 1 : 0 },
     { name: 'patroni_xlog_received_location', help: 'Current location of the received Postgres transaction log, 0 if this node is not a replica.', type: 'counter', value: replica ? (s.xlog?.received_location ?? 0) : 0 },
     { name: 'patroni_xlog_replayed_location', help: 'Current location of the replayed Postgres transaction log, 0 if this node is not a replica.', type: 'counter', value: replica ? (s.xlog?.replayed_location ?? 0) : 0 },
     { name: 'patroni_xlog_replayed_timestamp', help: 'Current timestamp of the replayed Postgres transaction log, 0 if null.', type: 'gauge', value: replica ? replayedTs || 0 : 0 },

@@ -123,7 +123,8 @@ export async function startRestApi(rt: OpsRuntime, tls: RestApiTls | null = null
       maximumLagOnFailover: rt.settings.maximumLagOnFailover,
       loopAgeMs: Date.now() - rt.lastLoopAt,
       ttl: rt.settings.ttl,
-      syncStandby: isSyncMember(rt),
+      syncStandby: isSyncMember(rt) && !rt.settings.quorumCommit,
+      quorumStandby: isSyncMember(rt) && rt.settings.quorumCommit,
     };
   }
 

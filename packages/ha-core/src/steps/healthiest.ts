@@ -4,6 +4,7 @@ import { lsnText } from '../failover.ts';
 import { failsafeRaceBlocker } from '../failsafe.ts';
 import { isAhead, rankCandidates } from '../rank.ts';
 import type { RankedCandidate } from '../rank.ts';
+import { quorumVoteProblem } from '../quorum.ts';
 import { mayRaceInSyncMode, syncActive } from '../sync.ts';
 import type { PeerView } from '../types.ts';
 
@@ -28,7 +29,9 @@ export function whyNotHealthiest(f: Facts): string | null {
   // Sync mode: only the last leader and the synchronous standbys in /sync may race; a sync standby
   // has every acknowledged transaction, so it skips the lag check.
   const sync = syncActive(f.settings, f.cluster);
-  if (sync && !mayRaceInSyncMode(f.cluster, f.me)) return 'not a synchronous standby';
+  const quorum = sync && f.settings.quorumCommit;
+  // Quorum mode: anyone may race, but must gather the quorum's votes (below).
+  if (sync && !quorum && !mayRaceInSyncMode(f.cluster, f.me)) return 'not a synchronous standby';
   const others = peers.filter((p) => p.name !== f.me && (!sync || mayRaceInSyncMode(f.cluster, p.name)));
   const primary = f.pg.role === 'primary';
   const maxLag = sync && f.cluster.sync?.syncStandby.includes(f.me) ? Number.MAX_SAFE_INTEGER : f.settings.maximumLagOnFailover;
@@ -50,6 +53,10 @@ export function whyNotHealthiest(f: Facts): string | null {
     const lastLeader = sync ? (f.cluster.sync?.leader ?? null) : null;
     const rival = ranked.find((c) => c.name !== f.me && c.name !== formerLeader && c.name !== lastLeader && c.eligible && isAhead(c, mine));
     if (rival !== undefined) return rivalReason(rival, mine);
+  }
+  if (quorum && f.cluster.sync !== null) {
+    const { leader, syncStandby, quorum: q } = f.cluster.sync;
+    return quorumVoteProblem({ me: f.me, myLsn: f.pg.lsn, sync: { leader, voters: syncStandby, quorum: q ?? 0 }, peers });
   }
   return null;
 }

@@ -26,7 +26,7 @@ export function manualFailover(f: Facts): Decision | null {
   if (req.leader === f.me) return f.paused || f.blocker !== null ? null : asFormerLeader(f, req);
   // synchronous_mode: a switchover only ever goes to a synchronous standby (a manual failover, with no
   // leader named, is the operator's override and bypasses the sync check, as in Patroni).
-  const syncBars = (name: string): boolean => req.leader !== null && syncActive(f.settings, f.cluster) && !mayRaceInSyncMode(f.cluster, name);
+  const syncBars = (name: string): boolean => req.leader !== null && syncActive(f.settings, f.cluster) && !f.settings.quorumCommit && !mayRaceInSyncMode(f.cluster, name);
   if (req.candidate === f.me) return syncBars(f.me) ? null : asCandidate(f, req);
   if (f.paused || f.blocker !== null) return null;
 

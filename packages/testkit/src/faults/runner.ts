@@ -4,7 +4,8 @@ import { checkConvergence, checkLostWrites, checkSplitBrain, isConverged, prng, 
 import type { FaultContext, Scenario } from './scenarios.ts';
 import { PinnedWriters } from './writers.ts';
 
-export type FaultMode = 'sync' | 'async';
+/** async, sync (priority mode: synchronous_mode on), quorum (synchronous_mode: quorum). */
+export type FaultMode = 'sync' | 'async' | 'quorum';
 
 export interface FaultClusterOptions {
   mode: FaultMode;
@@ -75,6 +76,7 @@ export class FaultCluster {
       tweak: (cfg) => {
         const dcs = (cfg.bootstrap as { dcs: Record<string, unknown> & { postgresql: { parameters: Record<string, unknown> } } }).dcs;
         if (opts.mode === 'sync') dcs.synchronous_mode = true;
+        if (opts.mode === 'quorum') dcs.synchronous_mode = 'quorum';
         // A replica cut off from its primary stops streaming within seconds rather than after 60 s.
         dcs.postgresql.parameters.wal_receiver_timeout = '5s';
         dcs.postgresql.parameters.wal_sender_timeout = '5s';
@@ -208,7 +210,7 @@ export class FaultCluster {
     const history = writers.acked;
     const split = checkSplitBrain(history);
     const lostW = finalPrimary
-      ? checkLostWrites(history, present, this.opts.mode)
+      ? checkLostWrites(history, present, this.opts.mode === 'async' ? 'async' : 'sync')
       : { outcome: { ok: false, detail: 'no final primary to check against' }, lost: history.map((w) => w.id) };
     const conv = checkConvergence(polls, faultEndedAt, this.boundMs);
     const end = conv.seconds !== null ? faultEndedAt + conv.seconds * 1000 : Date.now();

@@ -1,5 +1,6 @@
 import type { Member, TestCluster } from '../cluster.ts';
 import type { CheckOutcome } from './checkers.ts';
+import type { FaultMode } from './runner.ts';
 import fs from 'node:fs';
 import { isAlive } from '../processes.ts';
 import { waitFor } from '../wait.ts';
@@ -9,7 +10,7 @@ export interface FaultContext {
   c: TestCluster;
   primary: Member;
   replicas: Member[];
-  mode: 'sync' | 'async';
+  mode: FaultMode;
   /** Seeded: [0, 1). */
   rand: () => number;
   /** Pick one of the items, seeded. */
@@ -63,7 +64,8 @@ async function candidates(ctx: FaultContext, leader: Member): Promise<string[]> 
   // In synchronous mode only a member in /sync may take over, and right after a start or a
   // switchover the leader may not have named one yet (the switchover would be refused with 412 "can
   // not find sync_standby", correctly): wait for one, as an operator would.
-  const want = ctx.mode === 'sync' ? ['sync_standby'] : ['replica', 'sync_standby'];
+  // Quorum mode restricts no candidate (Patroni): the switchover waits for the shutdown checkpoint.
+  const want = ctx.mode === 'sync' ? ['sync_standby'] : ['replica', 'sync_standby', 'quorum_standby'];
   return waitFor(
     async () => {
       const r = await leader.api<{ members: Array<{ name: string; role: string }> }>('/cluster');
@@ -102,6 +104,7 @@ export const SCENARIOS: Scenario[] = [
       const early = fs.readFileSync(np.logPath, 'utf8').includes(TAKEOVER_LOG);
       ctx.note(`${np.name} leads after ${tookS.toFixed(1)} s (${early ? 'early takeover' : 'lease path'}); restarting ${ctx.primary.name}`);
       ctx.primary.start();
+      // Asynchronous and quorum mode (no early takeover there): the lease path.
       if (ctx.mode !== 'sync') return { faults: 1 };
       // Synchronous mode: a crashed node takes its fence with it, but its sync standby takes the key
       // over once the heartbeat stopped, sooner than the lease path can ever be (ttl - loop_wait).
