@@ -40,10 +40,10 @@ describe('keel-agent with a bad configuration', () => {
   });
 
   it.each([
-    ['standby_cluster', (t: string) => t.replace('ttl: 30', 'ttl: 30\n    standby_cluster: {host: 10.0.0.1, port: 5432}'), 'bootstrap.dcs.standby_cluster: Keel does not implement standby clusters yet'],
+    ['a standby_cluster without a source', (t: string) => t.replace('ttl: 30', 'ttl: 30\n    standby_cluster: {port: 5432}'), 'bootstrap.dcs.standby_cluster: needs a host'],
     ['permanent slots', (t: string) => t.replace('ttl: 30', 'ttl: 30\n    slots: {s1: {type: physical}}'), 'bootstrap.dcs.slots: Keel does not implement permanent replication slots yet'],
     ['synchronous_mode: quorum', (t: string) => t.replace('synchronous_mode: true', 'synchronous_mode: quorum'), 'bootstrap.dcs.synchronous_mode: Keel does not implement quorum synchronous replication yet'],
-  ])('exits 2 at start-up when %s is set, saying Keel does not implement it', (_key, edit, message) => {
+  ])('exits 2 at start-up when %s is set, saying why', (_key, edit, message) => {
     const r = runAgent(sampleWith(edit));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(message);

@@ -24,4 +24,6 @@ export { HEARTBEAT_INTERVAL_MS, HEARTBEAT_STALL_SECONDS, heartbeatStopped, watch
 export { factsOf } from './facts.ts';
 export { promotionBlocker, failoverPriority } from './tags.ts';
 export { formatBytes } from './format.ts';
+export { REMOTE_UPSTREAM, describeStandbySource } from './standby.ts';
+export { standbyClusterOf } from './settings.ts';
 export * from './types.ts';

@@ -1,5 +1,5 @@
 import { parsePatroniBool, type TDynamicConfig } from '@keel/protocol';
-import type { HaSettings } from './types.ts';
+import type { HaSettings, StandbyClusterView } from './types.ts';
 
 /** Patroni's defaults for everything decide() reads. */
 export const PATRONI_DEFAULTS: Readonly<HaSettings> = Object.freeze({
@@ -140,7 +140,27 @@ export function resolveSettingsExplained(
     synchronousNodeCount: Math.max(1, Math.min(DYNAMIC_NUMBER_LIMITS.synchronous_node_count.max, Math.floor(numberOr(c['synchronous_node_count'], base.synchronousNodeCount)))),
     failsafeMode: boolOr(c.failsafe_mode, base.failsafeMode),
   };
+  const standby = standbyClusterOf(c.standby_cluster);
+  if (standby !== null) {
+    settings.standbyCluster = standby;
+    if (settings.synchronousMode) {
+      notes.push('synchronous_mode: ignored in a standby cluster (its standby leader accepts no writes)');
+      settings.synchronousMode = false;
+    }
+  }
   return { settings, notes };
+}
+
+/**
+ * standby_cluster as decide() sees it, or null when it does not describe a standby cluster (Patroni's
+ * is_standby_cluster: a host, a port or a restore_command; the agent's check refuses the rest).
+ */
+export function standbyClusterOf(raw: TDynamicConfig['standby_cluster']): StandbyClusterView | null {
+  if (raw === undefined || raw === null) return null;
+  const host = typeof raw.host === 'string' && raw.host.trim() !== '' ? raw.host.trim() : null;
+  const restoreCommand = typeof raw.restore_command === 'string' && raw.restore_command.trim() !== '';
+  if (host === null && !restoreCommand && raw.port === undefined) return null;
+  return { host, port: typeof raw.port === 'number' ? raw.port : 5432, restoreCommand };
 }
 
 /** resolveSettingsExplained without the notes. */

@@ -124,6 +124,7 @@ export async function startRestApi(rt: OpsRuntime, tls: RestApiTls | null = null
       loopAgeMs: Date.now() - rt.lastLoopAt,
       ttl: rt.settings.ttl,
       syncStandby: isSyncMember(rt),
+      standbyCluster: rt.settings.standbyCluster != null,
     };
   }
 
