@@ -6,6 +6,7 @@
 
 import { REMOTE_UPSTREAM } from '@keel/ha-core';
 import type { TStandbyCluster } from '@keel/protocol';
+import { formatHostPort } from './config/address.ts';
 import type { Runtime } from './runtime.ts';
 
 type Gucs = Record<string, string | number | boolean>;
@@ -29,7 +30,7 @@ export function remoteSource(sc: TStandbyCluster): { host: string; port: number 
 /** "host:port" (for the member state, the log and the control plane), or null for archive only. */
 export function remoteAddress(sc: TStandbyCluster | null): string | null {
   const src = sc === null ? null : remoteSource(sc);
-  return src === null ? null : `${src.host.includes(':') ? `[${src.host}]` : src.host}:${src.port}`;
+  return src === null ? null : formatHostPort(src.host, src.port);
 }
 
 /** The recovery settings standby_cluster adds for every member (the local recovery_conf wins). */

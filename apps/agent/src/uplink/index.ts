@@ -1,4 +1,6 @@
 import { describeAction } from '../describe-action.ts';
+import { formatHostPort } from '../config/address.ts';
+import { remoteAddress, standbyClusterConfig } from '../standby-cluster.ts';
 import type { Decision, Observation } from '@keel/ha-core';
 import { agentSocketUrl } from '@keel/protocol';
 import { KEEL_VERSION, type OpsRuntime } from '../runtime.ts';
@@ -82,6 +84,8 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
           leaderPositions: positions,
           actions: decision.actions.map(describeAction),
           archiver: rt.lastProbe?.archiver ?? null,
+          connectAddress: formatHostPort(rt.config.postgresql.connect_address.host, rt.config.postgresql.connect_address.port),
+          standbySource: remoteAddress(standbyClusterConfig(rt)),
         });
         const thresholdBytes = opts.lagThresholdBytes ?? rt.settings.maximumLagOnFailover;
         const next = track(tracked, { me: rt.config.name, now, snapshot, obs, decision, thresholdBytes });

@@ -34,6 +34,10 @@ export interface SnapshotInput {
   actions: readonly string[];
   /** pg_stat_archiver from the last probe (null: not running). */
   archiver?: ArchiverStatus | null;
+  /** postgresql.connect_address as "host:port" (absent: not reported). */
+  connectAddress?: string | null;
+  /** standby_cluster's host:port, reported while this member is the standby leader (absent: none). */
+  standbySource?: string | null;
 }
 
 /** The probe's pg_stat_archiver as the protocol carries it; null when not running or not parseable. */
@@ -189,6 +193,8 @@ export function buildSnapshot(input: SnapshotInput): TSnapshotBody {
     lastDecision: decision ? { verdict: decision.verdict, reason: decision.reason, actions: [...input.actions] } : null,
     paused: input.settings.pause,
     archive: running ? archiveStatus(input.archiver) : null,
+    ...(input.connectAddress === undefined ? {} : { connectAddress: input.connectAddress }),
+    follows: status.role === 'standby_leader' ? (input.standbySource ?? null) : null,
     ...(ha === undefined ? {} : { ha }),
   };
 }

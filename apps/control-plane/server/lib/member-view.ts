@@ -39,6 +39,10 @@ export interface TMemberView {
   paused: boolean;
   /** WAL archiving as the member's PostgreSQL reports it (pg_stat_archiver); null: unknown or not running. */
   archive: NonNullable<TSnapshot['archive']> | null;
+  /** postgresql.connect_address ("host:port"); null: not reported. */
+  connectAddress: string | null;
+  /** A standby leader: the other site's "host:port" it replicates from; null otherwise. */
+  follows: string | null;
   lastDecision: TSnapshot['lastDecision'];
   /** The agent's time of the last snapshot (ISO). */
   snapshotAt: string | null;
@@ -84,6 +88,8 @@ export function memberViewOf(row: Omit<TMemberRow, 'snapshot'>, s: TSnapshot | n
     dcsMembers: s?.members ?? [],
     paused: s?.paused ?? false,
     archive: s?.archive ?? null,
+    connectAddress: s?.connectAddress ?? null,
+    follows: s?.follows ?? null,
     lastDecision: s?.lastDecision ?? null,
     snapshotAt: s?.at ?? null,
     lastSeenAt: row.lastSeenAt?.toISOString() ?? null,
