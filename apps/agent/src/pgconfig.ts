@@ -65,10 +65,10 @@ export async function writePgConfig(
   }
   const sc = standbyClusterConfig(rt);
   // the standby leader streams from the other site (standby_cluster.host:port, its primary_slot_name)
+  // standby_cluster just removed (promote-cluster) before the standby leader promoted: no upstream meanwhile
   const remote = isRemoteUpstream(standby.upstream);
-  if (remote && sc === null) throw new Error('cannot follow the other site: standby_cluster is not set');
-  const conn = remote ? remoteSource(sc!) : standby.upstream ? connOf(rt.lastObservation, standby.upstream) : null;
-  const slotName = remote ? (sc!.primary_slot_name ?? null) : rt.settings.useSlots ? slotNameForMember(rt.config.name) : null;
+  const conn = remote ? (sc === null ? null : remoteSource(sc)) : standby.upstream ? connOf(rt.lastObservation, standby.upstream) : null;
+  const slotName = remote ? (sc?.primary_slot_name ?? null) : rt.settings.useSlots ? slotNameForMember(rt.config.name) : null;
   const recovery = { ...standbyRecovery(sc), ...rt.config.postgresql.recovery_conf };
   await rt.pg.writeConfig({ standby: { primaryConninfo: conn, slotName }, ...(Object.keys(recovery).length > 0 ? { recovery } : {}) });
 }
