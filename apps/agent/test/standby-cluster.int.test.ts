@@ -14,28 +14,30 @@ const KEELCTL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../.
 // Two sites: a 2-member primary cluster (site-a) and a 2-member standby cluster (site-b) whose
 // bootstrap.dcs has standby_cluster pointing at site-a's primary. site-b's leader is a standby leader
 // (it streams from site-a, never promotes), its other member cascades from it. Debian's patronictl
-// lists it and is refused a bad standby_cluster; a switchover inside site-b moves the standby leader;
-// then site-a stops and keelctl promote-cluster makes site-b's standby leader a primary with every row.
+// lists it and its bad standby_cluster is skipped; a switchover inside site-b moves the standby leader;
+// a planned site switchover (keelctl demote-cluster on site-a, promote-cluster on site-b) reverses the
+// roles; then site-b stops and promote-cluster makes site-a's standby leader a primary with every row.
 describe('a standby cluster following a primary cluster', () => {
   let a: TestCluster;
   let b: TestCluster;
   let aLeader: Member;
+  let cfgA: string;
   let cfgB: string;
 
   const role = async (m: Member) => (await m.api<TNodeStatus>('/patroni')).body.role;
   const count = async (m: Member) => Number((await m.sql<{ n: string }>('SELECT count(*) AS n FROM site_rows'))[0]!.n);
   const inRecovery = async (m: Member) => (await m.sql<{ r: boolean }>('SELECT pg_is_in_recovery() AS r'))[0]!.r;
   const insert = (m: Member, from: number, to: number) => m.sql(`INSERT INTO site_rows SELECT g, 'site-a' FROM generate_series(${from}, ${to}) g`);
-  async function standbyLeader(timeoutMs = 60_000, not?: string): Promise<Member> {
+  async function standbyLeader(timeoutMs = 60_000, not?: string, site: TestCluster = b): Promise<Member> {
     let found: Member | undefined;
     await waitFor(
       async () => {
-        for (const m of b.members) {
+        for (const m of site.members) {
           if (m.name !== not && (await role(m).catch(() => null)) === 'standby_leader') found = m;
         }
         return found !== undefined;
       },
-      { timeoutMs, message: 'site-b has a standby leader' },
+      { timeoutMs, message: `${site.scope} has a standby leader` },
     );
     return found!;
   }
@@ -49,7 +51,12 @@ describe('a standby cluster following a primary cluster', () => {
     }
   }
   const patronictl = (...args: string[]) => run('patronictl', ['-c', cfgB, ...args]);
-  const keelctl = (...args: string[]) => run(process.execPath, ['--import', 'tsx', KEELCTL, '-c', cfgB, ...args]);
+  const keelctl = (cfg: string, ...args: string[]) => run(process.execPath, ['--import', 'tsx', KEELCTL, '-c', cfg, ...args]);
+  const ctlConfig = (c: TestCluster) => {
+    const f = path.join(c.dir, 'ctl.yml');
+    fs.writeFileSync(f, YAML.stringify({ scope: c.scope, namespace: '/service/', etcd3: { hosts: c.etcd.hostPort }, restapi: { authentication: c.credentials.restapi } }));
+    return f;
+  };
 
   beforeAll(async () => {
     a = await TestCluster.start({ members: 2, scope: 'site-a' });
@@ -66,8 +73,8 @@ describe('a standby cluster following a primary cluster', () => {
         dcs['standby_cluster'] = { host: '127.0.0.1', port: aLeader.pgPort };
       },
     });
-    cfgB = path.join(b.dir, 'ctl.yml');
-    fs.writeFileSync(cfgB, YAML.stringify({ scope: 'site-b', namespace: '/service/', etcd3: { hosts: b.etcd.hostPort }, restapi: { authentication: b.credentials.restapi } }));
+    cfgA = ctlConfig(a);
+    cfgB = ctlConfig(b);
   }, 240_000);
 
   afterAll(async () => {
@@ -130,17 +137,36 @@ describe('a standby cluster following a primary cluster', () => {
     expect(await role(old)).toBe('replica');
   });
 
-  it('after site-a stops, keelctl promote-cluster promotes the standby leader: it accepts writes and has every row', async () => {
-    const leader = await standbyLeader();
-    const replica = b.members.find((m) => m !== leader)!;
-    await a.stop();
-    const r = await keelctl('promote-cluster', '--force');
+  it('a planned site switchover: demote-cluster site-a to follow site-b, promote-cluster site-b; site-a follows it', async () => {
+    const bLeader = await standbyLeader();
+    const demoted = await keelctl(cfgA, 'demote-cluster', '--host', '127.0.0.1', '--port', String(bLeader.pgPort), '--force');
+    expect(demoted).toMatchObject({ code: 0 });
+    expect(demoted.out).toMatch(/Success: the site-a cluster is a standby cluster following 127\.0\.0\.1:\d+/);
+    const aStandbyLeader = await standbyLeader(60_000, undefined, a);
+    expect(aStandbyLeader.name).toBe(aLeader.name); // the lock holder stayed, now in recovery
+    for (const m of a.members) expect(await inRecovery(m)).toBe(true);
+    const promoted = await keelctl(cfgB, 'promote-cluster', '--force');
+    expect(promoted).toMatchObject({ code: 0 });
+    expect(['primary', 'master']).toContain(await role(bLeader)); // Patroni 3 spells it master
+    await bLeader.sql("INSERT INTO site_rows SELECT g, 'site-b' FROM generate_series(121, 130) g");
+    for (const m of [...a.members, ...b.members]) {
+      await waitFor(async () => (await count(m).catch(() => 0)) === 130, { timeoutMs: 60_000, message: `${m.name} has site-b's rows` });
+    }
+    expect((await aStandbyLeader.api('/standby-leader')).status).toBe(200);
+    expect((await bLeader.api('/primary')).status).toBe(200);
+  });
+
+  it('after site-b stops, keelctl promote-cluster promotes site-a\'s standby leader: it accepts writes and has every row', async () => {
+    const leader = await standbyLeader(60_000, undefined, a);
+    const replica = a.members.find((m) => m !== leader)!;
+    await b.stop();
+    const r = await keelctl(cfgA, 'promote-cluster', '--force');
     expect(r).toMatchObject({ code: 0 });
-    expect(r.out).toMatch(/Success: the site-b cluster is promoted/);
-    expect(['primary', 'master']).toContain(await role(leader)); // Patroni 3 spells it master
-    expect(await count(leader)).toBe(120);
-    await leader.sql("INSERT INTO site_rows SELECT g, 'site-b' FROM generate_series(121, 130) g");
-    await waitFor(async () => (await count(replica).catch(() => 0)) === 130, { timeoutMs: 60_000, message: 'the replica follows the promoted leader' });
+    expect(r.out).toMatch(/Success: the site-a cluster is promoted/);
+    expect(['primary', 'master']).toContain(await role(leader));
+    expect(await count(leader)).toBe(130);
+    await insert(leader, 131, 140);
+    await waitFor(async () => (await count(replica).catch(() => 0)) === 140, { timeoutMs: 60_000, message: 'the replica follows the promoted leader' });
     expect((await leader.api('/primary')).status).toBe(200);
     expect((await leader.api('/standby-leader')).status).toBe(503);
   });
