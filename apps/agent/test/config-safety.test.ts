@@ -162,3 +162,10 @@ describe('the local YAML', () => {
     expect(config.tags).toEqual({ nofailover: value, nosync: false, noloadbalance: true });
   });
 });
+
+describe('the name that stands for the other site of a standby cluster', () => {
+  it('is refused as a member name', () => {
+    const yaml = `scope: demo\nname: "(standby_cluster)"\nrestapi:\n  listen: 10.0.0.1:8008\netcd3:\n  hosts: 10.0.0.9:2379\npostgresql:\n  listen: 10.0.0.1:5432\n  data_dir: /var/lib/postgresql/15/main\n  authentication:\n    superuser: {username: postgres, password: s3cr3t-super}\n    replication: {username: replicator, password: s3cr3t-repl}\n`;
+    expect(() => parseConfig(yaml, 'test.yml', {})).toThrow(/name: this name is reserved by Keel \(it stands for the other site of a standby cluster\)/);
+  });
+});
