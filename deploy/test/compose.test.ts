@@ -363,6 +363,12 @@ describe('the backup examples (deploy/keel/examples/pgbackrest-*.yml, excerpted 
     expect(m.kind === 'command' && m.keepData && m.noParams).toBe(true);
   });
 
+  it('a standby cluster following another site (standby_cluster in bootstrap.dcs)', () => {
+    const { config, warnings } = load('standby-cluster.yml');
+    expect(warnings).toEqual([]);
+    expect(config.bootstrap.dcs.standby_cluster).toEqual({ host: '10.0.0.5', port: 5432, primary_slot_name: 'site_b' });
+  });
+
   it('bootstrap a new cluster from a pgBackRest backup to a point in time', () => {
     const { config, warnings } = load('pgbackrest-bootstrap.yml');
     expect(warnings).toEqual([]);

@@ -47,8 +47,13 @@ async function runMethod(rt: Runtime, m: ReplicaCommandMethod, source: HostPort 
  * Create the replica's data directory; returns the method that did. Throws when every method failed
  * (the loop retries with backoff, trying them all again in order, as Patroni does on its next cycle).
  */
-export async function createReplica(rt: Runtime, source: (HostPort & { name: string }) | null, step: (message: string) => void = () => undefined): Promise<string> {
-  const methods = usableReplicaMethods(rt.config.postgresql.create_replica_methods, source !== null);
+export async function createReplica(
+  rt: Runtime,
+  source: (HostPort & { name: string }) | null,
+  step: (message: string) => void = () => undefined,
+  configured: readonly ReplicaMethod[] = rt.config.postgresql.create_replica_methods,
+): Promise<string> {
+  const methods = usableReplicaMethods(configured, source !== null);
   if (methods.length === 0) throw new Error('no member to clone from and no replica creation method marked no_leader');
   const failures: string[] = [];
   for (const m of methods) {

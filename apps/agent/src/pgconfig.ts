@@ -1,6 +1,7 @@
 import type { Observation } from '@keel/ha-core';
 import { slotNameForMember } from '@keel/protocol';
 import type { Runtime } from './runtime.ts';
+import { isRemoteUpstream, remoteSource, standbyClusterConfig, standbyRecovery } from './standby-cluster.ts';
 
 type Gucs = Record<string, string | number | boolean>;
 
@@ -66,9 +67,13 @@ export async function writePgConfig(
     });
     return;
   }
-  const conn = standby.upstream ? connOf(rt.lastObservation, standby.upstream) : null;
-  const slotName = rt.settings.useSlots ? slotNameForMember(rt.config.name) : null;
-  const recovery = rt.config.postgresql.recovery_conf;
+  const sc = standbyClusterConfig(rt);
+  // the standby leader streams from the other site (standby_cluster.host:port, its primary_slot_name)
+  // standby_cluster just removed (promote-cluster) before the standby leader promoted: no upstream meanwhile
+  const remote = isRemoteUpstream(standby.upstream);
+  const conn = remote ? (sc === null ? null : remoteSource(sc)) : standby.upstream ? connOf(rt.lastObservation, standby.upstream) : null;
+  const slotName = remote ? (sc?.primary_slot_name ?? null) : rt.settings.useSlots ? slotNameForMember(rt.config.name) : null;
+  const recovery = { ...standbyRecovery(sc), ...rt.config.postgresql.recovery_conf };
   await rt.pg.writeConfig({ standby: { primaryConninfo: conn, slotName }, ...(Object.keys(recovery).length > 0 ? { recovery } : {}) });
 }
 

@@ -13,7 +13,7 @@ export function nodeStatus(rt: OpsRuntime, probe: Probe | null): TNodeStatus {
   const s: TNodeStatus = {
     // A long action (restart, reinitialize) is reported while it runs, even before PostgreSQL stopped (patronictl reinit --wait).
     state: running && !rt.memory.inFlight ? 'running' : memberState(rt, probe),
-    role: running ? (probe.role === 'primary' ? 'primary' : 'replica') : obs?.pg.dataDir === 'empty' ? 'uninitialized' : 'replica',
+    role: running ? runningRole(rt, probe.role, leader) : obs?.pg.dataDir === 'empty' ? 'uninitialized' : 'replica',
     patroni: { version: KEEL_VERSION, scope: rt.config.scope, name: rt.config.name },
   };
   if (running) {
@@ -29,7 +29,7 @@ export function nodeStatus(rt: OpsRuntime, probe: Probe | null): TNodeStatus {
         paused: probe.replayPaused ?? false,
       };
     }
-    if (probe.role === 'replica' && isSyncMember(rt)) s[rt.settings.quorumCommit ? 'quorum_standby' : 'sync_standby'] = true;
+    if (s.role === 'replica' && isSyncMember(rt)) s[rt.settings.quorumCommit ? 'quorum_standby' : 'sync_standby'] = true;
     if (probe.role === 'replica') s.replication_state = probe.streaming ? 'streaming' : 'stopped';
     if (probe.timeline) s.timeline = probe.timeline;
     if (probe.role === 'primary' && probe.replication?.length) s.replication = probe.replication as unknown as Array<Record<string, unknown>>;
@@ -56,6 +56,12 @@ export function nodeStatus(rt: OpsRuntime, probe: Probe | null): TNodeStatus {
     if (rt.failoverOutcomes?.length) s.keel.failover_outcomes = [...rt.failoverOutcomes];
   }
   return s;
+}
+
+/** Patroni's roles: a replica holding the lock of a standby cluster is its standby_leader. */
+function runningRole(rt: OpsRuntime, pgRole: Probe['role'], leader: string | null): 'primary' | 'replica' | 'standby_leader' {
+  if (pgRole === 'primary') return 'primary';
+  return rt.settings.standbyCluster != null && leader === rt.config.name ? 'standby_leader' : 'replica';
 }
 
 /** synchronous_mode is on and /sync (as last read) lists this member as a synchronous standby. */

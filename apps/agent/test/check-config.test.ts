@@ -118,10 +118,17 @@ describe('adoptDynamicConfig (/config read from etcd)', () => {
     ]);
   });
 
-  it('skips unimplemented keys that change what a cluster does (standby_cluster) instead of acting on them', () => {
-    const r = adoptDynamicConfig({ ttl: 20, standby_cluster: { host: 'x' }, synchronous_mode: 'sometimes' }, null, ctx);
+  it('skips a key with a bad value instead of acting on it', () => {
+    const r = adoptDynamicConfig({ ttl: 20, synchronous_mode: 'sometimes' }, null, ctx);
     expect(r.config).toEqual({ ttl: 20 });
-    expect(r.skipped).toHaveLength(2);
+    expect(r.skipped).toHaveLength(1);
+  });
+
+  it('never acts on half a standby_cluster: a bad key skips the whole section (the last good one stays)', () => {
+    const r = adoptDynamicConfig({ ttl: 20, standby_cluster: { host: 'site-a', port: 99999 } }, null, ctx);
+    expect(r.config).toEqual({ ttl: 20 });
+    const kept = adoptDynamicConfig({ standby_cluster: { host: 'site-a', port: 99999 } }, { standby_cluster: { host: 'site-b', port: 5432 } }, ctx);
+    expect(kept.config).toEqual({ standby_cluster: { host: 'site-b', port: 5432 } });
   });
 
   it('keeps the last good configuration whole when the value is not a mapping at all', () => {

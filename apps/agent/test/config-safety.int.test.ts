@@ -106,7 +106,7 @@ describe('config safety on a real cluster', () => {
     ['shared_preload_libraries (loads code)', () => ({ postgresql: { parameters: { shared_preload_libraries: 'evil' } } }), 400, 'shared_preload_libraries: loads code'],
     ['log_directory (a path)', () => ({ postgresql: { parameters: { log_directory: '/etc' } } }), 400, 'log_directory: names a file or directory'],
     ['postgresql.callbacks', () => ({ postgresql: { callbacks: { on_start: '/bin/sh' } } }), 400, 'postgresql.callbacks: runs commands or names files'],
-    ['standby_cluster', () => ({ standby_cluster: { host: '10.0.0.1', port: 5432 } }), 400, 'standby_cluster: Keel does not implement standby clusters yet'],
+    ['standby_cluster with an unknown key', () => ({ standby_cluster: { host: '10.0.0.1', prot: 5432 } }), 400, 'standby_cluster.prot: unknown key'],
     ['synchronous_mode: quorum', () => ({ synchronous_mode: 'quorum' }), 400, 'synchronous_mode: Keel does not implement quorum'],
     ['failsafe_mode that is not a boolean', () => ({ failsafe_mode: 'sometimes' }), 400, 'failsafe_mode: expected true or false, got \\"sometimes\\"'],
     ['a logical slot without a plugin', () => ({ slots: { s1: { type: 'logical', database: 'postgres' } } }), 400, 'slots.s1.plugin: required'],
@@ -160,7 +160,7 @@ describe('config safety on a real cluster', () => {
     const bad = {
       ...current,
       ttl: -5,
-      standby_cluster: { host: '10.9.9.9', port: 5432 },
+      standby_cluster: { host: '10.9.9.9', port: 99999 },
       postgresql: {
         ...current.postgresql,
         parameters: { ...current.postgresql.parameters, application_name: 'a\nb', archive_mode: 'on', archive_command: 'touch /tmp/keel-pwned', work_mem: 'lots', maintenance_work_mem: '99MB' },
@@ -176,7 +176,7 @@ describe('config safety on a real cluster', () => {
       await waitFor(async () => (await m.sql<{ v: string }>("SELECT current_setting('maintenance_work_mem') AS v"))[0]!.v === '99MB', { timeoutMs: 30_000, message: `${m.name} applies maintenance_work_mem` });
       expect((await m.sql<{ v: string }>("SELECT current_setting('archive_command') AS v"))[0]!.v).not.toContain('pwned');
       expect((await m.sql<{ v: string }>("SELECT current_setting('work_mem') AS v"))[0]!.v).not.toBe('lots');
-      expect(logged(m, 'skipped a /config value: standby_cluster: Keel does not implement standby clusters yet')).toBe(true);
+      expect(logged(m, 'skipped a /config value: standby_cluster.port: expected a port number from 1 to 65535')).toBe(true);
     }
     // the replica still streams from the leader, the leader still holds the lock
     await c.waitForReplicas([replica.name], 60_000);

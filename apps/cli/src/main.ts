@@ -19,6 +19,7 @@ import { register as reload } from './commands/reload.ts';
 import { register as restart } from './commands/restart.ts';
 import { register as resume } from './commands/resume.ts';
 import { register as showConfig } from './commands/show-config.ts';
+import { register as standbyCluster } from './commands/standby-cluster.ts';
 import { register as switchover } from './commands/switchover.ts';
 import { register as topology } from './commands/topology.ts';
 import { KEELCTL_VERSION, register as version } from './commands/version.ts';
@@ -26,7 +27,7 @@ import { RealCtl, terminalIo, type Ctl, type Io } from './context.ts';
 import { CliError, EXIT, EXIT_CODES_HELP } from './errors.ts';
 import { resolveSettings, type FileAccess, type GlobalFlags } from './settings.ts';
 
-const COMMANDS: Register[] = [list, topology, history, showConfig, version, switchover, failover, restart, reinit, reload, pause, resume, flush, editConfig];
+const COMMANDS: Register[] = [list, topology, history, showConfig, version, switchover, failover, restart, reinit, reload, pause, resume, flush, editConfig, standbyCluster];
 
 const HELP_FOOTER = `
 Finding the cluster (highest first):

@@ -18,6 +18,7 @@ import { RequestOperation } from './ops/request-operation.tsx';
 import { can, type TMe } from './ops/roles.ts';
 import { syncStandbys } from './view-model.ts';
 import { POLL_LIVE_MS, POLL_OFFLINE_MS, useLiveDashboard, useServerStatus } from './use-dashboard.ts';
+import { StandbyLink } from './standby-link.tsx';
 
 /** One key fact: a group named by its label ("Leader"), holding the label and the value. */
 function Fact({ label, children }: { label: string; children: ReactNode }) {
@@ -57,6 +58,11 @@ export function ClusterView({ scope }: { scope: string }) {
       {h ? (
         <p className="summary-line" role="status" aria-label="Cluster summary">
           {h.summary}
+        </p>
+      ) : null}
+      {c?.links ? (
+        <p className="summary-line small">
+          <StandbyLink links={c.links} />
         </p>
       ) : null}
       {notFound ? (

@@ -3,6 +3,7 @@ import Link from 'next/link';
 import { StatusBadge } from './badges.tsx';
 import { FailoverReadiness } from './failover-readiness.tsx';
 import { formatBytes, formatSeconds } from './format.ts';
+import { StandbyLink } from './standby-link.tsx';
 import type { TClusterListItem } from './live-cache.ts';
 import type { TClusterHealth } from '../server/lib/cluster-health.ts';
 
@@ -30,6 +31,9 @@ export function ClustersTable({ clusters }: { clusters: TClusterRow[] }) {
               <tr key={c.scope}>
                 <th scope="row" data-label="Cluster">
                   <Link href={`/clusters/${encodeURIComponent(c.scope)}`}>{c.name}</Link>
+                  <span className="sub">
+                    <StandbyLink links={c.links} />
+                  </span>
                 </th>
                 <td data-label="Status">
                   <StatusBadge status={h.status} paused={h.paused} />

@@ -24,6 +24,7 @@ function detail(members: TMemberView[]): TClusterDetail {
     createdAt: now.toISOString(),
     health: summarizeCluster(members),
     members,
+    links: { standbyOf: null, followedBy: [] },
     recentEvents: [],
     history: [],
     staleAfterSeconds: 30,
@@ -84,7 +85,7 @@ describe('live messages update the cached cluster in place', () => {
   });
 
   it('the clusters list: presence flips a flag; an unknown member means "refetch"', () => {
-    const list: TClusterListItem[] = [{ scope: 'pg', name: 'pg', health: summarizeCluster(threeMembers()), members: threeMembers() }];
+    const list: TClusterListItem[] = [{ scope: 'pg', name: 'pg', health: summarizeCluster(threeMembers()), members: threeMembers(), links: { standbyOf: null, followedBy: [] } }];
     const next = applyToList(list, { type: 'presence', cluster: 'pg', member: 'pg2', connected: false, at: now.toISOString() })!;
     expect(next[0]?.members.find((m) => m.name === 'pg2')?.connected).toBe(false);
     expect(listKnows(list, { type: 'member', cluster: 'pg', member: member('pg9') })).toBe(false);

@@ -371,3 +371,25 @@ describe('incidents at ingest (events stored and grouped in batches)', () => {
     }
   });
 });
+
+describe('standby clusters', () => {
+  it('shows a standby cluster following another site, and the link both ways, from what the agents report', async () => {
+    const [tokenA, tokenB] = await Promise.all([cp.createAgentToken('site-a', 'a1'), cp.createAgentToken('site-b', 'b1')]);
+    const primary = await connectAs(tokenA, 'site-a', 'a1');
+    await primary.welcome();
+    primary.send(snapshot(1, { role: 'primary', leader: 'a1', connectAddress: '10.0.0.1:5432', follows: null }));
+    await primary.ack(1);
+    const standby = await connectAs(tokenB, 'site-b', 'b1');
+    await standby.welcome();
+    standby.send(snapshot(1, { role: 'standby_leader', leader: 'b1', connectAddress: '10.1.0.1:5432', follows: '10.0.0.1:5432' }));
+    await standby.ack(1);
+    const api = trpcAs(cp.url, cookie);
+    const list = await api.clusters.list.query();
+    expect(list.find((c) => c.scope === 'site-b')?.links.standbyOf).toEqual({ follows: '10.0.0.1:5432', leader: 'b1', cluster: 'site-a', member: 'a1' });
+    expect(list.find((c) => c.scope === 'site-a')?.links).toEqual({ standbyOf: null, followedBy: ['site-b'] });
+    expect((await api.clusters.byScope.query({ scope: 'site-b' })).links.standbyOf?.cluster).toBe('site-a');
+    expect((await api.clusters.byScope.query({ scope: 'site-a' })).links.followedBy).toEqual(['site-b']);
+    primary.close();
+    standby.close();
+  });
+});

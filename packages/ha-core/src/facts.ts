@@ -1,7 +1,7 @@
 import { failoverRequest, isPending } from './failover.ts';
 import type { FailoverRequest } from './failover.ts';
 import { promotionBlocker } from './tags.ts';
-import type { AgentMemory, ClusterView, HaSettings, Observation, PgView } from './types.ts';
+import type { AgentMemory, ClusterView, HaSettings, Observation, PgView, StandbyClusterView } from './types.ts';
 
 /**
  * What every step needs, derived once from a reachable-DCS observation. Steps read facts, never
@@ -15,6 +15,8 @@ export interface Facts {
   readonly pg: PgView;
   readonly memory: AgentMemory;
   readonly paused: boolean;
+  /** standby_cluster: where the standby leader replicates from; null: not a standby cluster. */
+  readonly standby: StandbyClusterView | null;
   /** cluster.leader === me */
   readonly iAmLeader: boolean;
   /** The lock holder when it is another member, else null. */
@@ -51,6 +53,7 @@ export function factsOf(obs: Observation, cluster: ClusterView): Facts {
     pg,
     memory: obs.memory,
     paused: obs.settings.pause,
+    standby: obs.settings.standbyCluster ?? null,
     iAmLeader: cluster.leader === me,
     otherLeader: cluster.leader !== null && cluster.leader !== me ? cluster.leader : null,
     dataEmpty: pg.dataDir === 'empty' && !pg.running,

@@ -114,8 +114,9 @@ export function rosterOf(cluster: Pick<ClusterView, 'members'>, peers: readonly 
  * it has every record the former leader wrote, so the former leader can follow it without pg_rewind.
  * null: no gate (a manual failover, whose leader may be dead, or no /status).
  */
-export function shutdownCheckpoint(req: FailoverRequest, cluster: Pick<ClusterView, 'optime'>): number | null {
-  return req.leader !== null ? cluster.optime : null;
+export function shutdownCheckpoint(req: FailoverRequest, cluster: Pick<ClusterView, 'optime'>, standby = false): number | null {
+  // A standby leader writes no shutdown checkpoint (it is in recovery): the new one catches up from the other site.
+  return req.leader !== null && !standby ? cluster.optime : null;
 }
 
 /**

@@ -41,6 +41,8 @@ export { HEARTBEAT_INTERVAL_MS, HEARTBEAT_STALL_SECONDS, heartbeatStopped, watch
 export { factsOf } from './facts.ts';
 export { promotionBlocker, failoverPriority } from './tags.ts';
 export { formatBytes } from './format.ts';
+export { REMOTE_UPSTREAM, describeStandbySource } from './standby.ts';
+export { standbyClusterOf } from './settings.ts';
 export * from './types.ts';
 export { rewindNeeded } from './rewind-needed.ts';
 export type { Known, RejoinLeader, RejoinLocal, RewindVerdict, TimelineFork } from './rewind-needed.ts';

@@ -1,6 +1,6 @@
 import { parsePatroniBool, type TDynamicConfig } from '@keel/protocol';
 import { ignoreMatchersOf, permanentSlotsOf } from './permanent-slots.ts';
-import type { HaSettings } from './types.ts';
+import type { HaSettings, StandbyClusterView } from './types.ts';
 
 /** Patroni's defaults for everything decide() reads. */
 export const PATRONI_DEFAULTS: Readonly<HaSettings> = Object.freeze({
@@ -152,7 +152,27 @@ export function resolveSettingsExplained(
   const ignoreSlots = ignoreMatchersOf(c);
   if (Object.keys(permanentSlots).length > 0) settings.permanentSlots = permanentSlots;
   if (ignoreSlots.length > 0) settings.ignoreSlots = ignoreSlots;
+  const standby = standbyClusterOf(c.standby_cluster);
+  if (standby !== null) {
+    settings.standbyCluster = standby;
+    if (settings.synchronousMode) {
+      notes.push('synchronous_mode: ignored in a standby cluster (its standby leader accepts no writes)');
+      settings.synchronousMode = false;
+    }
+  }
   return { settings, notes };
+}
+
+/**
+ * standby_cluster as decide() sees it, or null when it does not describe a standby cluster (Patroni's
+ * is_standby_cluster: a host, a port or a restore_command; the agent's check refuses the rest).
+ */
+export function standbyClusterOf(raw: TDynamicConfig['standby_cluster']): StandbyClusterView | null {
+  if (raw === undefined || raw === null) return null;
+  const host = typeof raw.host === 'string' && raw.host.trim() !== '' ? raw.host.trim() : null;
+  const restoreCommand = typeof raw.restore_command === 'string' && raw.restore_command.trim() !== '';
+  if (host === null && !restoreCommand && raw.port === undefined) return null;
+  return { host, port: typeof raw.port === 'number' ? raw.port : 5432, restoreCommand };
 }
 
 /** resolveSettingsExplained without the notes. */

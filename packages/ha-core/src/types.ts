@@ -42,6 +42,21 @@ export interface HaSettings {
   permanentSlots?: Readonly<Record<string, SlotSpec>>;
   /** `ignore_slots`: slots Keel never drops; absent: none. */
   ignoreSlots?: readonly IgnoreMatcher[];
+  /**
+   * standby_cluster: this cluster is a standby cluster. Its leader is a standby leader that replicates
+   * from the other site and never promotes; the other members follow the standby leader. Absent or
+   * null: a normal cluster.
+   */
+  standbyCluster?: StandbyClusterView | null;
+}
+
+/** Where a standby cluster's standby leader replicates from (standby_cluster, checked by the agent). */
+export interface StandbyClusterView {
+  /** The other site's PostgreSQL to stream from; null: restore from the archive only. */
+  host: string | null;
+  port: number;
+  /** A restore_command is set: WAL can come from the archive. */
+  restoreCommand: boolean;
 }
 
 /** A member as the DCS shows it (members/<name> plus its name). */
@@ -274,7 +289,12 @@ export type DemoteMode =
    * start again as a read-only standby with no upstream (Patroni's demote('offline')): reads go on,
    * writes stop; the lock is not touched (it cannot be).
    */
-  | 'offline';
+  | 'offline'
+  /**
+   * standby_cluster was set on a running primary (keelctl demote-cluster): fast stop, keeping the lock;
+   * the next loop starts PostgreSQL again as the standby leader following the other site.
+   */
+  | 'standby';
 
 /** Everything decide() can ask for. Each has exactly one executor in apps/agent/src/executors. */
 export type Action =
@@ -369,6 +389,9 @@ export const VERDICTS = [
   'failover_abandoned',
   'waiting_for_switchover',
   'follow_after_clean_switchover',
+  'standby_leader_ok',
+  'standby_leader_follow',
+  'demote_to_standby_leader',
 ] as const;
 export type Verdict = (typeof VERDICTS)[number];
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../src/decide.ts';
 import { failoverRequest, isPending } from '../src/failover.ts';
 import { rankCandidates } from '../src/rank.ts';
+import { REMOTE_UPSTREAM } from '../src/standby.ts';
 import { VERDICTS } from '../src/types.ts';
 import type { Action, ActionType, ControlState, Decision, FailsafeCheck, Observation, PeerView, TakeoverProbe } from '../src/types.ts';
 import type { ObservationBuilder } from './builders.ts';
@@ -345,13 +346,42 @@ function* takeoverCombinations(): Generator<Case> {
               }
 }
 
+/**
+ * A standby cluster (standby_cluster set): the failover space with the lock, PostgreSQL, the request and
+ * the peers, plus an uninitialized empty member, so every path a standby leader can take is covered.
+ */
+const STANDBY = { host: 'site-a', port: 5432, restoreCommand: true } as const;
+const standbyRequests: Dim<TFailoverValue | null> = [['no request', null], ...requests];
+const sData: Dim<Step> = [
+  ['initialized', same],
+  ['initialized, following the other site', (b) => b.following(REMOTE_UPSTREAM)],
+  ['uninitialized, empty', (b) => b.uninitialized().withEmptyDataDir()],
+];
+
+function* standbyCombinations(): Generator<Case> {
+  for (const [l1, withLock] of fLeader)
+    for (const [l2, withPg] of fPg)
+      for (const [l3, t] of fTags)
+        for (const [l4, p] of pause)
+          for (const [l5, request] of standbyRequests)
+            for (const [l6, withData] of sData)
+              for (const [l7, answers] of fPeers) {
+                let b = withData(withPg(withLock(anObservation())));
+                b = b.withTags(t).withSettings({ pause: p, standbyCluster: STANDBY }).withFailover(request).withOptime(CKPT);
+                b = answers === null ? b.withoutPeers() : b.withPeers(...answers);
+                const obs = b.build();
+                yield { label: ['standby cluster', l1, l2, l3, l4, l5, l6, l7].join(' / '), obs, d: decide(obs) };
+              }
+}
+
 const baseCases = [...combinations()];
+const standbyCases = [...standbyCombinations()];
 const failsafeCases = [...failsafeCombinations()];
 const failoverCases = [...failoverCombinations()];
 const syncCases = [...syncCombinations()];
 const lifecycleCases = [...lifecycleCombinations()];
 const takeoverCases = [...takeoverCombinations()];
-const cases = [...baseCases, ...failoverCases, ...syncCases, ...lifecycleCases, ...takeoverCases, ...failsafeCases];
+const cases = [...baseCases, ...failoverCases, ...syncCases, ...lifecycleCases, ...takeoverCases, ...failsafeCases, ...standbyCases];
 
 const types = (d: Decision): ActionType[] => d.actions.map((a: Action) => a.type);
 const has = (d: Decision, t: ActionType): boolean => types(d).includes(t);
@@ -383,6 +413,17 @@ describe('decide() invariants over every combination of the discrete inputs', ()
     expect(syncCases.length).toBe(3 * 6 * 3 * 4 * 4 * 5 * 2 * 2);
     expect(failsafeCases.length).toBe(2 * 2 * 3 * 3 * 4 * 3 * 2 * 2);
     expect(takeoverCases.length).toBe(3 * 6 * 3 * 4 * 6 * 4 * 2);
+  });
+
+  it('a standby cluster never promotes nor starts a primary, and only the lock holder follows the other site', () => {
+    expect(standbyCases.length).toBe(5 * 8 * 2 * 2 * 13 * 3 * 6);
+    const bad = standbyCases.filter(({ obs, d }) => {
+      const t = types(d);
+      if (t.includes('promote') || t.includes('startPrimary')) return true;
+      const remote = d.actions.some((a) => (a.type === 'follow' || a.type === 'startReplica') && a.leader === REMOTE_UPSTREAM);
+      return remote && !(leaderOf(obs) === obs.me.name || t.includes('acquireLock'));
+    });
+    expect(bad.slice(0, 5).map((c) => `${c.label} => ${c.d.verdict} [${types(c.d).join(', ')}]`)).toEqual([]);
   });
 
   it('reaches the verdicts these inputs can reach, so the rules below are not vacuous', () => {
@@ -531,7 +572,8 @@ describe('decide() invariants over every combination of the discrete inputs', ()
       violations(({ obs, d }) => {
         const req = activeRequest(obs);
         const optime = optimeOf(obs);
-        if (!has(d, 'acquireLock') || !req?.leader || req.candidate !== obs.me.name || optime === null) return true;
+        // A standby leader writes no shutdown checkpoint: its successor catches up from the other site.
+        if (!has(d, 'acquireLock') || !req?.leader || req.candidate !== obs.me.name || optime === null || obs.settings.standbyCluster) return true;
         return obs.pg.role === 'primary' || (obs.pg.lsn !== null && optime <= obs.pg.lsn);
       }),
     ).toEqual([]);

@@ -207,6 +207,9 @@ const ZSender = {
   member: ZName.optional(),
 };
 
+/** "host:port" (IPv6 hosts in brackets), as the control plane matches a standby cluster to the site it follows. */
+const ZHostPort = z.string().min(3).max(300).regex(/^(?:\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d{1,5}$/);
+
 export const ZSnapshot = z.object({
   type: z.literal('snapshot'),
   seq: ZSeq,
@@ -253,6 +256,13 @@ export const ZSnapshot = z.object({
    * background every backup.interval); null: this member does not check; absent from older agents.
    */
   backup: ZBackupStatus.nullable().optional(),
+  /** This member's PostgreSQL address as other members reach it (postgresql.connect_address, "host:port"); absent from older agents. */
+  connectAddress: ZHostPort.nullable().optional(),
+  /**
+   * A standby cluster's standby leader: the other site's PostgreSQL it replicates from (standby_cluster
+   * host:port); null otherwise, or when it restores from the archive only. Absent from older agents.
+   */
+  follows: ZHostPort.nullable().optional(),
   ha: ZHaContext.optional(),
 });
 export type TSnapshot = z.infer<typeof ZSnapshot>;

@@ -59,6 +59,22 @@ export const ZMemberValue = z
 export type TMemberValue = z.infer<typeof ZMemberValue>;
 
 /** The dynamic configuration in /config. Unknown keys are kept (Patroni has many more). */
+/**
+ * `standby_cluster` in the dynamic configuration (Patroni's keys): the cluster's leader is a standby
+ * leader that replicates from another site, streaming from host:port and/or restoring from the archive.
+ * The agent checks it further (config/dynamic.ts: a host or a restore_command, a port in range).
+ */
+export const ZStandbyCluster = z.object({
+  host: z.string().optional(),
+  port: z.number().int().optional(),
+  primary_slot_name: z.string().optional(),
+  restore_command: z.string().optional(),
+  archive_cleanup_command: z.string().optional(),
+  recovery_min_apply_delay: z.union([z.number().int(), z.string()]).optional(),
+  create_replica_methods: z.array(z.string()).optional(),
+});
+export type TStandbyCluster = z.infer<typeof ZStandbyCluster>;
+
 export const ZDynamicConfig = z
   .object({
     ttl: z.number().int().optional(),
@@ -73,6 +89,8 @@ export const ZDynamicConfig = z
     synchronous_mode: z.union([z.boolean(), z.string()]).optional(),
     failsafe_mode: z.boolean().optional(),
     pause: z.boolean().nullable().optional(),
+    /** null: removed (a merge patch that promotes the cluster). */
+    standby_cluster: ZStandbyCluster.nullable().optional(),
     postgresql: z
       .object({
         use_pg_rewind: z.boolean().optional(),

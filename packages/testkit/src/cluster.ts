@@ -84,6 +84,11 @@ export interface ClusterOptions {
    * with the replication role's sslmode/sslcert/sslkey/sslrootcert.
    */
   tls?: boolean | { verifyClient?: 'none' | 'optional' | 'required' };
+  /**
+   * The credentials to use instead of new random ones: a standby cluster copies another cluster's data,
+   * roles and passwords included, so it must use that cluster's.
+   */
+  credentials?: Credentials;
 }
 
 /** The certificates of a TLS test cluster. */
@@ -301,7 +306,7 @@ export class TestCluster {
     readonly options: ClusterOptions,
   ) {
     const pw = () => randomBytes(12).toString('hex');
-    this.credentials = {
+    this.credentials = options.credentials ?? {
       superuser: { username: 'postgres', password: pw() },
       replication: { username: 'replicator', password: pw() },
       rewind: { username: 'rewind_user', password: pw() },

@@ -129,9 +129,11 @@ export function adoptDynamicConfig(
     const r = problemsOf(doc, { ...ctx }, () => true);
     if (r.problems.length === 0) return { config: r.config, skipped };
     for (const p of r.problems) {
-      const previous = getAt(lastGood, p.keys);
+      // standby_cluster is one setting: half of it (a host without its port) must never be acted on
+      const keys = p.keys[0] === 'standby_cluster' ? ['standby_cluster'] : p.keys;
+      const previous = getAt(lastGood, keys);
       skipped.push(`${p.line}; ${previous === undefined ? 'left out' : `keeping the last good value ${JSON.stringify(previous)}`}`);
-      doc = setAt(doc as Json, p.keys, previous);
+      doc = setAt(doc as Json, keys, previous);
     }
   }
   skipped.push('the configuration could not be repaired key by key; keeping the last good configuration whole');

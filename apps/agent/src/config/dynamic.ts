@@ -44,6 +44,7 @@ export const KEEL_DYNAMIC_KEYS = [
   'maximum_lag_on_syncnode',
   'failsafe_mode',
   'pause',
+  'standby_cluster',
   'postgresql',
   ...SLOT_KEYS,
 ] as const;
@@ -71,12 +72,7 @@ const emptyOrOff = (v: unknown): boolean =>
  * Patroni keys Keel refuses until the issue that implements them lands. Each says when a value means
  * "off" (accepted) and why running without the feature would be wrong.
  */
-const FAIL_CLOSED: Record<string, { off: (v: unknown) => boolean; message: string }> = {
-  standby_cluster: {
-    off: emptyOrOff,
-    message: notImplemented('standby clusters', 'without it the standby leader would promote itself to a writable primary'),
-  },
-};
+const FAIL_CLOSED: Record<string, { off: (v: unknown) => boolean; message: string }> = {};
 
 /** The values the HA loop runs with for a given dynamic configuration, Patroni's defaults filled in. */
 export interface EffectiveDynamicConfig {
@@ -248,6 +244,8 @@ export function checkDynamicConfig(p: Problems, raw: unknown, path: string, ctx:
   for (const note of timing.notes) p.warn(join(path, 'ttl'), `${note} (the configuration keeps the values as written)`);
 
   Object.assign(out, checkSlotKeys(p, raw, path));
+  const standby = checkStandbyCluster(p, raw['standby_cluster'], join(path, 'standby_cluster'), ctx);
+  if (standby !== undefined) out['standby_cluster'] = standby;
 
   const pg = checkDynamicPostgresql(p, raw, path, ctx);
   if (pg) out['postgresql'] = pg;
@@ -317,6 +315,92 @@ function checkDynamicPostgresql(p: Problems, raw: Obj, path: string, ctx: Dynami
       if (/[\r\n\0]/.test(line)) p.error(`${join(pgPath, 'pg_hba')}[${i}]`, 'must not contain line breaks or NUL characters');
     });
     out['pg_hba'] = hba;
+  }
+  return out;
+}
+
+const STANDBY_CLUSTER_KEYS = [
+  'host',
+  'port',
+  'primary_slot_name',
+  'restore_command',
+  'archive_cleanup_command',
+  'recovery_min_apply_delay',
+  'create_replica_methods',
+] as const;
+/** A host name, an IPv4 address or an IPv6 address (one host: what the standby leader streams from). */
+const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[?[0-9A-Fa-f:.]+\]?)$/;
+/** PostgreSQL's replication slot names. */
+const SLOT_RE = /^[a-z0-9_]{1,63}$/;
+/** recovery_min_apply_delay: milliseconds, or a number with a time unit. */
+const DELAY_RE = /^\s*\d{1,10}\s*(?:ms|s|min|h|d)?\s*$/;
+const METHOD_RE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * standby_cluster (Patroni's keys): the cluster follows another site. It must say where from (a host,
+ * or a restore_command for the archive); the commands follow the DCS privilege rule (a command from
+ * the DCS runs only when postgresql.allow_from_dcs names it); create_replica_methods names methods of
+ * the local postgresql.create_replica_methods (or basebackup). undefined: absent or null (removed);
+ * an empty mapping is kept and means "not a standby cluster", as in Patroni.
+ */
+function checkStandbyCluster(p: Problems, v: unknown, kp: string, ctx: DynamicContext): Record<string, unknown> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObj(v)) {
+    p.error(kp, `expected a mapping${got(kp, v)}`);
+    return undefined;
+  }
+  const out: Record<string, unknown> = {};
+  checkKeys(p, v, kp, STANDBY_CLUSTER_KEYS, lookupKey(DYNAMIC_KEYS, ['standby_cluster']));
+  const line = (key: string): string | undefined => {
+    const s = v[key];
+    if (s === undefined || s === null) return undefined;
+    const sp = join(kp, key);
+    if (typeof s !== 'string' || s.trim() === '') return void p.error(sp, `expected a non-empty string${got(sp, s)}`);
+    if (/[\r\n\0]/.test(s)) return void p.error(sp, 'must not contain line breaks or NUL characters');
+    return s;
+  };
+  const host = line('host');
+  if (host !== undefined) {
+    if (!HOST_RE.test(host.trim())) p.error(join(kp, 'host'), `expected one host name or IP address${got(join(kp, 'host'), host)}`);
+    else out['host'] = host.trim();
+  }
+  const portRaw = v['port'];
+  if (portRaw !== undefined && portRaw !== null) {
+    const pp = join(kp, 'port');
+    const port = typeof portRaw === 'string' && /^\s*\d{1,5}\s*$/.test(portRaw) ? Number(portRaw) : portRaw;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) p.error(pp, `expected a port number from 1 to 65535${got(pp, portRaw)}`);
+    else out['port'] = port;
+  }
+  const slot = line('primary_slot_name');
+  if (slot !== undefined) {
+    if (!SLOT_RE.test(slot)) p.error(join(kp, 'primary_slot_name'), `expected a replication slot name (lower-case letters, digits and underscores, at most 63)${got(join(kp, 'primary_slot_name'), slot)}`);
+    else out['primary_slot_name'] = slot;
+  }
+  for (const key of ['restore_command', 'archive_cleanup_command'] as const) {
+    const cmd = line(key);
+    if (cmd === undefined) continue;
+    if (!ctx.allowFromDcs.includes(key)) {
+      p.error(join(kp, key), `runs a command; Keel takes it from the DCS only when postgresql.allow_from_dcs lists "${key}" (or set it in the local postgresql.recovery_conf)`);
+    } else out[key] = cmd;
+  }
+  const delay = v['recovery_min_apply_delay'];
+  if (delay !== undefined && delay !== null) {
+    const dp = join(kp, 'recovery_min_apply_delay');
+    if ((typeof delay === 'number' && Number.isInteger(delay) && delay >= 0) || (typeof delay === 'string' && DELAY_RE.test(delay))) {
+      out['recovery_min_apply_delay'] = typeof delay === 'string' ? delay.trim() : delay;
+    } else p.error(dp, `expected milliseconds or a time such as 5min${got(dp, delay)}`);
+  }
+  const methods = v['create_replica_methods'];
+  if (methods !== undefined && methods !== null) {
+    const mp = join(kp, 'create_replica_methods');
+    const list = typeof methods === 'string' ? methods.split(',').map((s) => s.trim()) : methods;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((m) => typeof m === 'string' && METHOD_RE.test(m))) {
+      p.error(mp, `expected a list of replica creation method names${got(mp, methods)}`);
+    } else out['create_replica_methods'] = list;
+  }
+  const keys = Object.keys(v).filter((k) => v[k] !== null && v[k] !== undefined);
+  if (keys.length > 0 && v['host'] == null && v['restore_command'] == null) {
+    p.error(kp, 'needs a host (the other site to stream from) or a restore_command (to restore from its archive)');
   }
   return out;
 }

@@ -4,6 +4,7 @@
  * object may hold placeholders and must not be used.
  */
 
+import { REMOTE_UPSTREAM } from '@keel/ha-core';
 import path from 'node:path';
 import { parsePatroniBool, type TTags } from '@keel/protocol';
 import { formatHostPort, localHostFor, parseHostsPort, WILDCARD_HOSTS, type HostPort } from './address.ts';
@@ -98,6 +99,7 @@ export function buildAgentConfig(p: Problems, root: unknown): AgentConfig {
   const scope = identifier(p, r, 'scope');
   const name = identifier(p, r, 'name');
   if (name === RESERVED_NAME) p.error('name', 'this name is reserved by Patroni');
+  if (name === REMOTE_UPSTREAM) p.error('name', 'this name is reserved by Keel (it stands for the other site of a standby cluster)');
   const ns = str(p, r, '', 'namespace', { allowEmpty: true });
 
   const allowFromDcs = readAllowFromDcs(p, r);

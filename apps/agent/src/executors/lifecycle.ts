@@ -1,4 +1,4 @@
-import type { Observation } from '@keel/ha-core';
+import { REMOTE_UPSTREAM, type Observation } from '@keel/ha-core';
 import { connOf, writePgConfig } from '../pgconfig.ts';
 import { createReplica } from '../create-replica.ts';
 import { customBootstrap } from '../custom-bootstrap.ts';
@@ -6,6 +6,7 @@ import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
 import { checkRewindNeeded } from './rejoin-check.ts';
 import { reported } from './report.ts';
+import { remoteAddress, remoteSource, standbyClusterConfig } from '../standby-cluster.ts';
 
 function leaderOf(obs: Observation): string | null {
   return obs.dcs.ok ? obs.dcs.cluster.leader : null;
@@ -15,10 +16,54 @@ function startTimeout(rt: Runtime): number {
   return Math.max(60, rt.settings.primaryStartTimeout);
 }
 
+/**
+ * A standby cluster's first member (Patroni's bootstrap_standby_leader): the data comes from the other
+ * site (standby_cluster.create_replica_methods, basebackup by default, from host:port), PostgreSQL
+ * starts in recovery following it, then the member takes the lock as the standby leader. No roles are
+ * created: they come with the other site's data.
+ */
+async function bootstrapStandbyLeader(rt: Runtime): Promise<string> {
+  const sc = standbyClusterConfig(rt)!;
+  const src = remoteSource(sc);
+  const wanted = sc.create_replica_methods ?? ['basebackup'];
+  const local = rt.config.postgresql.create_replica_methods;
+  const unknown = wanted.filter((n) => !local.some((m) => m.name === n) && n !== 'basebackup');
+  if (unknown.length > 0) throw new Error(`standby_cluster.create_replica_methods names ${unknown.join(', ')}, not configured in postgresql.create_replica_methods`);
+  const methods = wanted.map((n) => local.find((m) => m.name === n) ?? ({ kind: 'basebackup', name: 'basebackup' } as const));
+  rt.log.info({ source: remoteAddress(sc) ?? 'archive', methods: wanted }, 'bootstrapping a standby cluster from the other site');
+  await createReplica(rt, src === null ? null : { ...src, name: remoteAddress(sc)! }, undefined, methods);
+  await writePgConfig(rt, { upstream: REMOTE_UPSTREAM });
+  await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
+  rt.memory.following = REMOTE_UPSTREAM;
+  const cd = await rt.pg.controlData();
+  if (!cd) throw new Error('pg_controldata gave nothing after creating the standby leader');
+  return cd.sysid;
+}
+
 /** initdb, configure, start, create roles, take the lock, seed /config, publish the sysid. */
 const bootstrap: Executor<'bootstrap'> = async (rt) => {
   rt.runLong('bootstrap', async () => {
     const { pg, dcs, config } = rt;
+    if (standbyClusterConfig(rt) !== null) {
+      try {
+        const sysid = await bootstrapStandbyLeader(rt);
+        await dcs.ensureLease(rt.settings.ttl);
+        if (!(await dcs.acquireLeader(config.name))) throw new Error('could not take the leader lock after creating the standby leader');
+        rt.lastLockOkAt = Date.now();
+        await dcs.setConfig(config.bootstrap?.dcs ?? {}, 0);
+        await dcs.setInitialize(sysid);
+        rt.memory.formerPrimary = false;
+        rt.log.info({ sysid }, 'initialized a standby cluster');
+        rt.callbacks.fire('on_start', 'standby_leader');
+      } catch (e) {
+        await pg.stop('immediate', 30).catch(() => undefined);
+        await pg.removeDataDir().catch(() => undefined);
+        await dcs.releaseLeader(config.name).catch(() => undefined);
+        await dcs.deleteInitialize().catch(() => undefined);
+        throw e;
+      }
+      return;
+    }
     try {
       const custom = config.bootstrap?.method;
       if (custom) {

@@ -52,7 +52,7 @@ const promote: Executor<'promote'> = async (rt, _a, obs) => {
  * everything up to the shutdown checkpoint to the replicas), publish that checkpoint's location as
  * /status optime, then release the lock: the candidate promotes once it has received that far.
  */
-async function demoteGraceful(rt: Runtime, candidate: string | null): Promise<void> {
+async function demoteGraceful(rt: Runtime, candidate: string | null, obs: Observation): Promise<void> {
   const started = Date.now();
   await rt.pg.query('CHECKPOINT').catch((e: Error) => rt.log.warn({ err: e.message }, 'checkpoint before switchover failed'));
   await rt.pg.stop('fast', 60);
@@ -64,7 +64,8 @@ async function demoteGraceful(rt: Runtime, candidate: string | null): Promise<vo
   rt.lastStatusJson = null;
   await rt.dcs.releaseLeader(rt.config.name);
   rt.lastLockOkAt = null;
-  rt.memory.formerPrimary = true;
+  // a standby leader (standby cluster) ran in recovery: it follows its successor without a rewind
+  rt.memory.formerPrimary = obs.pg.role === 'primary';
   rt.memory.following = null;
   reportLockLost(rt, 'released for a switchover');
   reportDemoted(rt, 'graceful', cd?.checkpointLsn ?? null);
@@ -99,8 +100,24 @@ async function demoteOffline(rt: Runtime, obs: Observation): Promise<void> {
   });
 }
 
+/**
+ * standby_cluster was added while I run as the primary holding the lock (keelctl demote-cluster): a
+ * fast stop, keeping the lock; the next loop starts PostgreSQL as the standby leader following the
+ * other site (ha-core standby.ts).
+ */
+async function demoteToStandbyLeader(rt: Runtime, obs: Observation): Promise<void> {
+  await rt.pg.stop('fast', 60);
+  rt.syncStandbyNames = null;
+  rt.memory.formerPrimary = true;
+  rt.memory.following = null;
+  reportDemoted(rt, 'standby', obs.pg.lsn);
+  rt.log.warn('demoted: the cluster is now a standby cluster; starting again as the standby leader');
+  rt.callbacks.fire('on_role_change', 'standby_leader');
+}
+
 const demote: Executor<'demote'> = async (rt, a, obs) => {
-  if (a.mode === 'graceful') return demoteGraceful(rt, a.candidate);
+  if (a.mode === 'graceful') return demoteGraceful(rt, a.candidate, obs);
+  if (a.mode === 'standby') return demoteToStandbyLeader(rt, obs);
   if (a.mode === 'offline') return demoteOffline(rt, obs);
   const mode = 'immediate';
   const lostAt = Date.now();

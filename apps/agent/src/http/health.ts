@@ -16,6 +16,8 @@ export interface HealthInput {
   syncStandby: boolean;
   /** synchronous_mode: quorum: this member is a voter listed in /sync (absent: false). */
   quorumStandby?: boolean;
+  /** standby_cluster is set: the lock holder is a standby leader, never a primary (absent: false). */
+  standbyCluster?: boolean;
 }
 
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
@@ -51,7 +53,13 @@ export const HEALTH_PATHS = [
 ] as const;
 
 function isPrimaryWithLock(h: HealthInput): boolean {
-  return h.status.role === 'primary' && h.hasLock && h.status.state === 'running';
+  return h.status.role === 'primary' && h.hasLock && h.status.state === 'running' && h.standbyCluster !== true;
+}
+
+/** Patroni: the lock holder of a standby cluster running in recovery (its role is standby_leader). */
+function isStandbyLeader(h: HealthInput): boolean {
+  const role = h.status.role;
+  return h.standbyCluster === true && h.hasLock && h.status.state === 'running' && (role === 'standby_leader' || role === 'replica');
 }
 
 function replicaOk(h: HealthInput, query: URLSearchParams): boolean {
@@ -85,24 +93,24 @@ export function healthCode(path: string, query: URLSearchParams, h: HealthInput)
       return ok(h.hasLock && h.status.state === 'running');
     case '/standby-leader':
     case '/standby_leader':
-      return 503; // standby clusters are not implemented
+      return ok(isStandbyLeader(h));
     case '/replica':
       return ok(replicaOk(h, query));
     case '/asynchronous':
     case '/async':
       return ok(!h.syncStandby && h.quorumStandby !== true && replicaOk(h, query));
     case '/read-only':
-      return ok(isPrimaryWithLock(h) || replicaOk(h, query));
+      return ok(isPrimaryWithLock(h) || isStandbyLeader(h) || replicaOk(h, query));
     case '/synchronous':
     case '/sync':
       return ok(h.syncStandby && replicaOk(h, query));
     case '/read-only-sync':
     case '/read-only-synchronous':
-      return ok(isPrimaryWithLock(h) || (h.syncStandby && replicaOk(h, query)));
+      return ok(isPrimaryWithLock(h) || isStandbyLeader(h) || (h.syncStandby && replicaOk(h, query)));
     case '/quorum':
       return ok(h.quorumStandby === true && replicaOk(h, query));
     case '/read-only-quorum':
-      return ok(isPrimaryWithLock(h) || (h.quorumStandby === true && replicaOk(h, query)));
+      return ok(isPrimaryWithLock(h) || isStandbyLeader(h) || (h.quorumStandby === true && replicaOk(h, query)));
     case '/health':
       return ok(h.status.state === 'running');
     case '/liveness': {

@@ -29,7 +29,7 @@ export function renderMetrics(
     { name: 'patroni_master', help: 'Value is 1 if this node is the leader, 0 otherwise.', type: 'gauge', value: primary ? 1 : 0 },
     { name: 'patroni_primary', help: 'Value is 1 if this node is the leader, 0 otherwise.', type: 'gauge', value: primary ? 1 : 0 },
     { name: 'patroni_xlog_location', help: 'Current location of the Postgres transaction log, 0 if this node is not the leader.', type: 'counter', value: primary ? (s.xlog?.location ?? 0) : 0 },
-    { name: 'patroni_standby_leader', help: 'Value is 1 if this node is the standby_leader, 0 otherwise.', type: 'gauge', value: 0 },
+    { name: 'patroni_standby_leader', help: 'Value is 1 if this node is the standby_leader, 0 otherwise.', type: 'gauge', value: running && s.role === 'standby_leader' ? 1 : 0 },
     { name: 'patroni_replica', help: 'Value is 1 if this node is a replica, 0 otherwise.', type: 'gauge', value: replica ? 1 : 0 },
     { name: 'patroni_sync_standby', help: 'Value is 1 if this node is a sync standby replica, 0 otherwise.', type: 'gauge', value: replica && s.sync_standby === true ? 1 : 0 },
     { name: 'patroni_quorum_standby', help: 'Value is 1 if this node is a quorum standby replica, 0 otherwise.', type: 'gauge', value: replica && s.quorum_standby === true ? 1 : 0 },

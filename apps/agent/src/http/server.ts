@@ -125,6 +125,7 @@ export async function startRestApi(rt: OpsRuntime, tls: RestApiTls | null = null
       ttl: rt.settings.ttl,
       syncStandby: isSyncMember(rt) && !rt.settings.quorumCommit,
       quorumStandby: isSyncMember(rt) && rt.settings.quorumCommit,
+      standbyCluster: rt.settings.standbyCluster != null,
     };
   }
 

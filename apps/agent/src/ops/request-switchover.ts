@@ -122,8 +122,10 @@ async function follow(rt: OpsRuntime, w: Written, op: OperationHandle): Promise<
           op.step(`${leader} holds the leader lock`);
         }
         const m = snap.members.find((x) => x.name === leader);
-        if (m && normaliseRole(m.value.role) === 'primary' && m.value.state === 'running' && !failoverRequest(snap.failover?.value ?? null)) {
-          op.step(`${leader} runs as the primary`);
+        // in a standby cluster the new leader is a standby leader (it never promotes)
+        const leads = m !== undefined && (normaliseRole(m.value.role) === 'primary' || m.value.role === 'standby_leader');
+        if (leads && m.value.state === 'running' && !failoverRequest(snap.failover?.value ?? null)) {
+          op.step(`${leader} runs as the ${m.value.role === 'standby_leader' ? 'standby leader' : 'primary'}`);
           return { httpStatus: 200, message: `Successfully ${action === 'switchover' ? 'switched over' : 'failed over'} to "${leader}"`, data: { leader } };
         }
       }

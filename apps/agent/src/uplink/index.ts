@@ -1,5 +1,7 @@
 import { BackupStatusPoller } from '../backup-status/poller.ts';
 import { describeAction } from '../describe-action.ts';
+import { formatHostPort } from '../config/address.ts';
+import { remoteAddress, standbyClusterConfig } from '../standby-cluster.ts';
 import type { Decision, Observation } from '@keel/ha-core';
 import { agentSocketUrl } from '@keel/protocol';
 import { KEEL_VERSION, type OpsRuntime } from '../runtime.ts';
@@ -90,6 +92,8 @@ export function startUplink(rt: OpsRuntime, opts: UplinkOptions = {}): Uplink {
           actions: decision.actions.map(describeAction),
           archiver: rt.lastProbe?.archiver ?? null,
           backup: backups?.current() ?? null,
+          connectAddress: formatHostPort(rt.config.postgresql.connect_address.host, rt.config.postgresql.connect_address.port),
+          standbySource: remoteAddress(standbyClusterConfig(rt)),
         });
         const thresholdBytes = opts.lagThresholdBytes ?? rt.settings.maximumLagOnFailover;
         const next = track(tracked, { me: rt.config.name, now, snapshot, obs, decision, thresholdBytes });

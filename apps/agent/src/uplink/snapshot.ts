@@ -36,6 +36,10 @@ export interface SnapshotInput {
   archiver?: ArchiverStatus | null;
   /** The backup tool's last answer (backup-status/poller.ts); null: this member does not check. */
   backup?: TBackupStatus | null;
+  /** postgresql.connect_address as "host:port" (absent: not reported). */
+  connectAddress?: string | null;
+  /** standby_cluster's host:port, reported while this member is the standby leader (absent: none). */
+  standbySource?: string | null;
 }
 
 /** The probe's pg_stat_archiver as the protocol carries it; null when not running or not parseable. */
@@ -192,6 +196,8 @@ export function buildSnapshot(input: SnapshotInput): TSnapshotBody {
     paused: input.settings.pause,
     archive: running ? archiveStatus(input.archiver) : null,
     backup: input.backup ?? null,
+    ...(input.connectAddress === undefined ? {} : { connectAddress: input.connectAddress }),
+    follows: status.role === 'standby_leader' ? (input.standbySource ?? null) : null,
     ...(ha === undefined ? {} : { ha }),
   };
 }

@@ -1,5 +1,6 @@
 import { ZConfigPatch } from '@keel/protocol';
 import { requestBody } from '../bodies.ts';
+import type { ClusterSnapshot } from '@keel/dcs';
 import type { Command } from 'commander';
 import type { Register } from '../command.ts';
 import { bodyText, type Ctl } from '../context.ts';
@@ -17,14 +18,23 @@ export async function togglePause(ctl: Ctl, paused: boolean, o: { cluster?: stri
   const scope = ctl.scope(o.cluster);
   const snap = await ctl.readCluster(scope);
   if (clusterView(snap, scope).pause === paused) throw failed(`Cluster is ${paused ? 'already' : 'not'} paused`);
-  const word = paused ? 'pause' : 'resume';
+  await patchConfig(ctl, snap, { pause: paused || null }, `${paused ? 'pause' : 'resume'} cluster management`);
+  if (o.wait) await waitForPause(ctl, scope, paused, snap.config?.value.loop_wait ?? 10, o.pollMs ?? 500);
+  ctl.io.out(`Success: cluster management is ${paused ? 'paused' : 'resumed'}`);
+}
+
+/**
+ * PATCH /config with `patch` through the leader's REST API, another member's when the leader cannot
+ * be reached. A refusal prints "Failed: <what> status code=..., (<body>)" and exits 1.
+ */
+export async function patchConfig(ctl: Ctl, snap: ClusterSnapshot, patch: Record<string, unknown>, what: string): Promise<void> {
   const members = leaderFirst(snap);
   if (members.length === 0) throw failed('Can not find accessible cluster member');
   let lastUnreachable: CliError | null = null;
   for (const m of members) {
     let r;
     try {
-      r = await ctl.request(target(m), 'PATCH', 'config', { body: requestBody(ZConfigPatch, { pause: paused || null }) });
+      r = await ctl.request(target(m), 'PATCH', 'config', { body: requestBody(ZConfigPatch, patch) });
     } catch (e) {
       if (!(e instanceof CliError) || e.exitCode !== EXIT.unreachable) throw e;
       ctl.io.err(`Warning: ${e.message}; trying another member`);
@@ -32,11 +42,9 @@ export async function togglePause(ctl: Ctl, paused: boolean, o: { cluster?: stri
       continue;
     }
     if (r.status !== 200) {
-      ctl.io.out(`Failed: ${word} cluster management status code=${r.status}, (${bodyText(r.text)})`);
+      ctl.io.out(`Failed: ${what} status code=${r.status}, (${bodyText(r.text)})`);
       throw new CliError(EXIT.failed, '', { reported: true });
     }
-    if (o.wait) await waitForPause(ctl, scope, paused, snap.config?.value.loop_wait ?? 10, o.pollMs ?? 500);
-    ctl.io.out(`Success: cluster management is ${paused ? 'paused' : 'resumed'}`);
     return;
   }
   throw lastUnreachable ?? failed('Can not find accessible cluster member');

@@ -41,6 +41,10 @@ export interface TMemberView {
   archive: NonNullable<TSnapshot['archive']> | null;
   /** The last backup as the backup tool lists it (reported by the running primary's agent); null: not reported. */
   backup: NonNullable<TSnapshot['backup']> | null;
+  /** postgresql.connect_address ("host:port"); null: not reported. */
+  connectAddress: string | null;
+  /** A standby leader: the other site's "host:port" it replicates from; null otherwise. */
+  follows: string | null;
   lastDecision: TSnapshot['lastDecision'];
   /** The agent's time of the last snapshot (ISO). */
   snapshotAt: string | null;
@@ -87,6 +91,8 @@ export function memberViewOf(row: Omit<TMemberRow, 'snapshot'>, s: TSnapshot | n
     paused: s?.paused ?? false,
     archive: s?.archive ?? null,
     backup: s?.backup ?? null,
+    connectAddress: s?.connectAddress ?? null,
+    follows: s?.follows ?? null,
     lastDecision: s?.lastDecision ?? null,
     snapshotAt: s?.at ?? null,
     lastSeenAt: row.lastSeenAt?.toISOString() ?? null,

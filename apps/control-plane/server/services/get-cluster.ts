@@ -2,6 +2,7 @@ import type { TDb } from '../db.ts';
 import { resolveRuleSettings } from '../lib/alerts/rules.ts';
 import { summarizeCluster, type TClusterHealth } from '../lib/cluster-health.ts';
 import { memberView, type TMemberView } from '../lib/member-view.ts';
+import { standbyLinks, type TClusterLinks } from '../lib/standby-links.ts';
 import { MEMBER_SELECT, type TViewOptions } from './list-clusters.ts';
 
 /** JSON as stored (not `unknown`: tRPC's inferred outputs would make an `unknown` field optional). */
@@ -25,6 +26,8 @@ export interface TClusterDetail {
   createdAt: string;
   health: TClusterHealth;
   members: TMemberView[];
+  /** Standby cluster links: the site this cluster follows, the standby clusters that follow it. */
+  links: TClusterLinks;
   /** Newest first. */
   recentEvents: TEventView[];
   /** Failovers, switchovers and role changes, newest first: the cluster's timeline history. */
@@ -83,13 +86,21 @@ export async function getCluster(db: TDb, scope: string, opts: TViewOptions & { 
     db.event.findMany({ where: { clusterId: c.id, type: { in: HISTORY_EVENT_TYPES } }, orderBy: [{ at: 'desc' }, { id: 'desc' }], take: 100, select: EVENT_SELECT }),
     db.alertRuleSetting.findUnique({ where: { rule: 'no_recent_backup' }, select: { rule: true, enabled: true, params: true } }),
   ]);
-  const members = c.members.map((m) => memberView(m, { now: opts.now, staleAfterSeconds: opts.staleAfterSeconds, connected: opts.presence.isConnected(m.id) }));
+  const view = (m: { id: string; name: string; snapshot: unknown; lastSeenAt: Date | null; lastSeq: bigint; agentVersion: string | null }) =>
+    memberView(m, { now: opts.now, staleAfterSeconds: opts.staleAfterSeconds, connected: opts.presence.isConnected(m.id) });
+  const members = c.members.map(view);
+  // the other clusters' members, to match a standby leader's upstream with the site it follows
+  const others = await db.member.findMany({ where: { clusterId: { not: c.id } }, select: { ...MEMBER_SELECT, cluster: { select: { scope: true } } } });
+  const byScope = new Map<string, TMemberView[]>();
+  for (const m of others) byScope.set(m.cluster.scope, [...(byScope.get(m.cluster.scope) ?? []), view(m)]);
+  const links = standbyLinks([{ scope: c.scope, members }, ...[...byScope].map(([scope, ms]) => ({ scope, members: ms }))]).get(c.scope)!;
   return {
     scope: c.scope,
     name: c.name,
     createdAt: c.createdAt.toISOString(),
     health: summarizeCluster(members),
     members,
+    links,
     recentEvents: recent.map(eventView),
     history: history.map(eventView),
     staleAfterSeconds: opts.staleAfterSeconds,

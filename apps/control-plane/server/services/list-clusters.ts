@@ -1,6 +1,7 @@
 import type { TDb } from '../db.ts';
 import { summarizeCluster, type TClusterHealth } from '../lib/cluster-health.ts';
 import { memberView, type TMemberView } from '../lib/member-view.ts';
+import { standbyLinks, type TClusterLinks } from '../lib/standby-links.ts';
 
 /** Which agents have their WebSocket open (the ingest knows). */
 export interface TAgentPresence {
@@ -22,6 +23,8 @@ export interface TClusterListItem {
   name: string;
   health: TClusterHealth;
   members: TMemberView[];
+  /** Standby cluster links: the site this cluster follows, the standby clusters that follow it. */
+  links: TClusterLinks;
 }
 
 export async function listClusters(db: TDb, opts: TViewOptions): Promise<TClusterListItem[]> {
@@ -29,8 +32,11 @@ export async function listClusters(db: TDb, opts: TViewOptions): Promise<TCluste
     orderBy: { scope: 'asc' },
     select: { scope: true, name: true, members: { select: MEMBER_SELECT, orderBy: { name: 'asc' } } },
   });
-  return clusters.map((c) => {
-    const members = c.members.map((m) => memberView(m, { now: opts.now, staleAfterSeconds: opts.staleAfterSeconds, connected: opts.presence.isConnected(m.id) }));
-    return { scope: c.scope, name: c.name, health: summarizeCluster(members), members };
-  });
+  const views = clusters.map((c) => ({
+    scope: c.scope,
+    name: c.name,
+    members: c.members.map((m) => memberView(m, { now: opts.now, staleAfterSeconds: opts.staleAfterSeconds, connected: opts.presence.isConnected(m.id) })),
+  }));
+  const links = standbyLinks(views);
+  return views.map((c) => ({ ...c, health: summarizeCluster(c.members), links: links.get(c.scope)! }));
 }

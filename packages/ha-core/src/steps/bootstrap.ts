@@ -1,6 +1,7 @@
 import { cloneBackoff } from '../backoff.ts';
 import { act, decision } from '../decision.ts';
 import type { Facts } from '../facts.ts';
+import { describeStandbySource } from '../standby.ts';
 import type { ClusterView, Decision } from '../types.ts';
 
 /**
@@ -15,7 +16,8 @@ export function uninitialized(f: Facts): Decision | null {
   }
   if (f.dataEmpty) {
     if (f.paused) return decision('paused', 'PAUSE: no action. The cluster is not initialized and I will not bootstrap it');
-    return decision('bootstrap_race', 'trying to bootstrap a new cluster', [act.claimInitialize(''), act.bootstrap()]);
+    const what = f.standby === null ? 'a new cluster' : `a standby cluster from ${describeStandbySource(f.standby)}`;
+    return decision('bootstrap_race', `trying to bootstrap ${what}`, [act.claimInitialize(''), act.bootstrap()]);
   }
   const sysid = f.pg.sysid;
   if (sysid === null) {

@@ -2,12 +2,14 @@ import { act, decision } from '../decision.ts';
 import { watchdogBlocker, type Facts } from '../facts.ts';
 import { slotSync } from '../slots.ts';
 import type { Action, Decision } from '../types.ts';
+import { standbyLeaderHolding } from '../standby.ts';
 import { leaderChores } from './chores.ts';
 import { switchoverFromLeader } from './switchover.ts';
 
 /** H. PostgreSQL runs and I hold the lock. A `failover` key is handled first (H'). */
 export function holdingLock(f: Facts): Decision | null {
   if (!f.iAmLeader) return null;
+  if (f.standby !== null) return standbyLeaderHolding(f, f.standby, leaderChores(f), () => switchoverFromLeader(f));
   if (f.pg.role !== 'primary') return leaderNotPrimary(f);
   const watchdog = watchdogBlocker(f.obs);
   if (watchdog !== null && !f.paused) {

@@ -4,6 +4,7 @@ import { slotSync } from '../slots.ts';
 import { mayRaceInSyncMode, syncActive } from '../sync.ts';
 import type { Action, Decision } from '../types.ts';
 import { whyNotHealthiest } from './healthiest.ts';
+import { becomeStandbyLeader, describeStandbySource } from '../standby.ts';
 import { manualFailover, notHealthiest } from './manual-failover.ts';
 
 /**
@@ -33,11 +34,24 @@ export function leaderless(f: Facts): Decision {
         ])
       : decision('not_allowed_to_promote', `no action. I am (${f.me}), a secondary, and ${f.blocker}, so I do not race for the lock`);
   }
+  if (primary && f.standby !== null) {
+    // A standby cluster never has a writable primary: stop, start again as a replica, then race.
+    return decision('demote_to_standby_leader', `demoting self because the cluster is a standby cluster following ${describeStandbySource(f.standby)}`, [
+      act.demote('immediate-nolock'),
+    ]);
+  }
   const why = whyNotHealthiest(f);
   if (why !== null) return notHealthiest(f, why);
   if (primary) return decision('race_for_lock', 'racing for the leader lock as the running primary', [act.acquireLock()]);
   const actions: Action[] = [act.acquireLock(), act.promote()];
   const slots = slotSync(f, { drop: false });
   if (slots !== null) actions.push(slots);
+  if (f.standby !== null) {
+    return decision(
+      'race_for_lock',
+      `racing for the leader lock to become the standby leader following ${describeStandbySource(f.standby)}: I am the healthiest member`,
+      becomeStandbyLeader(actions),
+    );
+  }
   return decision('race_for_lock', 'racing for the leader lock and promoting: I am the healthiest member', actions);
 }

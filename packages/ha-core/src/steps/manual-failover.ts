@@ -4,6 +4,7 @@ import { isPrimaryRole } from '../facts.ts';
 import { describeMembers, lsnText, passedCheckpoint, rosterOf, shutdownCheckpoint, takeoverReasons } from '../failover.ts';
 import type { FailoverRequest } from '../failover.ts';
 import { slotSync } from '../slots.ts';
+import { becomeStandbyLeader } from '../standby.ts';
 import { mayRaceInSyncMode, syncActive } from '../sync.ts';
 import type { Action, Decision } from '../types.ts';
 
@@ -36,7 +37,7 @@ export function manualFailover(f: Facts): Decision | null {
   }
   // No candidate, or one that cannot act: the healthiest races, but after a switchover only from past the
   // former leader's shutdown checkpoint (a planned handover loses nothing).
-  const checkpoint = shutdownCheckpoint(req, f.cluster);
+  const checkpoint = shutdownCheckpoint(req, f.cluster, f.standby !== null);
   if (passedCheckpoint(f.pg.lsn, checkpoint)) return null;
   const where = `my WAL position ${lsnText(f.pg.lsn)} has not passed the former leader's shutdown checkpoint ${lsnText(checkpoint)}`;
   if (f.pg.streaming) {
@@ -55,7 +56,7 @@ function asCandidate(f: Facts, req: FailoverRequest): Decision | null {
     // The former leader is shutting down: look again in a moment rather than after loop_wait.
     return decision('not_healthiest', `${req.action}: I am the requested candidate but primary (${alive.name}) is still alive`, [], 100);
   }
-  const checkpoint = shutdownCheckpoint(req, f.cluster);
+  const checkpoint = shutdownCheckpoint(req, f.cluster, f.standby !== null);
   if (!passedCheckpoint(f.pg.lsn, checkpoint)) {
     const where = `my WAL position ${lsnText(f.pg.lsn)} has not passed the former leader's shutdown checkpoint ${lsnText(checkpoint)}`;
     if (f.pg.streaming) return decision('waiting_for_shutdown_checkpoint', `switchover: waiting to promote: ${where}`, [], CHECKPOINT_RETRY_MS);
@@ -70,6 +71,9 @@ function asCandidate(f: Facts, req: FailoverRequest): Decision | null {
   const slots = slotSync(f, { drop: false });
   if (slots !== null) actions.push(slots);
   const past = checkpoint === null ? '' : ` (past the former leader's shutdown checkpoint ${lsnText(checkpoint)})`;
+  if (f.standby !== null) {
+    return decision('failover_promote', `${req.action}: taking the leader lock as the new standby leader: I am the requested candidate`, becomeStandbyLeader(actions));
+  }
   return decision('failover_promote', `${req.action}: taking the leader lock and promoting: I am the requested candidate${past}`, actions);
 }
 
@@ -108,7 +112,7 @@ export function awaitTakeover(f: Facts): Decision | null {
 function takers(f: Facts, req: FailoverRequest): { able: string[]; unable: { name: string; reasons: string[] }[] } | null {
   const peers = f.obs.peers;
   if (peers === null) return null;
-  const checkpoint = shutdownCheckpoint(req, f.cluster);
+  const checkpoint = shutdownCheckpoint(req, f.cluster, f.standby !== null);
   const judged = rosterOf(f.cluster, peers, [f.me]).map((p) => ({ name: p.name, reasons: takeoverReasons(p, checkpoint) }));
   const able = judged.filter((m) => m.reasons.length === 0).map((m) => m.name);
   return { able: req.candidate !== null && able.includes(req.candidate) ? [req.candidate] : able, unable: judged.filter((m) => m.reasons.length > 0) };

@@ -2,6 +2,7 @@ import { formatLsn } from '@keel/protocol';
 import { act, decision } from '../decision.ts';
 import { isPrimaryRole, startTimedOut, startTimeoutReason, upstreamOf, type Facts } from '../facts.ts';
 import type { ControlState, Decision } from '../types.ts';
+import { standbyLeaderDown } from '../standby.ts';
 import { recoverDiverged } from './diverged.ts';
 import { TAKEOVER_RETRY_MS, awaitTakeover } from './manual-failover.ts';
 
@@ -26,6 +27,7 @@ function leaderDown(f: Facts): Decision {
     return decision('paused', 'PAUSE: releasing the leader lock because PostgreSQL is not running', [act.releaseLock()]);
   }
   if (startTimedOut(f)) return decision('release_lock_start_timeout', startTimeoutReason(f), [act.releaseLock()]);
+  if (f.standby !== null) return standbyLeaderDown(f, f.standby);
   return decision('start_primary_after_crash', 'starting primary after failure', [act.renewLock(), act.startPrimary()]);
 }
 
