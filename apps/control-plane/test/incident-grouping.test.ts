@@ -89,6 +89,7 @@ describe('incident summary', () => {
       summary: 'PostgreSQL on node3 went down at 03:12:04',
     });
     expect(describeIncident([ev('node1', 'rewind_done', 0, { from: 'node2', ok: false, rewound: null, seconds: 1, error: 'boom' })]).summary).toBe('pg_rewind on node1 failed at 03:12:04');
+    expect(describeIncident([ev('node1', 'rewind_done', 0, { from: 'node2', ok: true, rewound: false, seconds: 1, error: null })]).summary).toBe('node1 rejoined without pg_rewind (nothing to rewind) at 03:12:04');
     expect(describeIncident([ev('node1', 'dcs_unreachable', 0, { error: 'x' }), ev('node1', 'dcs_back', 31, { unreachableSeconds: 31 })]).summary).toBe(
       'node1 could not reach the DCS at 03:12:04; the DCS was reachable again at 03:12:35',
     );

@@ -194,7 +194,7 @@ export function describeIncident(input: readonly TGroupEvent[]): TIncidentFacts 
   // 3. rejoins and failures after it
   for (const e of events) {
     const d = rec(e.details);
-    if (e.type === 'rewind_done') say(e.at, d.ok === true ? `${e.member} rejoined by pg_rewind at ${clock(e.at)}` : `pg_rewind on ${e.member} failed at ${clock(e.at)}`);
+    if (e.type === 'rewind_done') say(e.at, d.ok === true ? `${e.member} rejoined ${d.rewound === false ? 'without pg_rewind (nothing to rewind)' : 'by pg_rewind'} at ${clock(e.at)}` : `pg_rewind on ${e.member} failed at ${clock(e.at)}`);
     else if (e.type === 'reclone' && d.phase === 'done') say(e.at, `${e.member} rejoined by a re-clone at ${clock(e.at)}`);
     else if (e.type === 'reclone' && d.phase === 'failed') say(e.at, `the re-clone of ${e.member} failed at ${clock(e.at)}`);
     else if (e.type === 'lag_above_threshold') say(e.at, `${e.member} lagged ${formatBytes(num(d.lagBytes) ?? 0)} behind at ${clock(e.at)}`);
