@@ -353,7 +353,7 @@ describe('Prometheus, Grafana and the control plane in compose', () => {
 describe('the backup examples (deploy/keel/examples/pgbackrest-*.yml, excerpted in the README)', () => {
   const load = (f: string) => parseConfig(readRepo(`deploy/keel/examples/${f}`), f, fakeEnv());
 
-  it('restore replicas with pgBackRest, then pg_basebackup, and catch up from the archive', () => {
+  it('restore replicas with pgBackRest, then pg_basebackup, catch up from the archive, and report the last backup', () => {
     const { config, warnings } = load('pgbackrest-replicas.yml');
     expect(warnings).toEqual([]);
     const methods = config.postgresql.create_replica_methods;
@@ -361,6 +361,7 @@ describe('the backup examples (deploy/keel/examples/pgbackrest-*.yml, excerpted 
     const m = methods[0]!;
     expect(m.kind === 'command' && m.argv).toEqual(['/usr/bin/pgbackrest', '--stanza=main', '--delta', 'restore']);
     expect(m.kind === 'command' && m.keepData && m.noParams).toBe(true);
+    expect(config.backup).toEqual({ tool: 'pgbackrest', target: 'main', argv: ['/usr/bin/pgbackrest', '--config=/etc/pgbackrest/pgbackrest.conf'], interval: 300, timeout: 60 });
   });
 
   it('a standby cluster following another site (standby_cluster in bootstrap.dcs)', () => {
