@@ -44,6 +44,17 @@ describe('buildSnapshot', () => {
     expect(ZSnapshot.safeParse({ ...s, seq: 1 }).success).toBe(true);
   });
 
+  it("carries /sync's quorum in quorum mode only, so the control plane applies the agents' vote rule", () => {
+    const obs = observation({ cluster: cluster() });
+    if (!obs.dcs.ok) throw new Error('builder: the DCS is reachable');
+    obs.dcs.cluster = { ...obs.dcs.cluster, sync: { leader: 'pg0', syncStandby: ['pg1', 'pg2'], quorum: 1 } };
+    const quorum = buildSnapshot(input({ obs, settings: settings({ synchronousMode: true, quorumCommit: true }) }));
+    expect(quorum.ha?.sync).toEqual({ leader: 'pg0', syncStandby: ['pg1', 'pg2'], quorum: 1 });
+    expect(ZSnapshot.safeParse({ ...quorum, seq: 1 }).success).toBe(true);
+    const priority = buildSnapshot(input({ obs, settings: settings({ synchronousMode: true, quorumCommit: false }) }));
+    expect(priority.ha?.sync).toEqual({ leader: 'pg0', syncStandby: ['pg1', 'pg2'] });
+  });
+
   it('reports a streaming replica that is caught up, valid under the protocol schema', () => {
     const s = buildSnapshot(input());
     expect(ZSnapshot.safeParse({ ...s, seq: 1 }).success).toBe(true);

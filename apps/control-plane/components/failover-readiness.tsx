@@ -143,7 +143,11 @@ export function ReadinessPanel({ scope, health }: { scope: string; health: TClus
         <span className="muted small">
           ranked by ha-core over every member&apos;s latest report; settings from {b.settingsFrom ?? "Patroni's defaults"}: ttl {b.ttl} s, loop_wait {b.loopWait} s,
           maximum_lag_on_failover {formatBytes(b.maximumLagOnFailover)}
-          {b.synchronousMode ? `, synchronous_mode (/sync: ${b.syncStandbys?.join(', ') || 'none'})` : ''}
+          {b.quorum
+            ? `, synchronous_mode: quorum (/sync: ${b.quorum.voters.join(', ') || 'no voters'}, quorum ${b.quorum.quorum})`
+            : b.synchronousMode
+              ? `, synchronous_mode (/sync: ${b.syncStandbys?.join(', ') || 'none'})`
+              : ''}
         </span>
       </div>
       <Outcome r={r} />

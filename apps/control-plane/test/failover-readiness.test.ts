@@ -111,6 +111,36 @@ describe('failover readiness (ha-core ranking over every member)', () => {
     expect(r.rpo?.basis).toMatch(/synchronous standby in \/sync/);
   });
 
+  it('quorum mode: a member takes over only with quorum + 1 votes of the voting set, voter or not, as the agents check', () => {
+    // ANY 1 (pg1, pg2): /sync = {leader: pg0, voters: [pg1, pg2], quorum: 1}; pg3 does not vote
+    const q = { synchronousMode: true, sync: { leader: 'pg0', syncStandby: ['pg1', 'pg2'], quorum: 1 } };
+    const members = [
+      primary({ haOver: q }),
+      member('pg1', { lsn: 100 * MB, haOver: q }),
+      member('pg2', { lsn: 100 * MB - 100, haOver: q }),
+      member('pg3', { lsn: 100 * MB - 50, haOver: q }),
+    ];
+    const r = computeReadiness(members);
+    expect(r.basis.quorum).toEqual({ leader: 'pg0', voters: ['pg1', 'pg2'], quorum: 1 });
+    expect(r.basis.syncStandbys).toBeNull();
+    expect(r.candidate).toBe('pg1');
+    expect(r.rpo).toMatchObject({ bytes: 0 });
+    expect(r.rpo?.basis).toMatch(/2 of \/sync's voting set are not ahead of pg1/);
+    expect(r.members.find((m) => m.name === 'pg2')?.reasons).toEqual([
+      'quorum not reached: 1 of the voting set (pg0, pg1, pg2) are not ahead of me, 2 needed (synchronous_mode: quorum)',
+    ]);
+    // pg1 gone: pg2 has only its own vote (pg3 is ahead of it), pg3 only pg2's: nobody has every acknowledged commit for sure
+    const after = computeReadiness(members, { without: ['pg1'] });
+    expect(after.candidate).toBeNull();
+    expect(after.members.map((m) => [m.name, m.eligible])).toEqual([
+      ['pg3', false],
+      ['pg2', false],
+    ]);
+    // a non-voter with both voters behind it may take over
+    const ahead = computeReadiness([members[0]!, member('pg1', { lsn: 100 * MB - 200, haOver: q }), members[2]!, member('pg3', { lsn: 100 * MB, haOver: q })]);
+    expect(ahead.candidate).toBe('pg3');
+  });
+
   it('a paused cluster promotes nobody', () => {
     const r = computeReadiness([primary({ paused: true }), member('pg1', { paused: true })]);
     expect(r.candidate).toBeNull();

@@ -195,7 +195,14 @@ export const ZHaContext = z.object({
   /** The cluster's timeline from /history (ha-core clusterTimeline); null: no history yet. */
   clusterTimeline: z.number().int().positive().nullable(),
   /** The /sync key: the last leader and its synchronous standbys; null: no key. */
-  sync: z.object({ leader: ZName.nullable(), syncStandby: z.array(ZName).max(1000) }).nullable(),
+  sync: z
+    .object({
+      leader: ZName.nullable(),
+      syncStandby: z.array(ZName).max(1000),
+      /** synchronous_mode: quorum: /sync's quorum (a candidate needs quorum + 1 votes of syncStandby ∪ {leader}); absent in priority mode. */
+      quorum: z.number().int().min(0).max(1000).optional(),
+    })
+    .nullable(),
   /** This member's fencing process: armed (primary holding the lock) and whether it knows the lease to revoke on agent death. null: no fence. */
   fence: z.object({ armed: z.boolean(), leaseKnown: z.boolean() }).nullable(),
 });

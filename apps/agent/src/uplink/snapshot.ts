@@ -148,7 +148,13 @@ export function haContext(input: Pick<SnapshotInput, 'obs' | 'settings' | 'fence
     synchronousMode: s.synchronousMode ?? false,
     optime: cluster?.optime ?? null,
     clusterTimeline: cluster ? clusterTimeline(cluster.history) : null,
-    sync: cluster?.sync ? { leader: cluster.sync.leader, syncStandby: [...cluster.sync.syncStandby] } : null,
+    sync: cluster?.sync
+      ? {
+          leader: cluster.sync.leader,
+          syncStandby: [...cluster.sync.syncStandby],
+          ...(s.quorumCommit === true && cluster.sync.quorum !== undefined ? { quorum: cluster.sync.quorum } : {}),
+        }
+      : null,
     fence: input.fence ?? null,
   };
 }

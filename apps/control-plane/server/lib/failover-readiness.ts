@@ -5,7 +5,7 @@
  * every member's latest snapshot rather than each member's opinion of itself; the control plane
  * only adds what the agents check besides it (the DCS reachable, /sync membership, pause). Pure.
  */
-import { compareCandidates, formatBytes, isAhead, PATRONI_DEFAULTS, rankCandidates, syncActive, type PeerView, type RankedCandidate } from '@keel/ha-core';
+import { compareCandidates, formatBytes, isAhead, PATRONI_DEFAULTS, quorumVoteProblem, rankCandidates, syncActive, type PeerView, type RankedCandidate } from '@keel/ha-core';
 import type { THaContext } from '@keel/protocol';
 import type { TMemberView } from './member-view.ts';
 
@@ -22,8 +22,14 @@ export interface TReadinessBasis {
   /** The leader position lag is measured against: the newest of its own report and /status.optime. */
   leaderLsn: number | null;
   clusterTimeline: number | null;
-  /** /sync's standbys when synchronous_mode restricts who may take over; null otherwise. */
+  /** /sync's standbys when synchronous_mode (priority) restricts who may take over; null otherwise. */
   syncStandbys: string[] | null;
+  /**
+   * synchronous_mode: quorum with a /sync key: its last leader, voters and quorum. A candidate then needs
+   * quorum + 1 of the voting set (voters and that leader) not ahead of it, as the agents check
+   * (ha-core quorumVoteProblem); null otherwise.
+   */
+  quorum: { leader: string | null; voters: string[]; quorum: number } | null;
 }
 
 export interface TMemberReadiness {
@@ -93,6 +99,7 @@ function basisOf(members: readonly TMemberView[], leader: string | null): TReadi
   const known = [leaderView && !leaderView.stale ? leaderView.lsn : null, ha?.optime ?? null].filter((n): n is number => typeof n === 'number');
   const settings = { synchronousMode: ha?.synchronousMode ?? false };
   const sync = ha?.sync ? { sync: { leader: ha.sync.leader, syncStandby: ha.sync.syncStandby } } : { sync: null };
+  const quorumSync = settings.synchronousMode && ha?.sync?.quorum !== undefined ? { leader: ha.sync.leader, voters: [...ha.sync.syncStandby], quorum: ha.sync.quorum } : null;
   return {
     settingsFrom: reporter?.name ?? null,
     ttl: ha?.ttl ?? d.ttl,
@@ -103,7 +110,8 @@ function basisOf(members: readonly TMemberView[], leader: string | null): TReadi
     synchronousMode: settings.synchronousMode,
     leaderLsn: known.length ? Math.max(...known) : null,
     clusterTimeline: ha?.clusterTimeline ?? leaderView?.timeline ?? null,
-    syncStandbys: syncActive(settings, sync) ? [...(sync.sync?.syncStandby ?? [])] : null,
+    syncStandbys: quorumSync === null && syncActive(settings, sync) ? [...(sync.sync?.syncStandby ?? [])] : null,
+    quorum: quorumSync,
   };
 }
 
@@ -116,12 +124,18 @@ function peerOf(m: TMemberView): PeerView {
   return { name: m.name, reachable: reachable(m), role: m.role, state: m.state, lsn: m.lsn, timeline: m.timeline, tags: m.tags };
 }
 
-/** What the agents check besides rankCandidates before racing (the DCS reachable, /sync). */
-function extraReasons(m: TMemberView, basis: TReadinessBasis, leader: string | null): string[] {
+/** What the agents check besides rankCandidates before racing (the DCS reachable, /sync). `alive`: the members not taken as dead. */
+function extraReasons(m: TMemberView, basis: TReadinessBasis, leader: string | null, alive: readonly TMemberView[]): string[] {
   const reasons: string[] = [];
   if (reachable(m) && m.dcsOk === false) reasons.push('cannot reach the DCS');
   if (reachable(m) && leader !== null && m.role !== null && LEADER_ROLES.has(m.role)) reasons.push(`reports itself ${m.role} while ${leader} holds the leader lock`);
   if (basis.syncStandbys !== null && !basis.syncStandbys.includes(m.name)) reasons.push('not a synchronous standby in /sync (synchronous_mode)');
+  if (basis.quorum !== null) {
+    // the leader is the one dying in this what-if: the votes come from the others
+    const peers = alive.filter((p) => p.name !== leader).map((p) => ({ name: p.name, reachable: reachable(p), state: p.state, lsn: p.lsn }));
+    const problem = quorumVoteProblem({ me: m.name, myLsn: m.lsn, sync: basis.quorum, peers });
+    if (problem !== null) reasons.push(`${problem} (synchronous_mode: quorum)`);
+  }
   return reasons;
 }
 
@@ -156,6 +170,9 @@ function rpoOf(basis: TReadinessBasis, winner: TMemberReadiness): TReadiness['rp
   if (basis.syncStandbys !== null && basis.syncStandbys.includes(winner.name)) {
     return { bytes: 0, basis: `${winner.name} is a synchronous standby in /sync: every commit acknowledged to a client reached it` };
   }
+  if (basis.quorum !== null && basis.quorum.voters.length > 0) {
+    return { bytes: 0, basis: `${basis.quorum.quorum + 1} of /sync's voting set are not ahead of ${winner.name}: one of them has every commit acknowledged to a client, so ${winner.name} has it too` };
+  }
   const at = basis.leaderLsn === null ? 'unknown' : formatBytes(basis.leaderLsn);
   return {
     bytes: winner.lagBytes,
@@ -184,7 +201,7 @@ export function computeReadiness(members: readonly TMemberView[], opts: { withou
   const judged = ranked
     .map((r) => {
       const m = others.find((o) => o.name === r.name) as TMemberView;
-      const reasons = [...r.reasons.map((x) => explain(x, m)), ...extraReasons(m, basis, leader)];
+      const reasons = [...r.reasons.map((x) => explain(x, m)), ...extraReasons(m, basis, leader, others)];
       return { ...r, eligible: reasons.length === 0, reasons };
     })
     .sort(compareCandidates);
