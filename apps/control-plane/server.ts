@@ -35,6 +35,8 @@ import { alertKeyOf, checkAlertKey } from './server/services/manage-alerts.ts';
 const HERE_FILE_DIR = path.dirname(fileURLToPath(import.meta.url));
 const HERE = path.basename(HERE_FILE_DIR) === 'dist' ? path.dirname(HERE_FILE_DIR) : HERE_FILE_DIR;
 const RETENTION_EVERY_MS = 10 * 60_000;
+/** Pending connections the kernel may queue for accept() (Node's default is 511). */
+const LISTEN_BACKLOG = 4096;
 /** Wait this long after joining the peer bus before failing operations left running (peers answer within it). */
 const RECOVER_AFTER_MS = 2_000;
 
@@ -207,7 +209,9 @@ async function main(): Promise<void> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(env.KEEL_CP_PORT, env.KEEL_CP_HOST, () => resolve());
+    // A restarted control plane is met by every agent reconnecting at once: a deeper accept queue than
+    // Node's 511 (the kernel caps it at net.core.somaxconn) queues them instead of resetting them.
+    server.listen({ port: env.KEEL_CP_PORT, host: env.KEEL_CP_HOST, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   log('listening', {
     url: `http://${env.KEEL_CP_HOST}:${env.KEEL_CP_PORT}`,
