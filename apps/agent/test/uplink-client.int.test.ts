@@ -343,6 +343,7 @@ describe('startUplink (the hook the HA loop calls)', () => {
         scope: 'demo',
         name: 'pg1',
         tags: {},
+        postgresql: { connect_address: { host: '127.0.0.1', port: 5432 } },
         ...(port === null ? {} : { controlplane: { url: `http://127.0.0.1:${port}`, token: TOKEN } }),
       },
       log: logger,
@@ -384,6 +385,7 @@ describe('startUplink (the hook the HA loop calls)', () => {
     await waitFor(() => cp.store.stored.length === 3, within(5000, 'two snapshots and an event'));
     expect(cp.store.stored.map((m) => (m.type === 'event' ? m.event : m.type))).toEqual(['snapshot', 'dcs_unreachable', 'snapshot']);
     expect(cp.store.stored[2]).toMatchObject({ dcsOk: false, lastDecision: { verdict: 'dcs_unreachable' } });
+    expect(cp.store.stored[0]).toMatchObject({ connectAddress: '127.0.0.1:5432', follows: null });
     await uplink.stop();
     expect(lines.some((l) => l.includes('connected to the control plane'))).toBe(true);
     expect(lines.join('\n')).not.toContain(TOKEN);
