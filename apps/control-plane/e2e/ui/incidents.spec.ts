@@ -79,9 +79,9 @@ test('kill -9 of the primary node: the incident appears live with the failover s
   await expect(newest).toContainText("acknowledged writes lost: unknown (the old primary's last WAL position was not reported");
   await expect(newest.getByText('ongoing')).toBeVisible();
 
-  // the old node comes back: rejoined (pg_rewind, or a re-clone), and the summary says so, live
+  // the old node comes back: rejoined (pg_rewind, a re-clone, or just following when it has nothing to rewind), and the summary says so, live
   await harness.startNode(old);
-  await expect(newest).toContainText(new RegExp(`${old} rejoined by (pg_rewind|a re-clone) at ${t}`), { timeout: 120_000 });
+  await expect(newest).toContainText(new RegExp(`${old} rejoined (by pg_rewind|by a re-clone|without pg_rewind \\(nothing to rewind\\)) at ${t}`), { timeout: 120_000 });
   expect(await page.evaluate(() => (window as unknown as { __keelSamePage?: boolean }).__keelSamePage)).toBe(true);
   await shot(page, 'incidents-list');
   Object.assign(seen, { id, old, leader });
