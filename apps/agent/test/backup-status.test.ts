@@ -12,6 +12,7 @@ import { parsePgBackRestInfo } from '../src/backup-status/pgbackrest.ts';
 import { BackupStatusPoller, checkBackups, RUNNING_RECHECK_SECONDS, type ToolRunner } from '../src/backup-status/poller.ts';
 import type { ToolOutput } from '../src/backup-status/common.ts';
 import { ConfigError, parseConfig, type BackupCheckConfig } from '../src/config.ts';
+import { minimal } from './minimal-config.ts';
 
 const fixture = (name: string) => fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'backup', name), 'utf8');
 const ok = (stdout: string): ToolOutput => ({ code: 0, signal: null, stdout, stderr: '', timedOut: false });
@@ -207,21 +208,6 @@ describe('BackupStatusPoller', () => {
   });
 });
 
-function minimal(extra: string): string {
-  return `scope: demo
-name: n1
-restapi:
-  listen: 10.0.0.1:8008
-etcd3:
-  hosts: 10.0.0.9:2379
-postgresql:
-  listen: 10.0.0.1:5432
-  data_dir: /var/lib/postgresql/15/main
-  authentication:
-    superuser: {username: postgres, password: s3cr3t-super}
-    replication: {username: replicator, password: s3cr3t-repl}
-${extra}`;
-}
 
 function problems(text: string): string[] {
   try {

@@ -12,26 +12,11 @@ import {
   withDynamicDefaults,
   type LoadedConfig,
 } from '../src/config.ts';
+import { minimal } from './minimal-config.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SAMPLE = path.join(here, 'fixtures', 'patroni-3.0.2-node1.yml');
 
-/** A small valid config; `extra` is appended (top-level YAML). */
-function minimal(extra = ''): string {
-  return `scope: demo
-name: n1
-restapi:
-  listen: 10.0.0.1:8008
-etcd3:
-  hosts: 10.0.0.9:2379
-postgresql:
-  listen: 10.0.0.1:5432
-  data_dir: /var/lib/postgresql/15/main
-  authentication:
-    superuser: {username: postgres, password: s3cr3t-super}
-    replication: {username: replicator, password: s3cr3t-repl}
-${extra}`;
-}
 
 function parse(text: string, env: NodeJS.ProcessEnv = {}): LoadedConfig {
   return parseConfig(text, 'test.yml', env);
