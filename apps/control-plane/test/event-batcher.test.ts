@@ -38,4 +38,27 @@ describe('EventBatcher', () => {
     await expect(b.submit(who('a'), ev(1))).rejects.toThrow('database away');
     await b.settled('a');
   });
+  it('close() stores what is pending, lets settled() callers through while it writes, then refuses new events', async () => {
+    let release: () => void = () => undefined;
+    const calls: TEventEntry[][] = [];
+    const b = new EventBatcher({
+      intervalMs: 60_000, // no timer flush: close() does the write
+      maxBatch: 1000,
+      store: (entries) => (calls.push(entries), new Promise((resolve) => (release = () => resolve(entries.map(() => true))))),
+    });
+    const stored = b.submit(who('a'), ev(1));
+    const closing = b.close();
+    await new Promise((r) => setTimeout(r, 5)); // close() is writing now
+    let settled = false;
+    const s = b.settled('a').then(() => (settled = true));
+    // the event loop still turns while a member is in flight (settled() waits, it does not spin)
+    await new Promise((r) => setTimeout(r, 5));
+    expect(settled).toBe(false);
+    release();
+    await closing;
+    await s;
+    expect(await stored).toBe(true);
+    expect(calls).toHaveLength(1);
+    await expect(b.submit(who('a'), ev(2))).rejects.toThrow('shutting down');
+  });
 });

@@ -3,7 +3,7 @@
  * replaces an unstored older one taken in the same second, or when both are live traffic, taken in
  * the last 5 s: while the database is behind, the newest wins and the queue stays at one snapshot
  * per member; a replay of older snapshots from the agent's buffer keeps one per second) and store what accumulated in one statement per flush
- * (services/store-agent-message.ts, storeSnapshots).
+ * (services/store-agent-message.ts, storeSnapshots). The schedule is member-batcher.ts's.
  *
  * At one snapshot per agent per second, 3,000 agents used to mean 3,000 statements a second, one
  * round trip each; now a flush every `intervalMs` (and never two at once: while one runs, the next
@@ -18,67 +18,46 @@
  * and closes, as for any store failure).
  */
 import type { TSnapshot } from '@keel/protocol';
+import { MemberBatcher, type TBatcherTiming } from './member-batcher.ts';
 
 export interface TBatchEntry {
   memberId: string;
   snapshot: TSnapshot;
 }
 
-export interface TSnapshotBatcherOptions {
+export interface TSnapshotBatcherOptions extends TBatcherTiming {
   /** Store these; resolve with the ids of the members whose row advanced. */
   store(entries: TBatchEntry[]): Promise<Set<string>>;
   /** After a flush: each advanced member's newest snapshot. */
   stored?(entries: TBatchEntry[]): void;
-  intervalMs: number;
   /** Server clock (tests). */
   now?: () => number;
-  /** Most snapshots per statement (roughly: whole members are taken; the rest waits for the next flush). */
-  maxBatch: number;
-}
-
-interface Waiter {
-  resolve(stored: boolean): void;
-  reject(e: unknown): void;
 }
 
 interface Pending {
   memberId: string;
   /** Oldest first, at most one per second of `at`. */
   snapshots: TSnapshot[];
-  waiters: Waiter[];
+  waiters: Array<{ resolve(stored: boolean): void; reject(e: unknown): void }>;
+  settle: Array<() => void>;
 }
 
 const secondOf = (s: TSnapshot) => Math.floor(Date.parse(s.at) / 1000);
 /** Snapshots taken this recently are live traffic: while the database is behind, the newest wins. */
 const LIVE_MS = 5_000;
 
-export class SnapshotBatcher {
-  private pending = new Map<string, Pending>();
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private closed = false;
-  /** Counters for the log and the bench. */
-  readonly stats = { flushes: 0, stored: 0, superseded: 0, lastBatch: 0, lastFlushMs: 0 };
-
-  constructor(private readonly opts: TSnapshotBatcherOptions) {}
+export class SnapshotBatcher extends MemberBatcher<Pending, Set<string>> {
+  constructor(private readonly opts: TSnapshotBatcherOptions) {
+    super(opts);
+  }
 
   /** Taken in the last LIVE_MS: current traffic, not a replay from the agent's buffer. */
   private isLive(s: TSnapshot): boolean {
     return Date.parse(s.at) >= (this.opts.now ?? Date.now)() - LIVE_MS;
   }
 
-  get size(): number {
-    return this.pending.size;
-  }
-
   submit(memberId: string, snapshot: TSnapshot): Promise<boolean> {
-    if (this.closed) return Promise.reject(new Error('the control plane is shutting down'));
-    return new Promise<boolean>((resolve, reject) => {
-      let p = this.pending.get(memberId);
-      if (!p) {
-        p = { memberId, snapshots: [], waiters: [] };
-        this.pending.set(memberId, p);
-      }
+    return this.enqueue<boolean>(memberId, () => ({ memberId, snapshots: [], waiters: [], settle: [] }), (p, resolve, reject) => {
       const last = p.snapshots[p.snapshots.length - 1];
       if (last && last.seq >= snapshot.seq) return resolve(false);
       if (last && (secondOf(last) === secondOf(snapshot) || (this.isLive(last) && this.isLive(snapshot)))) {
@@ -86,58 +65,18 @@ export class SnapshotBatcher {
         this.stats.superseded++;
       } else p.snapshots.push(snapshot);
       p.waiters.push({ resolve, reject });
-      this.schedule();
     });
   }
 
-  /** Resolves once nothing of this member waits to be stored (before storing its next event). */
-  async settled(memberId: string): Promise<void> {
-    while (this.pending.has(memberId) || this.running) {
-      if (!this.pending.has(memberId) && this.running) {
-        // a flush may hold this member's snapshot right now
-        await this.running.catch(() => undefined);
-        continue;
-      }
-      await new Promise<void>((resolve) => {
-        const p = this.pending.get(memberId);
-        if (!p) return resolve();
-        p.waiters.push({ resolve: () => resolve(), reject: () => resolve() });
-      });
-    }
+  protected rowsOf(p: Pending): number {
+    return p.snapshots.length;
   }
 
-  private schedule(): void {
-    if (this.timer || this.running || this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.running = this.flush().finally(() => {
-        this.running = null;
-        if (this.pending.size > 0) this.schedule();
-      });
-    }, this.opts.intervalMs);
+  protected write(batch: Pending[]): Promise<Set<string>> {
+    return this.opts.store(batch.flatMap(({ memberId, snapshots }) => snapshots.map((snapshot) => ({ memberId, snapshot }))));
   }
 
-  private async flush(): Promise<void> {
-    const batch: Pending[] = [];
-    let rows = 0;
-    for (const [id, p] of this.pending) {
-      batch.push(p);
-      rows += p.snapshots.length;
-      this.pending.delete(id);
-      if (rows >= this.opts.maxBatch) break;
-    }
-    if (batch.length === 0) return;
-    const t0 = performance.now();
-    let storedIds: Set<string>;
-    try {
-      storedIds = await this.opts.store(batch.flatMap(({ memberId, snapshots }) => snapshots.map((snapshot) => ({ memberId, snapshot }))));
-    } catch (e) {
-      for (const p of batch) for (const w of p.waiters) w.reject(e);
-      return;
-    }
-    this.stats.flushes++;
-    this.stats.lastBatch = rows;
-    this.stats.lastFlushMs = Math.round(performance.now() - t0);
+  protected done(batch: Pending[], storedIds: Set<string>): void {
     // the newest snapshot of each member whose row advanced is what browsers need
     const stored = batch.filter((p) => storedIds.has(p.memberId)).map((p) => ({ memberId: p.memberId, snapshot: p.snapshots[p.snapshots.length - 1] as TSnapshot }));
     this.stats.stored += stored.length;
@@ -148,12 +87,7 @@ export class SnapshotBatcher {
     }
   }
 
-  /** Store what is pending now (shutdown), then refuse new snapshots. */
-  async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running?.catch(() => undefined);
-    while (this.pending.size > 0) await this.flush();
-    this.closed = true;
+  protected failed(batch: Pending[], e: unknown): void {
+    for (const p of batch) for (const w of p.waiters) w.reject(e);
   }
 }
