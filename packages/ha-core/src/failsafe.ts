@@ -1,3 +1,4 @@
+import { compareCodeUnits } from '@keel/protocol';
 import { act, decision } from './decision.ts';
 import type { Facts } from './facts.ts';
 import type { Action, ClusterView, Decision, Observation } from './types.ts';
@@ -18,7 +19,7 @@ import type { Action, ClusterView, Decision, Observation } from './types.ts';
 /** The /failsafe value the leader keeps: every member's api_url, mine too. */
 export function failsafeTopology(f: Facts): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of [...f.cluster.members].sort((a, b) => a.name.localeCompare(b.name))) if (m.apiUrl) out[m.name] = m.apiUrl;
+  for (const m of [...f.cluster.members].sort((a, b) => compareCodeUnits(a.name, b.name))) if (m.apiUrl) out[m.name] = m.apiUrl;
   const mine = f.obs.me.apiUrl;
   if (out[f.me] === undefined && mine) out[f.me] = mine;
   return out;

@@ -12,6 +12,7 @@
  *   are copied from the primary (their state file) once /status names them, then advanced to
  *   min(/status, replayed WAL) so a consumer resumes from there after a failover.
  */
+import { compareCodeUnits } from '@keel/protocol';
 
 /** Patroni's slot_name_re: what Patroni (and so Keel) manages; PostgreSQL allows exactly this too. */
 export const SLOT_NAME_RE = /^[a-z0-9_]{1,63}$/;
@@ -177,7 +178,7 @@ export function planSlots(i: SlotPlanInput): SlotPlan {
     return s && !dropped.has(name) && sameSlot(spec, s) ? s : null;
   };
 
-  for (const [name, spec] of Object.entries(wanted).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [name, spec] of Object.entries(wanted).sort(([a], [b]) => compareCodeUnits(a, b))) {
     const s = present(name, spec);
     const conflict = local.has(name) && !s; // exists with another definition: recreated after the drop (next run)
     if (spec.type === 'physical') {
@@ -238,5 +239,5 @@ export function statusSlots(i: {
     if (lsn !== null && lsn > 0) out[s.name] = lsn;
   }
   if (i.permanent[i.mySlotName]?.type === 'physical' || i.memberSlots.length > 0) out[i.mySlotName] = i.optime;
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => compareCodeUnits(a, b)));
 }

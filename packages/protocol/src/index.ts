@@ -6,3 +6,4 @@ export * from './agent-messages.ts';
 export * from './ops.ts';
 export * from './peer.ts';
 export * from './backup.ts';
+export * from './order.ts';

@@ -3,7 +3,7 @@
  * usable backup's WAL range, start time and data size) as a TBackupStatus. Barman's backups are full.
  */
 import { z } from 'zod';
-import type { TBackupInfo, TBackupStatus } from '@keel/protocol';
+import { compareCodeUnits, type TBackupInfo, type TBackupStatus } from '@keel/protocol';
 import { epochSeconds, errorStatus, lastLines, runFailure, type ToolOutput } from './common.ts';
 
 const ZListed = z.object({
@@ -66,7 +66,7 @@ export function parseBarmanList(server: string, out: ToolOutput, checkedAt: stri
   if (!listed) return { ...base, ...errorStatus(`barman list-backups does not list the server ${server}`) };
 
   const timed = listed.map((b) => ({ b, at: epochSeconds(b.end_time_timestamp) }));
-  const done = timed.filter((x): x is { b: z.infer<typeof ZListed>; at: string } => x.b.status === 'DONE' && x.at !== null).sort((x, y) => x.at.localeCompare(y.at));
+  const done = timed.filter((x): x is { b: z.infer<typeof ZListed>; at: string } => x.b.status === 'DONE' && x.at !== null).sort((x, y) => compareCodeUnits(x.at, y.at));
   const newest = done[done.length - 1];
   const last: TBackupInfo | null = newest
     ? { label: newest.b.backup_id, type: 'full', startedAt: null, finishedAt: newest.at, sizeBytes: null, repoBytes: size(newest.b.size_bytes), walStart: null, walStop: null }

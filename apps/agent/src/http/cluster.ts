@@ -1,5 +1,6 @@
 import type { ClusterSnapshot } from '@keel/dcs';
 import { isQuorumMode, synchronousModeOn } from '@keel/ha-core';
+import { compareCodeUnits } from '@keel/protocol';
 import { syncView } from '../observe.ts';
 
 /** GET /cluster, Patroni's shape, from a DCS snapshot. */
@@ -11,7 +12,7 @@ export function clusterBody(snap: ClusterSnapshot, scope: string, pause: boolean
   const syncRole = isQuorumMode(snap.config?.value.synchronous_mode) ? 'quorum_standby' : 'sync_standby';
   const top = Math.max(snap.status?.optime ?? 0, leaderMember?.value.xlog_location ?? 0);
   const members = [...snap.members]
-    .sort((a, b) => a.name.localeCompare(b.name))
+    .sort((a, b) => compareCodeUnits(a.name, b.name))
     .map((m) => {
       const v = m.value;
       let host = '';
