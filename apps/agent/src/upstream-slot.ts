@@ -23,7 +23,8 @@ export function streamOnceSlotExists(rt: Runtime, leader: string): void {
   void watchSlot(rt, leader).catch((e: Error) => rt.log.debug({ err: e.message }, 'upstream slot watch ended'));
 }
 
-async function watchSlot(rt: Runtime, leader: string): Promise<void> {
+/** The watch itself (exported for its unit test). */
+export async function watchSlot(rt: Runtime, leader: string): Promise<void> {
   if (!rt.settings.useSlots || isRemoteUpstream(leader)) return;
   const slot = slotNameForMember(rt.config.name);
   const src = connOf(rt.lastObservation, leader);
