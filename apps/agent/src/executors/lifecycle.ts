@@ -41,26 +41,36 @@ async function bootstrapStandbyLeader(rt: Runtime): Promise<string> {
   return cd.sysid;
 }
 
+/** A failed bootstrap leaves nothing half-done, so another member may bootstrap instead. */
+async function undoBootstrap(rt: Runtime): Promise<void> {
+  await rt.pg.stop('immediate', 30).catch(() => undefined);
+  await rt.pg.removeDataDir().catch(() => undefined);
+  await rt.dcs.releaseLeader(rt.config.name).catch(() => undefined);
+  await rt.dcs.deleteInitialize().catch(() => undefined);
+}
+
+/** Take the lock, seed /config and publish the sysid after a bootstrap. */
+async function claimBootstrapped(rt: Runtime, sysid: string, what: string): Promise<void> {
+  await rt.dcs.ensureLease(rt.settings.ttl);
+  if (!(await rt.dcs.acquireLeader(rt.config.name))) throw new Error(`could not take the leader lock after ${what}`);
+  rt.lastLockOkAt = Date.now();
+  await rt.dcs.setConfig(rt.config.bootstrap?.dcs ?? {}, 0);
+  await rt.dcs.setInitialize(sysid);
+}
+
 /** initdb, configure, start, create roles, take the lock, seed /config, publish the sysid. */
 const bootstrap: Executor<'bootstrap'> = async (rt) => {
   rt.runLong('bootstrap', async () => {
-    const { pg, dcs, config } = rt;
+    const { pg, config } = rt;
     if (standbyClusterConfig(rt) !== null) {
       try {
         const sysid = await bootstrapStandbyLeader(rt);
-        await dcs.ensureLease(rt.settings.ttl);
-        if (!(await dcs.acquireLeader(config.name))) throw new Error('could not take the leader lock after creating the standby leader');
-        rt.lastLockOkAt = Date.now();
-        await dcs.setConfig(config.bootstrap?.dcs ?? {}, 0);
-        await dcs.setInitialize(sysid);
+        await claimBootstrapped(rt, sysid, 'creating the standby leader');
         rt.memory.formerPrimary = false;
         rt.log.info({ sysid }, 'initialized a standby cluster');
         rt.callbacks.fire('on_start', 'standby_leader');
       } catch (e) {
-        await pg.stop('immediate', 30).catch(() => undefined);
-        await pg.removeDataDir().catch(() => undefined);
-        await dcs.releaseLeader(config.name).catch(() => undefined);
-        await dcs.deleteInitialize().catch(() => undefined);
+        await undoBootstrap(rt);
         throw e;
       }
       return;
@@ -77,20 +87,12 @@ const bootstrap: Executor<'bootstrap'> = async (rt) => {
       await pg.createRoles();
       const cd = await pg.controlData();
       if (!cd) throw new Error(`pg_controldata gave nothing after ${custom ? custom.name : 'initdb'}`);
-      await dcs.ensureLease(rt.settings.ttl);
-      if (!(await dcs.acquireLeader(config.name))) throw new Error('could not take the leader lock after initdb');
-      rt.lastLockOkAt = Date.now();
-      await dcs.setConfig(config.bootstrap?.dcs ?? {}, 0);
-      await dcs.setInitialize(cd.sysid);
+      await claimBootstrapped(rt, cd.sysid, 'initdb');
       rt.memory.formerPrimary = true;
       rt.log.info({ sysid: cd.sysid }, 'initialized a new cluster');
       rt.callbacks.fire('on_start', 'primary');
     } catch (e) {
-      // Leave nothing half-done: another member may bootstrap instead.
-      await pg.stop('immediate', 30).catch(() => undefined);
-      await pg.removeDataDir().catch(() => undefined);
-      await dcs.releaseLeader(config.name).catch(() => undefined);
-      await dcs.deleteInitialize().catch(() => undefined);
+      await undoBootstrap(rt);
       throw e;
     }
   });
