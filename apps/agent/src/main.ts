@@ -168,6 +168,13 @@ async function main(): Promise<void> {
       return async () => undefined;
     });
   const unwatchFailover = await dcs.watchFailover(() => rt.wake()).catch(() => async () => undefined);
+  // A member joining (or back after its key expired) wakes the leader, which creates its replication
+  // slot at once: the joining standby streams without waiting for the leader's next tick.
+  const unwatchMembers = await dcs
+    .watchMembers((name) => {
+      if (name !== config.name && rt.lastCluster?.leader?.name === config.name) rt.wake();
+    })
+    .catch(() => async () => undefined);
   log.info({ version: KEEL_VERSION, restapi: `${config.restapi.connect_address.host}:${config.restapi.connect_address.port}` }, 'keel-agent started');
 
   let shuttingDown = false;
@@ -212,6 +219,7 @@ async function main(): Promise<void> {
     }
     await unwatch().catch(() => undefined);
     await unwatchFailover().catch(() => undefined);
+    await unwatchMembers().catch(() => undefined);
     await dcs.close().catch(() => undefined); // closes the client; the lease is not revoked
     await pg.close().catch(() => undefined);
     await uplink.stop().catch(() => undefined);

@@ -80,6 +80,8 @@ export interface JKv {
   value?: string;
   create_revision?: string;
   mod_revision?: string;
+  /** 1 for a key just created (a put after a delete starts again at 1). */
+  version?: string;
   lease?: string;
 }
 export interface JHeader {

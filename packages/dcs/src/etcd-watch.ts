@@ -1,4 +1,4 @@
-import { b64, EtcdConnectionError, EtcdRpcError, isHostFailure, isInvalidToken, unb64, type EtcdHttp, type JHeader, type JKv } from './etcd-http.ts';
+import { b64, EtcdConnectionError, EtcdRpcError, isHostFailure, isInvalidToken, prefixEnd, unb64, type EtcdHttp, type JHeader, type JKv } from './etcd-http.ts';
 import type { LeaderEvent, WatchOptions, WatchStatus } from './types.ts';
 
 /** One message of the /v3/watch stream (etcdserverpb.WatchResponse as JSON). */
@@ -56,6 +56,12 @@ export class KeyWatch {
     private readonly onEvent: (event: LeaderEvent) => void,
     private readonly options: WatchOptions,
     private readonly timing: KeyWatchTiming,
+    /**
+     * Watch every key under `key` (a prefix) instead, and report only the keys created (version 1),
+     * by their name under the prefix, as a put with that name as its value (watchMembers). Deletions
+     * are filtered out by etcd; after a compaction nothing is replayed.
+     */
+    private readonly createdUnderPrefix = false,
   ) {}
 
   /** Starts the watch; resolves true once etcd confirmed it, false after `ms` (it keeps trying until cancel()). */
@@ -89,6 +95,7 @@ export class KeyWatch {
     }
     if (gen !== this.gen || this.cancelled) return;
     const create: Record<string, unknown> = { key: b64(this.key) };
+    if (this.createdUnderPrefix) Object.assign(create, { range_end: prefixEnd(this.key), filters: ['NODELETE'] });
     if (this.nextRev !== undefined) create.start_revision = String(this.nextRev);
     this.abort = this.client.stream(host, '/v3/watch', { create_request: create }, token, {
       onMessage: (m) => this.onMessage(gen, host, m as { result?: WatchResult }),
@@ -134,7 +141,9 @@ export class KeyWatch {
       return;
     }
     for (const e of r.events ?? []) {
-      this.emit(e.type === 'DELETE' ? { type: 'delete', value: null } : { type: 'put', value: unb64(e.kv?.value) });
+      if (this.createdUnderPrefix) {
+        if (e.type !== 'DELETE' && e.kv?.version === '1') this.emit({ type: 'put', value: unb64(e.kv.key).slice(this.key.length) });
+      } else this.emit(e.type === 'DELETE' ? { type: 'delete', value: null } : { type: 'put', value: unb64(e.kv?.value) });
       const mr = Number(e.kv?.mod_revision ?? 0);
       if (mr + 1 > (this.nextRev ?? 0)) this.nextRev = mr + 1;
     }
@@ -188,6 +197,7 @@ export class KeyWatch {
   }
 
   private async resync(): Promise<void> {
+    if (this.createdUnderPrefix) return; // creations missed during a compaction are not replayed
     try {
       const res = await this.client.call<{ kvs?: JKv[] }>('/v3/kv/range', { key: b64(this.key) }, Date.now() + this.timing.timeoutMs());
       const kv = res.kvs?.[0];

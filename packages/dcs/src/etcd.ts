@@ -459,13 +459,14 @@ export class EtcdDcs implements Dcs {
     return this.watchKey('watchFailover', this.keys.failover, onEvent, options);
   }
 
-  private async watchKey(op: string, key: string, onEvent: (event: LeaderEvent) => void, options: WatchOptions): Promise<() => Promise<void>> {
+  watchMembers(onJoin: (member: string) => void, options: WatchOptions = {}): Promise<() => Promise<void>> {
+    return this.watchKey('watchMembers', this.keys.membersPrefix, (e) => e.value && onJoin(e.value), options, true);
+  }
+
+  private async watchKey(op: string, key: string, onEvent: (event: LeaderEvent) => void, options: WatchOptions, createdUnderPrefix = false): Promise<() => Promise<void>> {
     if (this.closed) throw new DcsError('closed', op, `${op}: the DCS client is closed`);
-    const w = new KeyWatch(this.etcd, key, onEvent, options, {
-      timeoutMs: () => this.timeoutMs,
-      keepaliveTimeMs: this.keepaliveTimeMs,
-      keepaliveTimeoutMs: this.keepaliveTimeoutMs,
-    });
+    const timing = { timeoutMs: () => this.timeoutMs, keepaliveTimeMs: this.keepaliveTimeMs, keepaliveTimeoutMs: this.keepaliveTimeoutMs };
+    const w = new KeyWatch(this.etcd, key, onEvent, options, timing, createdUnderPrefix);
     this.watches.add(w);
     const ms = this.timeoutMs;
     const ok = await w.start(ms);

@@ -62,6 +62,8 @@ export interface StoreEvent {
   key: string;
   value: string | null;
   revision: number;
+  /** A put that created the key (etcd's version 1). */
+  created?: boolean;
 }
 
 class LeaseNotFound extends Error {}
@@ -158,7 +160,7 @@ export class MemoryStore {
       version: (old?.version ?? 0) + 1,
       lease,
     });
-    this.emit({ type: 'put', key, value, revision: this.rev });
+    this.emit({ type: 'put', key, value, revision: this.rev, created: old === undefined });
     return this.rev;
   }
 
@@ -436,7 +438,14 @@ export class MemoryDcs implements Dcs {
     return this.watchKey('watchFailover', this.keys.failover, onEvent, options);
   }
 
-  private async watchKey(op: string, key: string, onEvent: (event: LeaderEvent) => void, options: WatchOptions): Promise<() => Promise<void>> {
+  watchMembers(onJoin: (member: string) => void, options: WatchOptions = {}): Promise<() => Promise<void>> {
+    const prefix = this.keys.membersPrefix;
+    const joined = (e: StoreEvent): LeaderEvent | null => (e.type === 'put' && e.created && e.key.startsWith(prefix) ? { type: 'put', value: e.key.slice(prefix.length) } : null);
+    return this.watchKey('watchMembers', joined, (e) => e.value && onJoin(e.value), options);
+  }
+
+  /** `key`: one key's events, or a function choosing (and shaping) the events to report. */
+  private async watchKey(op: string, key: string | ((e: StoreEvent) => LeaderEvent | null), onEvent: (event: LeaderEvent) => void, options: WatchOptions): Promise<() => Promise<void>> {
     await this.op(op, () => undefined);
     const pending: LeaderEvent[] = [];
     let active = true;
@@ -454,8 +463,8 @@ export class MemoryDcs implements Dcs {
       for (const e of pending.splice(0)) deliver(e);
     };
     const unsubscribe = this.store.subscribe((e) => {
-      if (e.key !== key) return;
-      const event: LeaderEvent = { type: e.type, value: e.value };
+      const event: LeaderEvent | null = typeof key === 'function' ? key(e) : e.key === key ? { type: e.type, value: e.value } : null;
+      if (event === null) return;
       if (this.reachable) deliver(event);
       else pending.push(event);
     });

@@ -240,6 +240,15 @@ export interface Dcs {
   /** The same for the `failover` key: a switchover request wakes the leader's loop at once. */
   watchFailover(onEvent: (event: LeaderEvent) => void, options?: WatchOptions): Promise<() => Promise<void>>;
 
+  /**
+   * Calls onJoin with a member's name when its key is created: the member registers, or registers
+   * again after its key expired. Not for a registered member's updates, nor for removals. The leader's
+   * loop wakes on it and creates the member's replication slot at once; otherwise a rejoining standby
+   * waits for the leader's next tick. Same lifetime as watchLeader. A join during a DCS outage may go
+   * unreported; the loop reads the members every tick anyway.
+   */
+  watchMembers(onJoin: (member: string) => void, options?: WatchOptions): Promise<() => Promise<void>>;
+
   /** Changes the per-call deadline for calls started from now on. */
   setCallTimeout(ms: number): void;
   readonly callTimeoutMs: number;

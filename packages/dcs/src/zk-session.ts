@@ -219,8 +219,12 @@ export class ZkSession {
     });
   }
 
-  getChildren(path: string): Promise<ZkResult<string[]>> {
-    return this.call((cb) => this.client.getChildren(path, (err, children) => cb(err, children)));
+  getChildren(path: string, watcher?: (e: ZkEvent) => void): Promise<ZkResult<string[]>> {
+    return this.call((cb) => {
+      const done = (err: unknown, children: string[]) => cb(err, children);
+      if (watcher) this.client.getChildren(path, watcher, done);
+      else this.client.getChildren(path, done);
+    });
   }
 
   remove(path: string, version = -1): Promise<ZkResult<null>> {

@@ -3,7 +3,7 @@ import { DcsError, type ClusterSnapshot, type Dcs, type LeaderEvent, type LeaseT
 import { CreateMode, Exception, ZkError, ZkSession, errorCode, idString, zxidNumber } from './zk-session.ts';
 import { parseZooKeeperHosts } from './zk-hosts.ts';
 import { casWrite, createNode, multiOk, readNode, readScope, removeIfExists } from './zk-ops.ts';
-import { NodeWatch } from './zk-watch.ts';
+import { ChildrenWatch, NodeWatch, type ZkWatch } from './zk-watch.ts';
 
 export interface ZooKeeperDcsOptions {
   /** host[:port] entries (port 2181 when missing), as a list or a comma separated string (Patroni's zookeeper.hosts). */
@@ -58,7 +58,7 @@ export class ZooKeeperDcs implements Dcs {
   private lease: Lease | null = null;
   private leasePending: Promise<string> | null = null;
   private closed = false;
-  private readonly watches = new Set<NodeWatch>();
+  private readonly watches = new Set<ZkWatch>();
 
   constructor(opts: ZooKeeperDcsOptions) {
     this.hosts = parseZooKeeperHosts(opts.hosts);
@@ -468,10 +468,19 @@ export class ZooKeeperDcs implements Dcs {
     return this.watchNode('watchFailover', this.keys.failover, onEvent, options);
   }
 
+  watchMembers(onJoin: (member: string) => void, options?: WatchOptions): Promise<() => Promise<void>> {
+    const path = this.keys.membersPrefix.slice(0, -1);
+    return this.watchWith('watchMembers', () => new ChildrenWatch(path, () => this.readSession(), onJoin, options?.onStatus));
+  }
+
   private watchNode(op: string, path: string, onEvent: (event: LeaderEvent) => void, options?: WatchOptions): Promise<() => Promise<void>> {
+    return this.watchWith(op, () => new NodeWatch(path, () => this.readSession(), onEvent, options?.onStatus));
+  }
+
+  private watchWith(op: string, make: () => ZkWatch): Promise<() => Promise<void>> {
     return this.run(op, async (deadline) => {
       await this.ready(deadline);
-      const w = new NodeWatch(path, () => this.readSession(), onEvent, options?.onStatus);
+      const w = make();
       this.watches.add(w);
       try {
         await w.rearm();

@@ -603,6 +603,50 @@ export function defineDcsContract(getHarness: () => ContractHarness): void {
     });
   });
 
+  describe('watchMembers', () => {
+    it('reports a member when its key is created, again after it expired, never for its updates', async () => {
+      const { c, h, agent } = await setup();
+      const a = agent();
+      const b = agent();
+      const w = agent();
+      const joins: string[] = [];
+      const cancel = await w.watchMembers((name) => joins.push(name));
+      const seen = (n: number, message: string) => waitFor(() => joins.length >= n, { timeoutMs: h.eventWaitMs, message: `${message}; joins so far: ${JSON.stringify(joins)}` });
+
+      await a.ensureLease(h.ttl);
+      await a.touchMember('a', member('a'));
+      await seen(1, 'a registers');
+      await a.touchMember('a', member('a', { xlog_location: 99 }));
+      await b.ensureLease(h.ttl);
+      await b.touchMember('b', member('b'));
+      await seen(2, 'b registers');
+      // a's update came before b's creation: had it been reported, it would be second
+      expect(joins).toEqual(['a', 'b']);
+
+      // a's key expires with its lease; its next registration is a join again
+      await c.passTime(h.ttl * 1000 + 1000);
+      await waitFor(async () => (await w.readCluster()).members.length === 0, { timeoutMs: h.expiryWaitMs, message: 'member keys expire' });
+      expect(await a.keepAlive()).toBe(false); // the agent's protocol: keepAlive, then ensureLease
+      await a.ensureLease(h.ttl);
+      await a.touchMember('a', member('a'));
+      await seen(3, 'a registers again after its key expired');
+      expect(joins).toEqual(['a', 'b', 'a']);
+
+      await cancel();
+      await a.deleteMember('a');
+      await a.touchMember('a', member('a'));
+      // a second watch seeing the join shows it was sent; the cancelled one must not get it
+      const later: string[] = [];
+      const cancel2 = await b.watchMembers((name) => later.push(name));
+      await a.deleteMember('a');
+      await a.touchMember('a', member('a'));
+      await waitFor(() => later.length >= 1, { timeoutMs: h.eventWaitMs, message: 'second watch sees the join' });
+      await cancel2();
+      expect(later).toEqual(['a']);
+      expect(joins).toHaveLength(3);
+    });
+  });
+
   describe('close', () => {
     it('rejects every call afterwards with code "closed"', async () => {
       const { agent } = await setup();
