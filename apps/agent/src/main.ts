@@ -20,6 +20,7 @@ import { FailsafeMemory } from './failsafe.ts';
 import { WatchdogDevice } from './watchdog.ts';
 import { clientTls, etcdTls, restApiTls, TlsSetupError } from './tls.ts';
 import { memberValue } from './status.ts';
+import { MemberJoins } from './member-joins.ts';
 
 const USAGE = `usage: keel-agent <config.yml>
 
@@ -160,7 +161,11 @@ async function main(): Promise<void> {
   );
   // The control plane is never on the failover path: the uplink only buffers and sends.
   const uplink = startUplink(rt);
-  loop.onTick = (obs, decision) => uplink.onTick(obs, decision);
+  const memberJoins = new MemberJoins(rt);
+  loop.onTick = (obs, decision) => {
+    memberJoins.update();
+    uplink.onTick(obs, decision);
+  };
   const unwatch = await dcs
     .watchLeader(() => rt.wake())
     .catch((e: Error) => {
@@ -168,13 +173,6 @@ async function main(): Promise<void> {
       return async () => undefined;
     });
   const unwatchFailover = await dcs.watchFailover(() => rt.wake()).catch(() => async () => undefined);
-  // A member joining (or back after its key expired) wakes the leader, which creates its replication
-  // slot at once: the joining standby streams without waiting for the leader's next tick.
-  const unwatchMembers = await dcs
-    .watchMembers((name) => {
-      if (name !== config.name && rt.lastCluster?.leader?.name === config.name) rt.wake();
-    })
-    .catch(() => async () => undefined);
   log.info({ version: KEEL_VERSION, restapi: `${config.restapi.connect_address.host}:${config.restapi.connect_address.port}` }, 'keel-agent started');
 
   let shuttingDown = false;
@@ -219,7 +217,7 @@ async function main(): Promise<void> {
     }
     await unwatch().catch(() => undefined);
     await unwatchFailover().catch(() => undefined);
-    await unwatchMembers().catch(() => undefined);
+    await memberJoins.stop();
     await dcs.close().catch(() => undefined); // closes the client; the lease is not revoked
     await pg.close().catch(() => undefined);
     await uplink.stop().catch(() => undefined);
