@@ -83,6 +83,8 @@ async function main(): Promise<void> {
   let live: LiveHub | null = null;
   // Other instances against the same database (server/instances/): presence, commands, live updates.
   const instanceId = randomUUID();
+  // Operations started from now on (by this or another instance) are not a previous process's.
+  const bootedAt = new Date();
   let bus: PeerBus | null = null;
   let runner: OperationRunner | null = null;
   const peers = new Peers(instanceId, {
@@ -163,7 +165,7 @@ async function main(): Promise<void> {
   // runs: recovery waits one heartbeat round for the others to say which they are.
   const recover = async () => {
     try {
-      const recovered = await (runner as OperationRunner).recover(peers.peerOperations());
+      const recovered = await (runner as OperationRunner).recover(peers.peerOperations(), bootedAt);
       if (recovered > 0) log('operations_failed_at_start', { count: recovered }, 'warn');
     } catch (e) {
       if (!dbHealth.report(e)) log('recovery_failed', { error: e instanceof Error ? e.message : String(e) }, 'warn');

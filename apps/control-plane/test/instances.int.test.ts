@@ -91,7 +91,7 @@ describe('two control-plane instances, one database', () => {
       },
       { timeoutMs: 30_000, message: 'the operation to finish' },
     );
-    expect(done.status).toBe('succeeded');
+    expect(done.status, JSON.stringify(done)).toBe('succeeded');
     expect(pg1.commands.filter((c) => c.id === op.id)).toHaveLength(1);
     const audit = await sql.query<{ action: string }>("SELECT action FROM audit_log WHERE target = $1 AND action LIKE 'operation.%' ORDER BY id", [`operation:${op.id}`]);
     expect(audit.rows.filter((r) => r.action === 'operation.start')).toHaveLength(1);

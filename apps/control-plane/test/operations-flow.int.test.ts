@@ -117,6 +117,29 @@ describe('operation flows', () => {
     expect(sent.filter((s) => s.command.id === op.id)).toHaveLength(1);
   });
 
+  it('recovery at start fails what a previous process left running, not what a live peer runs nor what started since this process booted', async () => {
+    const clusterId = (await prisma.cluster.findUniqueOrThrow({ where: { scope: 'flow' } })).id;
+    const bootedAt = new Date();
+    const running = (startedAt: Date) =>
+      prisma.operation.create({
+        data: {
+          clusterId, type: 'restart', params: { members: ['pg1'] }, reason: 'recovery', status: 'running', requiredApprovals: 1,
+          requestedById: operator.userId, requestedBy: operator.email, channel: 'session', stateAtRequest: {}, startedAt,
+        },
+        select: { id: true },
+      });
+    const orphan = await running(new Date(bootedAt.getTime() - 60_000));
+    const peers = await running(new Date(bootedAt.getTime() - 60_000));
+    const since = await running(new Date(bootedAt.getTime() + 50)); // another instance started it after this boot
+    expect(await runner.recover(new Set([peers.id]), bootedAt)).toBe(1);
+    const status = async (id: string) => (await prisma.operation.findUniqueOrThrow({ where: { id } })).status;
+    expect(await status(orphan.id)).toBe('failed');
+    expect((await prisma.operation.findUniqueOrThrow({ where: { id: orphan.id } })).error).toMatch(/restarted while this operation ran/);
+    expect(await status(peers.id)).toBe('running');
+    expect(await status(since.id)).toBe('running');
+    await runner.failOrphaned([peers.id, since.id], 'test cleanup');
+  });
+
   it('break-glass: admins only, no approval, the skipped approvers are named, a review by someone else', async () => {
     await expect(call(operator).operations.breakGlass({ cluster: 'flow', type: 'switchover', params: {}, reason: 'primary disk failing' })).rejects.toThrow(/needs the admin role/);
     const op = await call(admin).operations.breakGlass({ cluster: 'flow', type: 'switchover', params: {}, reason: 'primary disk failing' });

@@ -65,10 +65,15 @@ export class OperationRunner implements TOperationRunner {
 
   /**
    * Fail what a previous server process left running; `others`: operations other live instances
-   * run (left alone).
+   * run (left alone). Only operations started before `bootedAt` (this process's start): one that
+   * another instance started since is not a previous process's, even before that instance's
+   * heartbeat has named it.
    */
-  async recover(others: ReadonlySet<string> = new Set()): Promise<number> {
-    const stale = await this.deps.db.operation.findMany({ where: { status: 'running' }, select: { id: true, cluster: { select: { scope: true } } } });
+  async recover(others: ReadonlySet<string> = new Set(), bootedAt: Date = new Date()): Promise<number> {
+    const stale = await this.deps.db.operation.findMany({
+      where: { status: 'running', OR: [{ startedAt: null }, { startedAt: { lt: bootedAt } }] },
+      select: { id: true, cluster: { select: { scope: true } } },
+    });
     const orphans = stale.filter((op) => !others.has(op.id) && !this.active.has(op.id));
     for (const op of orphans) await this.finish(op.id, op.cluster.scope, 'failed', 'the control plane restarted while this operation ran; its outcome is unknown: check the cluster');
     return orphans.length;
