@@ -7,7 +7,6 @@ import type { Executor } from './index.ts';
 import { checkRewindNeeded } from './rejoin-check.ts';
 import { reported } from './report.ts';
 import { remoteAddress, remoteSource, standbyClusterConfig } from '../standby-cluster.ts';
-import { streamOnceSlotExists } from '../upstream-slot.ts';
 
 function leaderOf(obs: Observation): string | null {
   return obs.dcs.ok ? obs.dcs.cluster.leader : null;
@@ -108,7 +107,6 @@ async function cloneAndStart(rt: Runtime, from: string | null, obs: Observation,
   rt.memory.following = leader;
   rt.memory.formerPrimary = false;
   rt.callbacks.fire('on_start', 'replica');
-  if (leader) streamOnceSlotExists(rt, leader);
 }
 
 const clone: Executor<'clone'> = async (rt, a, obs) => {
@@ -158,7 +156,6 @@ const rewind: Executor<'rewind'> = async (rt, a, obs) => {
     rt.memory.following = a.from;
     rt.memory.formerPrimary = false;
     rt.callbacks.fire('on_start', 'replica');
-    streamOnceSlotExists(rt, a.from);
   });
 };
 
@@ -177,7 +174,6 @@ const startReplica: Executor<'startReplica'> = async (rt, a) => {
     await rt.pg.start({ timeoutSec: startTimeout(rt), wait: true });
     rt.memory.following = a.leader;
     rt.callbacks.fire('on_start', 'replica');
-    if (a.leader) streamOnceSlotExists(rt, a.leader);
   });
 };
 
