@@ -112,8 +112,12 @@ describe('operation flows', () => {
   it('starting twice runs once (the operation id is the idempotency key)', async () => {
     sent.length = 0;
     const op = await call(operator).operations.request({ cluster: 'flow', type: 'switchover', params: { candidate: 'pg2' }, reason: 'twice?' });
-    await Promise.all([call(approver).operations.approve({ id: op.id }), runner.start(op.id), runner.start(op.id)]);
-    await finished(op.id);
+    // the approval (which starts it) races two direct starts; a start that claims the operation first
+    // makes the approval a conflict ("this operation is running"), which is right
+    const [approved, ...started] = await Promise.allSettled([call(approver).operations.approve({ id: op.id }), runner.start(op.id), runner.start(op.id)]);
+    if (approved.status === 'rejected') expect(String(approved.reason)).toMatch(/This operation is (running|succeeded): there is nothing to approve/);
+    expect(started.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect((await finished(op.id)).status).toBe('succeeded');
     expect(sent.filter((s) => s.command.id === op.id)).toHaveLength(1);
   });
 
