@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, validateDynamicConfig } from '../src/config.ts';
 import { privilegedKind } from '../src/config/parameters.ts';
+import { minimal } from './minimal-config.ts';
 
 const NOT_FROM_DCS = (kind: string, name: string) =>
   `${kind}; Keel takes it only from the local YAML (postgresql.parameters), unless postgresql.allow_from_dcs lists "${name}"`;
@@ -110,43 +111,30 @@ describe('privileged parameters', () => {
   it('treats a log_filename with a "/" as a path', () => expect(privilegedKind('log_filename', '../../x')).toBe('names a file or directory'));
 });
 
-const YAML = (extra: string, pg = '') => `scope: demo
-name: n1
-restapi:
-  listen: 10.0.0.1:8008
-etcd3:
-  hosts: 10.0.0.9:2379
-postgresql:
-  listen: 10.0.0.1:5432
-  data_dir: /var/lib/postgresql/15/main
-  authentication:
-    superuser: {username: postgres, password: s3cr3t-super}
-    replication: {username: replicator, password: s3cr3t-repl}
-${pg}${extra}`;
 
 describe('the local YAML', () => {
   it('takes privileged parameters in postgresql.parameters (local) without asking', () => {
-    const { config } = parseConfig(YAML('', '  parameters: {archive_command: "cp %p /arch/%f", shared_preload_libraries: pg_stat_statements}\n'), 't.yml', {});
+    const { config } = parseConfig(minimal('', 'parameters: {archive_command: "cp %p /arch/%f", shared_preload_libraries: pg_stat_statements}\n'), 't.yml', {});
     expect(config.postgresql.parameters).toEqual({ archive_command: 'cp %p /arch/%f', shared_preload_libraries: 'pg_stat_statements' });
     expect(config.postgresql.allow_from_dcs).toEqual([]);
   });
 
   it('refuses a privileged parameter in bootstrap.dcs unless postgresql.allow_from_dcs lists it', () => {
     const dcs = 'bootstrap:\n  dcs:\n    postgresql:\n      parameters: {archive_command: "cp %p /arch/%f"}\n';
-    expect(() => parseConfig(YAML(dcs), 't.yml', {})).toThrow(`bootstrap.dcs.postgresql.parameters.archive_command: ${NOT_FROM_DCS('runs a command', 'archive_command')}`);
-    const { config } = parseConfig(YAML(dcs, '  allow_from_dcs: [archive_command]\n'), 't.yml', {});
+    expect(() => parseConfig(minimal(dcs), 't.yml', {})).toThrow(`bootstrap.dcs.postgresql.parameters.archive_command: ${NOT_FROM_DCS('runs a command', 'archive_command')}`);
+    const { config } = parseConfig(minimal(dcs, 'allow_from_dcs: [archive_command]\n'), 't.yml', {});
     expect(config.bootstrap.dcs.postgresql?.parameters).toEqual({ archive_command: 'cp %p /arch/%f' });
     expect(config.postgresql.allow_from_dcs).toEqual(['archive_command']);
   });
 
   it('refuses an allow_from_dcs entry that is not a privileged parameter (a typo would allow nothing)', () => {
-    expect(() => parseConfig(YAML('', '  allow_from_dcs: [archive_comand, work_mem]\n'), 't.yml', {})).toThrow(
+    expect(() => parseConfig(minimal('', 'allow_from_dcs: [archive_comand, work_mem]\n'), 't.yml', {})).toThrow(
       'postgresql.allow_from_dcs[1]: not a parameter that runs a command, loads code or names a file; the DCS may set it anyway, got "work_mem"',
     );
   });
 
   it('refuses local parameters PostgreSQL could not read', () => {
-    expect(() => parseConfig(YAML('', '  parameters: {application_name: "a\\nb"}\n'), 't.yml', {})).toThrow(
+    expect(() => parseConfig(minimal('', 'parameters: {application_name: "a\\nb"}\n'), 't.yml', {})).toThrow(
       'postgresql.parameters.application_name: must not contain line breaks or NUL characters',
     );
   });
@@ -159,7 +147,7 @@ describe('the local YAML', () => {
     ['"1"', true],
     ['0', false],
   ])('runs with the tag nofailover: %s, read as Patroni parse_bool does (%s)', (text, value) => {
-    const { config } = parseConfig(YAML(`tags:\n  nofailover: ${text}\n  nosync: "false"\n  noloadbalance: "True"\n`), 't.yml', {});
+    const { config } = parseConfig(minimal(`tags:\n  nofailover: ${text}\n  nosync: "false"\n  noloadbalance: "True"\n`), 't.yml', {});
     expect(config.tags).toEqual({ nofailover: value, nosync: false, noloadbalance: true });
   });
 });

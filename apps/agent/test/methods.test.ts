@@ -1,23 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig, type LoadedConfig, type ReplicaCommandMethod } from '../src/config.ts';
 import { replicaMethodArgs, usableReplicaMethods } from '../src/create-replica.ts';
+import { minimal as minimalConfig } from './minimal-config.ts';
 
-function minimal(pgExtra = '', extra = ''): string {
-  return `scope: demo
-name: n1
-restapi:
-  listen: 10.0.0.1:8008
-etcd3:
-  hosts: 10.0.0.9:2379
-postgresql:
-  listen: 10.0.0.1:5432
-  data_dir: /var/lib/postgresql/15/main
-  authentication:
-    superuser: {username: postgres, password: s3cr3t-super}
-    replication: {username: replicator, password: s3cr3t-repl}
-${pgExtra.replace(/^/gm, '  ')}
-${extra}`;
-}
+/** postgresql: lines first, then top-level YAML. */
+const minimal = (pgExtra = '', extra = '') => minimalConfig(extra, pgExtra);
 
 const parse = (text: string): LoadedConfig => parseConfig(text, 'test.yml', {});
 

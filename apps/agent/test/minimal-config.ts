@@ -1,5 +1,9 @@
-/** A small valid keel-agent YAML for config tests; `extra` is appended (top-level YAML). */
-export function minimal(extra = ''): string {
+/**
+ * A small valid keel-agent YAML for config tests. `postgresqlExtra`: lines added to the postgresql:
+ * section (written unindented, indented here); `extra`: top-level YAML appended at the end.
+ */
+export function minimal(extra = '', postgresqlExtra = ''): string {
+  const pg = postgresqlExtra ? `${postgresqlExtra.replace(/\n$/, '').replace(/^/gm, '  ')}\n` : '';
   return `scope: demo
 name: n1
 restapi:
@@ -12,5 +16,5 @@ postgresql:
   authentication:
     superuser: {username: postgres, password: s3cr3t-super}
     replication: {username: replicator, password: s3cr3t-repl}
-${extra}`;
+${pg}${extra}`;
 }
