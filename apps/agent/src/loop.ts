@@ -183,7 +183,7 @@ export class HaLoop {
     try {
       this.onTick?.(obs, decision);
     } catch (e) {
-      rt.log.warn({ err: (e as Error).message }, 'uplink hook failed');
+      rt.log.warn({ err: (e as Error).message }, 'after-tick hook (member joins, uplink) failed');
     }
     return failure !== null;
   }
