@@ -26,7 +26,7 @@ export class HaLoop {
   private seen: DecisionSeen = { leader: null, reason: null };
   /** The long action running in the background, if any (shutdown waits for it). */
   private longAction: Promise<void> | null = null;
-  /** Called at the end of every iteration (the control-plane uplink); must not throw or wait. */
+  /** Called at the end of every iteration (the member-join watch, the control-plane uplink); must not throw or wait. */
   onTick: ((obs: Observation, decision: Decision) => void) | null = null;
 
   /** The runtime with this loop's LoopCommands: build the loop before anything that sends requests. */
