@@ -48,7 +48,7 @@ describe('EventBatcher', () => {
     });
     const stored = b.submit(who('a'), ev(1));
     const closing = b.close();
-    await new Promise((r) => setTimeout(r, 5)); // close() is writing now
+    while (calls.length === 0) await new Promise((r) => setTimeout(r, 1)); // until close() is writing
     let settled = false;
     const s = b.settled('a').then(() => (settled = true));
     // the event loop still turns while a member is in flight (settled() waits, it does not spin)
