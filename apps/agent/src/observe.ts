@@ -9,6 +9,9 @@ import type { PeerClient } from './peers.ts';
 import type { Runtime } from './runtime.ts';
 import { watchdogProblem } from './watchdog.ts';
 
+/** How much longer than loop_wait a watch waits for a sign of life from its etcd host before probing it. */
+const WATCH_KEEPALIVE_MARGIN_MS = 2000;
+
 /** Map a DCS snapshot to what decide() needs. */
 export function clusterView(snap: ClusterSnapshot): ClusterView {
   const members: ClusterMember[] = snap.members.map((m) => ({
@@ -94,6 +97,8 @@ export async function observe(rt: Runtime, now: () => number): Promise<Observati
     rt.dcsLastSeen = Math.floor(now() / 1000);
     adoptConfigFromDcs(rt, dcsResult.snap);
     rt.dcs.setCallTimeout(rt.settings.retryTimeout * 1000);
+    // the loop's own requests every loop_wait prove the watches' host alive: no extra probe while they do
+    rt.dcs.setWatchKeepaliveTime(rt.settings.loopWait * 1000 + WATCH_KEEPALIVE_MARGIN_MS);
   }
 
   let peers: PeerView[] | null = null;

@@ -124,6 +124,8 @@ export class EtcdHttp {
   private readonly agents: http.Agent[] = [];
   private token: string | null = null;
   private tokenPending: Promise<string> | null = null;
+  /** The liveness probe in flight to each host, shared by every watch on it (probeHost). */
+  private readonly probes = new Map<string, Promise<unknown>>();
 
   constructor(private readonly opts: EtcdHttpOptions) {
     this.health = new HostHealth(opts.hosts);
@@ -172,6 +174,22 @@ export class EtcdHttp {
       if (isInvalidToken(err)) this.dropToken();
       throw err;
     }
+  }
+
+  /**
+   * Is `host` alive? One cheap request (a count-only range of `key`) by `deadline`. Every caller that
+   * asks while a probe of that host is in flight shares its answer: the watches of one agent (the
+   * leader key, failover, member joins) go quiet together and would otherwise each send their own
+   * probe at the same moment. An answer of any kind proves the host alive; the caller tells an
+   * error status (e.g. permission denied) from no answer with isHostFailure.
+   */
+  probeHost(host: string, key: string, deadline: number): Promise<unknown> {
+    let p = this.probes.get(host);
+    if (p === undefined) {
+      p = this.call('/v3/kv/range', { key: b64(key), count_only: true }, deadline, host).finally(() => this.probes.delete(host));
+      this.probes.set(host, p);
+    }
+    return p;
   }
 
   /** Forgets the auth token (etcd said it is invalid: expired, or etcd restarted); the next request authenticates again. */

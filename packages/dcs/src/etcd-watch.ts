@@ -14,8 +14,8 @@ interface WatchResult {
 export interface KeyWatchTiming {
   /** The current call timeout: how long a (re)connection may take to be confirmed. */
   timeoutMs: () => number;
-  /** With no message on the stream and no answer from its host for this long, the host is probed. */
-  keepaliveTimeMs: number;
+  /** With no message on the stream and no answer from its host for this long, the host is probed (read at each check). */
+  keepaliveTimeMs: () => number;
   /** How long that probe may take before the stream is declared dead and re-established. */
   keepaliveTimeoutMs: number;
 }
@@ -31,7 +31,9 @@ export interface KeyWatchTiming {
  *   host said anything for keepaliveTimeMs, one cheap range request (count only) probes the host,
  *   and a probe without an answer within keepaliveTimeoutMs restarts the watch. While the agent's
  *   own requests keep reaching the host, nothing extra is sent (the watch socket also has TCP
- *   keepalive on).
+ *   keepalive on), and the watches on one host share one probe (EtcdHttp.probeHost). When any
+ *   request to the watch's host fails at the connection level, the host is probed at once instead
+ *   of after the quiet time.
  * The caller's callbacks are isolated: what they throw never breaks the watch.
  */
 export class KeyWatch {
@@ -49,6 +51,9 @@ export class KeyWatch {
   private checkTimer: NodeJS.Timeout | null = null;
   private lastDataAt = 0;
   private firstConnect: ((ok: boolean) => void) | null = null;
+  private unsubscribeDown: (() => void) | null = null;
+  /** The generation whose probe is in flight (-1: none). */
+  private probingGen = -1;
 
   constructor(
     private readonly client: EtcdHttp,
@@ -81,6 +86,10 @@ export class KeyWatch {
 
   private async connect(): Promise<void> {
     if (this.cancelled) return;
+    // another request to this host failed: do not wait for the quiet time to find out whether the stream is dead too
+    this.unsubscribeDown ??= this.client.health.onDown((h) => {
+      if (h === this.host && this.connected) this.check(this.gen, true);
+    });
     const gen = ++this.gen;
     const host = this.client.health.pick();
     this.host = host;
@@ -124,7 +133,7 @@ export class KeyWatch {
       this.status('connected');
       this.firstConnect?.(true);
       this.firstConnect = null;
-      this.scheduleCheck(gen, this.timing.keepaliveTimeMs);
+      this.scheduleCheck(gen, this.timing.keepaliveTimeMs());
       if (this.resyncOnCreate) {
         this.resyncOnCreate = false;
         void this.resync();
@@ -174,24 +183,26 @@ export class KeyWatch {
     this.checkTimer = setTimeout(() => this.check(gen), ms);
   }
 
-  private check(gen: number): void {
-    this.checkTimer = null;
-    if (gen !== this.gen || this.cancelled || this.host === null) return;
+  private check(gen: number, now = false): void {
+    if (gen !== this.gen || this.cancelled || this.host === null || this.probingGen === gen) return;
+    this.clearTimer('checkTimer');
     const host = this.host;
     const quiet = Date.now() - Math.max(this.lastDataAt, this.client.health.lastOkAt(host));
-    if (quiet < this.timing.keepaliveTimeMs) {
-      this.scheduleCheck(gen, this.timing.keepaliveTimeMs - quiet);
+    if (!now && quiet < this.timing.keepaliveTimeMs()) {
+      this.scheduleCheck(gen, this.timing.keepaliveTimeMs() - quiet);
       return;
     }
-    const probe = { key: b64(this.key), count_only: true };
-    this.client.call('/v3/kv/range', probe, Date.now() + this.timing.keepaliveTimeoutMs, host).then(
+    this.probingGen = gen;
+    this.client.probeHost(host, this.key, Date.now() + this.timing.keepaliveTimeoutMs).then(
       () => {
-        if (gen === this.gen) this.scheduleCheck(gen, this.timing.keepaliveTimeMs);
+        if (this.probingGen === gen) this.probingGen = -1;
+        if (gen === this.gen) this.scheduleCheck(gen, this.timing.keepaliveTimeMs());
       },
       (err: unknown) => {
+        if (this.probingGen === gen) this.probingGen = -1;
         if (gen !== this.gen) return;
         if (isHostFailure(err)) this.fail(gen, err as Error);
-        else this.scheduleCheck(gen, this.timing.keepaliveTimeMs); // etcd answered (e.g. permission denied): the host is alive
+        else this.scheduleCheck(gen, this.timing.keepaliveTimeMs()); // etcd answered (e.g. permission denied): the host is alive
       },
     );
   }
@@ -235,6 +246,8 @@ export class KeyWatch {
     if (this.cancelled) return;
     this.cancelled = true;
     this.gen++;
+    this.unsubscribeDown?.();
+    this.unsubscribeDown = null;
     this.clearTimer('createTimer');
     this.clearTimer('checkTimer');
     this.clearTimer('retryTimer');

@@ -148,7 +148,7 @@ export class EtcdDcs implements Dcs {
   private leasePending: Promise<string> | null = null;
   private closed = false;
   private readonly watches = new Set<KeyWatch>();
-  private readonly keepaliveTimeMs: number;
+  private keepaliveTimeMs: number;
   private readonly keepaliveTimeoutMs: number;
 
   constructor(opts: EtcdDcsOptions) {
@@ -175,6 +175,11 @@ export class EtcdDcs implements Dcs {
 
   get callTimeoutMs(): number {
     return this.timeoutMs;
+  }
+
+  setWatchKeepaliveTime(ms: number): void {
+    if (!(ms > 0)) throw new Error(`watch keepalive time must be > 0, got ${ms}`);
+    this.keepaliveTimeMs = ms;
   }
 
   setCallTimeout(ms: number): void {
@@ -465,7 +470,7 @@ export class EtcdDcs implements Dcs {
 
   private async watchKey(op: string, key: string, onEvent: (event: LeaderEvent) => void, options: WatchOptions, createdUnderPrefix = false): Promise<() => Promise<void>> {
     if (this.closed) throw new DcsError('closed', op, `${op}: the DCS client is closed`);
-    const timing = { timeoutMs: () => this.timeoutMs, keepaliveTimeMs: this.keepaliveTimeMs, keepaliveTimeoutMs: this.keepaliveTimeoutMs };
+    const timing = { timeoutMs: () => this.timeoutMs, keepaliveTimeMs: () => this.keepaliveTimeMs, keepaliveTimeoutMs: this.keepaliveTimeoutMs };
     const w = new KeyWatch(this.etcd, key, onEvent, options, timing, createdUnderPrefix);
     this.watches.add(w);
     const ms = this.timeoutMs;

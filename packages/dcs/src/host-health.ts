@@ -13,6 +13,7 @@ export class HostHealth {
   private readonly state = new Map<string, { downUntil: number; failures: number; lastOkAt: number }>();
   private readonly order: readonly string[];
   private preferred: string;
+  private readonly downListeners = new Set<(host: string) => void>();
 
   constructor(
     hosts: readonly string[],
@@ -46,6 +47,13 @@ export class HostHealth {
     if (!s) return;
     s.failures += 1;
     s.downUntil = this.now() + Math.min(1000 * 2 ** (s.failures - 1), 30_000);
+    for (const fn of this.downListeners) fn(host);
+  }
+
+  /** Calls `fn` whenever a request to a host fails at the connection level (markDown). Returns the unsubscribe. */
+  onDown(fn: (host: string) => void): () => void {
+    this.downListeners.add(fn);
+    return () => this.downListeners.delete(fn);
   }
 
   /** The host answered (successfully or with an application error): it is up, and preferred from now on. */

@@ -224,6 +224,10 @@ export class MemoryDcs implements Dcs {
     return this.timeoutMs;
   }
 
+  setWatchKeepaliveTime(ms: number): void {
+    if (!(ms > 0)) throw new Error(`watch keepalive time must be > 0, got ${ms}`); // no connection to keep alive
+  }
+
   setCallTimeout(ms: number): void {
     if (!(ms > 0)) throw new Error(`call timeout must be > 0, got ${ms}`);
     this.timeoutMs = ms;

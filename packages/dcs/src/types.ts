@@ -251,6 +251,14 @@ export interface Dcs {
 
   /** Changes the per-call deadline for calls started from now on. */
   setCallTimeout(ms: number): void;
+  /**
+   * How long a watch may hear nothing from its server before it checks that the connection is alive.
+   * etcd: one count-only range request to the host, unless some other request reached it meanwhile;
+   * the agent sets loop_wait + 2 s, so that its own requests every loop_wait keep an idle agent from
+   * sending any (a request that fails to reach the host has the watch check at once). ZooKeeper and
+   * memory: nothing to change (ZooKeeper's session pings its server itself).
+   */
+  setWatchKeepaliveTime(ms: number): void;
   readonly callTimeoutMs: number;
 
   /** Cancels watches and closes connections. The lease is not revoked. Later calls reject ('closed'). */

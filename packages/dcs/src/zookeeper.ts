@@ -78,6 +78,10 @@ export class ZooKeeperDcs implements Dcs {
     return this.timeoutMs;
   }
 
+  setWatchKeepaliveTime(ms: number): void {
+    if (!(ms > 0)) throw new Error(`watch keepalive time must be > 0, got ${ms}`); // the session pings its server itself
+  }
+
   setCallTimeout(ms: number): void {
     if (!(ms > 0)) throw new Error(`call timeout must be > 0, got ${ms}`);
     this.timeoutMs = ms;

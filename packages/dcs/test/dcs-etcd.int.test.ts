@@ -243,6 +243,68 @@ describe('EtcdDcs under network faults', () => {
     expect(events[0]).toEqual({ type: 'put', value: 'b' });
   });
 
+  it("one agent's watches on one host share their liveness probe: one range request per quiet period, not one per watch", async () => {
+    const own = track(await startEtcd());
+    // etcd counts the Range requests it served (its gateway calls its own gRPC server)
+    const ranges = async () => {
+      const text = await (await fetch(`${own.endpoint}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('grpc_server_handled_total{') && l.includes('grpc_code="OK"') && l.includes('grpc_method="Range"'));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    const quietMs = 300;
+    const w = track(new EtcdDcs({ hosts: [own.hostPort], scope: scopeName('probe'), callTimeoutMs: 3000, keepaliveTimeMs: quietMs, keepaliveTimeoutMs: 2000 }));
+    const statuses: WatchStatus[] = [];
+    const onStatus = (s: WatchStatus) => statuses.push(s);
+    cleanups.push(await w.watchLeader(() => undefined, { onStatus }));
+    cleanups.push(await w.watchFailover(() => undefined, { onStatus }));
+    cleanups.push(await w.watchMembers(() => undefined, { onStatus }));
+    const before = await ranges();
+    const t0 = Date.now();
+    await waitFor(async () => (await ranges()) - before >= 8, { timeoutMs: 15_000, message: 'the quiet watches probe their host' });
+    const probes = (await ranges()) - before;
+    const periods = (Date.now() - t0) / quietMs;
+    // three watches probing on their own would send about 3 a period
+    expect(probes).toBeLessThanOrEqual(Math.ceil(periods) + 2);
+    expect(statuses).not.toContain('disconnected'); // the shared answers kept every watch alive
+  });
+
+  it('with a long keepalive time, a request that fails to reach the host makes the watch check its own connection at once', async () => {
+    const scope = scopeName('wdown');
+    const proxy = await proxyTo(etcd.hostPort);
+    const w = track(new EtcdDcs({ hosts: [proxy.hostPort], scope, callTimeoutMs: 2000, keepaliveTimeMs: 600_000, keepaliveTimeoutMs: 2000 }));
+    const statuses: WatchStatus[] = [];
+    cleanups.push(await w.watchLeader(() => undefined, { onStatus: (s) => statuses.push(s) }));
+    proxy.blackhole();
+    const t0 = Date.now();
+    await expect(w.readCluster()).rejects.toBeInstanceOf(DcsError); // the agent's own request times out
+    await waitFor(() => statuses.includes('disconnected'), { timeoutMs: 15_000, message: 'the watch probes its host after the failed request, not after 10 min' });
+    expect(Date.now() - t0).toBeLessThan(60_000);
+  });
+
+  it('sends no probe while other requests keep reaching its host within the keepalive time (the agent sets loop_wait + 2 s)', async () => {
+    const own = track(await startEtcd());
+    const ranges = async () => {
+      const text = await (await fetch(`${own.endpoint}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('grpc_server_handled_total{') && l.includes('grpc_code="OK"') && l.includes('grpc_method="Range"'));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    const w = track(new EtcdDcs({ hosts: [own.hostPort], scope: scopeName('noprobe'), callTimeoutMs: 3000, keepaliveTimeMs: 100 }));
+    w.setWatchKeepaliveTime(800); // what the agent does with its loop_wait
+    cleanups.push(await w.watchLeader(() => undefined));
+    cleanups.push(await w.watchMembers(() => undefined));
+    const before = await ranges();
+    let reads = 0;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 3000) {
+      await w.readCluster(); // one range request, like the loop's cluster read
+      reads++;
+      await waitFor(() => Date.now() - t0 >= reads * 300, { timeoutMs: 1000, message: 'the next read' });
+    }
+    expect(await ranges()).toBe(before + reads);
+    // silent for longer than the keepalive time: now the watches probe (once between them)
+    await waitFor(async () => (await ranges()) > before + reads, { timeoutMs: 5000, message: 'a probe after 800 ms of silence' });
+  });
+
   it('the watch resumes after etcd restarts, and sees a lease-expiry delete that happens across it', async () => {
     const own = track(await startEtcd());
     const scope = scopeName('wrestart');

@@ -34,4 +34,16 @@ describe('HostHealth: which etcd host the next request goes to', () => {
     expect(h.isDown('a')).toBe(false);
     expect(h.pick()).toBe('a');
   });
+
+  it('tells its listeners which host a request failed to reach, until they unsubscribe', () => {
+    const h = new HostHealth(['a', 'b']);
+    const down: string[] = [];
+    const off = h.onDown((host) => down.push(host));
+    h.markDown('b');
+    h.markUp('b'); // an answer is not news for them
+    h.markDown('a');
+    off();
+    h.markDown('a');
+    expect(down).toEqual(['b', 'a']);
+  });
 });
