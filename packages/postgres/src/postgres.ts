@@ -808,11 +808,6 @@ export class Postgres {
    */
   async probe(opts: { channel?: 'loop' | 'api' } = {}): Promise<Probe> {
     const out = emptyProbe();
-    try {
-      out.postmasterRunning = await this.isRunning();
-    } catch {
-      /* keep false */
-    }
     let row: ProbeRow | undefined;
     try {
       const res = await this.getPool(opts.channel).query<ProbeRow>({ text: PROBE_SQL, query_timeout: PROBE_QUERY_TIMEOUT_MS } as QueryConfig);
@@ -820,6 +815,13 @@ export class Postgres {
       if (!row) throw new Error('the probe query returned no row');
     } catch (e) {
       out.error = (e as Error).message || String(e);
+      // no answer: is the postmaster there at all (starting, shutting down, not accepting connections)?
+      // Only looked at then: reading postmaster.pid is four trips through libuv's thread pool.
+      try {
+        out.postmasterRunning = await this.isRunning();
+      } catch {
+        /* keep false */
+      }
       return out;
     }
     try {

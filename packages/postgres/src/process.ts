@@ -1,11 +1,17 @@
 /** Process checks through kill(pid, 0) and /proc (Linux). */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 
-/** pid's command name and state letter from /proc/<pid>/stat, or null (no /proc or no such process). */
+/**
+ * pid's command name and state letter from /proc/<pid>/stat, or null (no /proc or no such process).
+ * Read synchronously: /proc is generated in memory and never waits on storage, and an asynchronous
+ * read is five round trips through libuv's thread pool (open, stat, read, read, close), each waking
+ * the event loop.
+ */
 export async function procStat(pid: number): Promise<{ comm: string; state: string; ppid: number } | null> {
   let text: string;
   try {
-    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
     return null;
   }
