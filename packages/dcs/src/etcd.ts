@@ -34,6 +34,7 @@ import {
   type ClusterSnapshot,
   type Dcs,
   type LeaderEvent,
+  type LeaderRecord,
   type LeaseTtl,
   type TakeoverRequest,
   type WatchOptions,
@@ -312,10 +313,11 @@ export class EtcdDcs implements Dcs {
     });
   }
 
-  renewLeader(name: string): Promise<boolean> {
+  renewLeader(name: string, seen?: LeaderRecord): Promise<boolean> {
     return this.run('renewLeader', async (o) => {
       const { id } = this.requireLease('renewLeader');
       if (!(await this.keepAliveOnce(o, id))) return false;
+      if (seen !== undefined && seen.name === name && seen.lease === id) return true; // one request, not two (see Dcs)
       const k = this.keys.leader;
       const kv = await this.get(o, k);
       if (!kv || unb64(kv.value) !== name) return false;

@@ -11,7 +11,7 @@ import {
   ZSyncValue,
 } from '@keel/protocol';
 import { parseCluster, type RawKv } from './parse.ts';
-import { DcsError, type ClusterSnapshot, type Dcs, type LeaderEvent, type LeaseTtl, type TakeoverRequest, type WatchOptions } from './types.ts';
+import { DcsError, type ClusterSnapshot, type Dcs, type LeaderEvent, type LeaderRecord, type LeaseTtl, type TakeoverRequest, type WatchOptions } from './types.ts';
 
 /** Where MemoryStore reads the time. */
 export interface Clock {
@@ -298,13 +298,14 @@ export class MemoryDcs implements Dcs {
     });
   }
 
-  renewLeader(name: string): Promise<boolean> {
+  renewLeader(name: string, seen?: LeaderRecord): Promise<boolean> {
     return this.op('renewLeader', () => {
       const { id } = this.requireLease('renewLeader');
       if (!this.store.keepAlive(id)) {
         this.lease = null;
         return false;
       }
+      if (seen !== undefined && seen.name === name && seen.lease === id) return true; // as etcd does
       const cur = this.store.get(this.keys.leader);
       if (!cur || cur.value !== name) return false;
       if (cur.lease !== id) this.store.put(this.keys.leader, name, id);

@@ -173,8 +173,16 @@ export interface Dcs {
    * (if it holds `name` on another lease, e.g. after ensureLease() granted a new one, a txn that
    * compares mod_revision moves it onto my lease). False when the lease expired, the key is absent
    * or it holds another name. True means the key was mine and my lease was extended by this call.
+   *
+   * `seen`: /leader as this tick's cluster read showed it, for a caller that knows no other member
+   * can take the key over meanwhile (no /sync naming a standby: takeOverLeader needs one). When it
+   * holds `name` on my current lease, a successful keepalive alone renews (etcd and memory; the key is
+   * not read again, as Patroni's update_leader does): while that lease lives only its holder or an
+   * operator by hand can change the key, and either could do so just after a read as well, so the
+   * read proves nothing the snapshot did not (ARCHITECTURE.md, "Renewing the leader key"). ZooKeeper
+   * ignores it: its read of the key is also its keepalive.
    */
-  renewLeader(name: string): Promise<boolean>;
+  renewLeader(name: string, seen?: LeaderRecord): Promise<boolean>;
 
   /** Atomically: if /leader == name, delete it. True when deleted. */
   releaseLeader(name: string): Promise<boolean>;

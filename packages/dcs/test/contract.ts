@@ -227,6 +227,27 @@ export function defineDcsContract(getHarness: () => ContractHarness): void {
       expect((await a.readCluster()).leader).toMatchObject({ name: 'a', lease: fresh });
     });
 
+    it('renew with the key as this tick read it: still true for the holder, still false once its lease is gone, and the old-lease key is still moved', async () => {
+      const { c, h, agent } = await setup();
+      const a = agent();
+      const b = agent();
+      await a.ensureLease(h.ttl);
+      await b.ensureLease(h.ttl);
+      expect(await a.acquireLeader('a')).toBe(true);
+      const seen = (await a.readCluster()).leader!;
+      expect(await a.renewLeader('a', seen)).toBe(true);
+      expect(await b.renewLeader('b', seen)).toBe(false); // names a, not b
+      // a snapshot on an older lease: the key is moved onto the new one, as without it
+      const fresh = await a.ensureLease(h.ttl + 1);
+      expect(await a.renewLeader('a', seen)).toBe(true);
+      expect((await a.readCluster()).leader).toMatchObject({ name: 'a', lease: fresh });
+      // the lease expired: the keepalive says so, whatever the snapshot said
+      const seen2 = (await a.readCluster()).leader!;
+      await c.passTime((h.ttl + 1) * 1000 + 1000);
+      await waitFor(async () => (await b.readCluster()).leader === null, { timeoutMs: h.expiryWaitMs, message: 'leader key expires with its lease' });
+      expect(await a.renewLeader('a', seen2)).toBe(false);
+    });
+
     it('release only deletes my own key', async () => {
       const { h, agent } = await setup();
       const a = agent();

@@ -305,6 +305,24 @@ describe('EtcdDcs under network faults', () => {
     await waitFor(async () => (await ranges()) > before + reads, { timeoutMs: 5000, message: 'a probe after 800 ms of silence' });
   });
 
+  it('renewLeader with the key as this tick read it is one keepalive: no second range read', async () => {
+    const own = track(await startEtcd());
+    const served = async (method: string) => {
+      const text = await (await fetch(`${own.endpoint}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('grpc_server_handled_total{') && l.includes('grpc_code="OK"') && l.includes(`grpc_method="${method}"`));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    const a = track(new EtcdDcs({ hosts: [own.hostPort], scope: scopeName('renew1'), callTimeoutMs: 3000 }));
+    await a.ensureLease(10);
+    expect(await a.acquireLeader('a')).toBe(true);
+    const seen = (await a.readCluster()).leader!;
+    const [ranges, keepalives] = [await served('Range'), await served('LeaseKeepAlive')];
+    expect(await a.renewLeader('a', seen)).toBe(true);
+    expect(await a.renewLeader('a')).toBe(true);
+    expect(await served('Range')).toBe(ranges + 1); // only the renewal without a snapshot read the key
+    expect(await served('LeaseKeepAlive')).toBeGreaterThanOrEqual(keepalives + 2);
+  });
+
   it('the watch resumes after etcd restarts, and sees a lease-expiry delete that happens across it', async () => {
     const own = track(await startEtcd());
     const scope = scopeName('wrestart');

@@ -1,3 +1,5 @@
+import type { LeaderRecord } from '@keel/dcs';
+import type { Observation } from '@keel/ha-core';
 import type { Runtime } from '../runtime.ts';
 import type { Executor } from './index.ts';
 import { ActionFailed } from './index.ts';
@@ -36,11 +38,24 @@ const takeOverLock: Executor<'takeOverLock'> = async (rt, a) => {
   rt.log.warn({ from: a.oldLeader }, 'took the leader key over before its lease expired (synchronous mode)');
 };
 
-const renewLock: Executor<'renewLock'> = async (rt) => {
+/**
+ * /leader as this tick's cluster read showed it, when no other member can take it over before the
+ * renewal: /sync names no standby (takeOverLeader needs one, and only the leader writes /sync). Then
+ * renewLeader needs only the keepalive (Dcs.renewLeader; ARCHITECTURE.md, "Renewing the leader key").
+ */
+export function leaderAsSeen(obs: Observation): LeaderRecord | undefined {
+  if (!obs.dcs.ok) return undefined;
+  const c = obs.dcs.cluster;
+  if (c.leader === null || c.leaderLease == null || c.leaderRevision == null) return undefined;
+  if ((c.sync?.syncStandby.length ?? 0) > 0) return undefined;
+  return { name: c.leader, lease: c.leaderLease, modRevision: c.leaderRevision };
+}
+
+const renewLock: Executor<'renewLock'> = async (rt, _a, obs) => {
   const started = Date.now();
   try {
     await rt.dcs.ensureLease(rt.settings.ttl);
-    if (!(await rt.dcs.renewLeader(rt.config.name))) {
+    if (!(await rt.dcs.renewLeader(rt.config.name, leaderAsSeen(obs)))) {
       rt.lastLockOkAt = null;
       throw new ActionFailed('the leader lock is no longer mine');
     }
