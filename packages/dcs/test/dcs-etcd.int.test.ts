@@ -13,6 +13,13 @@ let raw: EtcdHttp;
 let seq = 0;
 const scopeName = (prefix: string) => `${prefix}-${process.pid}-${++seq}`;
 
+/** How many requests of a gRPC method (e.g. "Range") etcd has served, from its /metrics (its gateway calls its own gRPC server). */
+async function etcdServed(endpoint: string, method: string): Promise<number> {
+  const text = await (await fetch(`${endpoint}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('grpc_server_handled_total{') && l.includes('grpc_code="OK"') && l.includes(`grpc_method="${method}"`));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
 beforeAll(async () => {
   etcd = await startEtcd();
   raw = new EtcdHttp({ hosts: [etcd.endpoint] });
@@ -245,12 +252,7 @@ describe('EtcdDcs under network faults', () => {
 
   it("one agent's watches on one host share their liveness probe: one range request per quiet period, not one per watch", async () => {
     const own = track(await startEtcd());
-    // etcd counts the Range requests it served (its gateway calls its own gRPC server)
-    const ranges = async () => {
-      const text = await (await fetch(`${own.endpoint}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('grpc_server_handled_total{') && l.includes('grpc_code="OK"') && l.includes('grpc_method="Range"'));
-      return line ? Number(line.split(' ').at(-1)) : 0;
-    };
+    const ranges = () => etcdServed(own.endpoint, 'Range');
     const quietMs = 300;
     const w = track(new EtcdDcs({ hosts: [own.hostPort], scope: scopeName('probe'), callTimeoutMs: 3000, keepaliveTimeMs: quietMs, keepaliveTimeoutMs: 2000 }));
     const statuses: WatchStatus[] = [];
@@ -283,11 +285,7 @@ describe('EtcdDcs under network faults', () => {
 
   it('sends no probe while other requests keep reaching its host within the keepalive time (the agent sets loop_wait + 2 s)', async () => {
     const own = track(await startEtcd());
-    const ranges = async () => {
-      const text = await (await fetch(`${own.endpoint}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('grpc_server_handled_total{') && l.includes('grpc_code="OK"') && l.includes('grpc_method="Range"'));
-      return line ? Number(line.split(' ').at(-1)) : 0;
-    };
+    const ranges = () => etcdServed(own.endpoint, 'Range');
     const w = track(new EtcdDcs({ hosts: [own.hostPort], scope: scopeName('noprobe'), callTimeoutMs: 3000, keepaliveTimeMs: 100 }));
     w.setWatchKeepaliveTime(800); // what the agent does with its loop_wait
     cleanups.push(await w.watchLeader(() => undefined));
@@ -307,11 +305,7 @@ describe('EtcdDcs under network faults', () => {
 
   it('renewLeader with the key as this tick read it is one keepalive: no second range read', async () => {
     const own = track(await startEtcd());
-    const served = async (method: string) => {
-      const text = await (await fetch(`${own.endpoint}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('grpc_server_handled_total{') && l.includes('grpc_code="OK"') && l.includes(`grpc_method="${method}"`));
-      return line ? Number(line.split(' ').at(-1)) : 0;
-    };
+    const served = (method: string) => etcdServed(own.endpoint, method);
     const a = track(new EtcdDcs({ hosts: [own.hostPort], scope: scopeName('renew1'), callTimeoutMs: 3000 }));
     await a.ensureLease(10);
     expect(await a.acquireLeader('a')).toBe(true);
