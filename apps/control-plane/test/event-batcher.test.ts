@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TAgentEvent } from '@keel/protocol';
+import { waitFor } from '@keel/testkit';
 import type { TAgentIdentity } from '../server/agents/connection.ts';
 import { EventBatcher, type TEventEntry } from '../server/agents/event-batcher.ts';
 
@@ -48,7 +49,7 @@ describe('EventBatcher', () => {
     });
     const stored = b.submit(who('a'), ev(1));
     const closing = b.close();
-    while (calls.length === 0) await new Promise((r) => setTimeout(r, 1)); // until close() is writing
+    await waitFor(() => calls.length > 0, { timeoutMs: 5000, intervalMs: 1, message: 'close() writes what is pending' });
     let settled = false;
     const s = b.settled('a').then(() => (settled = true));
     // the event loop still turns while a member is in flight (settled() waits, it does not spin)
